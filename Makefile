@@ -1,0 +1,78 @@
+# force12: build, test, install. GNU make + pkg-config.
+PKG_CONFIG ?= pkg-config
+CC ?= gcc
+CFLAGS ?= -O2 -g
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+BUILD ?= build
+
+PKGS := libcurl libcjson libsystemd libmicrohttpd
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings \
+	-Wno-unused-parameter -fno-common
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Iinclude -MMD -MP
+override LDFLAGS += -Wl,-z,relro,-z,now
+ifneq ($(WERROR),)
+override CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
+endif
+
+# pkg-config is asked only when building, so that `make demo` / `make check` can install the packages first.
+pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+pkg_libs = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+# Everything in agent/ but main.c is a library the unit tests link against.
+LIB_SRCS := $(filter-out agent/main.c agent/force12ctl.c,$(wildcard agent/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
+
+all: $(BUILD)/force12-agent
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(pkg_cflags) -c -o $@ $<
+
+$(BUILD)/libforce12.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/force12-agent: $(BUILD)/agent/main.o $(BUILD)/libforce12.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(pkg_libs) -lm
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libforce12.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(pkg_libs) $(shell $(PKG_CONFIG) --libs cmocka) -lm
+
+setup:
+	bash scripts/setup-host.sh
+
+unit: $(UNIT_TESTS)
+	bash tests/run-unit.sh $(UNIT_TESTS)
+
+integration: all
+	bash tests/integration/run.sh $(TESTS)
+
+# setup first (it may install the compiler's libraries), then build and test in a sub-make.
+check: setup
+	$(MAKE) unit-and-integration
+
+unit-and-integration: all $(UNIT_TESTS)
+	bash tests/run-all.sh $(UNIT_TESTS)
+
+demo: setup
+	$(MAKE) all
+	bash scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/force12-agent $(DESTDIR)$(BINDIR)/force12-agent
+
+format:
+	clang-format -i agent/*.c include/force12/*.h tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all setup unit integration check unit-and-integration demo install format clean
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

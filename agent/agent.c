@@ -1,0 +1,862 @@
+/* The agent's core loop: engine connection, sync (list + events), and reconcile. It keeps a table of the
+ * containers that carry its node id, feeds it to the pure planner and hands the plan to container-ops.c.
+ * It must never touch a container without its own label, and never block the event loop. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "agent-internal.h"
+#include "force12/state.h"
+#include "force12/targets.h"
+
+#define PING_BACKOFF_MIN_USEC (100 * 1000ULL)
+#define PING_BACKOFF_MAX_USEC (2 * 1000 * 1000ULL)
+#define APP_BACKOFF_MIN_USEC  (1000 * 1000ULL)
+#define APP_BACKOFF_MAX_USEC  (60 * 1000 * 1000ULL)
+
+static void start_sync(Agent *a);
+static void schedule_ping(Agent *a);
+
+uint64_t now_usec(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* ---- the container table ---- */
+
+Container *container_new(Agent *a, int app, const char *app_name)
+{
+	Container *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->agent = a;
+	c->app = app;
+	snprintf(c->app_name, sizeof(c->app_name), "%s", app_name);
+	c->exit_code = -1;
+	c->next = a->containers;
+	if (a->containers)
+		a->containers->prev = c;
+	a->containers = c;
+	a->n_containers++;
+	container_touch(c);
+	return c;
+}
+
+Container *container_find(Agent *a, const char *id)
+{
+	for (Container *c = a->containers; c; c = c->next)
+		if (c->id[0] && streq(c->id, id))
+			return c;
+	return NULL;
+}
+
+static void remember_vanished(Agent *a, const char *id)
+{
+	char **v;
+
+	if (!a->list_in_flight || !id[0])
+		return;
+	v = realloc(a->vanished, (a->n_vanished + 1) * sizeof(char *));
+	if (!v)
+		return;
+	a->vanished = v;
+	a->vanished[a->n_vanished] = strdup(id);
+	if (a->vanished[a->n_vanished])
+		a->n_vanished++;
+}
+
+static void forget_vanished(Agent *a)
+{
+	for (size_t i = 0; i < a->n_vanished; i++)
+		free(a->vanished[i]);
+	free(a->vanished);
+	a->vanished = NULL;
+	a->n_vanished = 0;
+}
+
+static bool vanished_during_list(Agent *a, const char *id)
+{
+	for (size_t i = 0; i < a->n_vanished; i++)
+		if (streq(a->vanished[i], id))
+			return true;
+	return false;
+}
+
+void container_free(Container *c)
+{
+	Agent *a = c->agent;
+
+	remember_vanished(a, c->id);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		a->containers = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	a->n_containers--;
+	free(c);
+}
+
+void container_touch(Container *c)
+{
+	c->seq = ++c->agent->seq;
+}
+
+/* ---- systemd ---- */
+
+static void update_status(Agent *a)
+{
+	char line[512];
+	size_t n = 0;
+
+	if (!a->engine_up)
+		n = (size_t)snprintf(line, sizeof(line), "engine not reachable at %s; waiting",
+		                     docker_socket_path(a->docker));
+	else
+		for (size_t i = 0; i < a->config->n_apps && n < sizeof(line); i++) {
+			unsigned alloc, running, starting, stopping;
+			agent_app_counts(a, i, &alloc, &running, &starting, &stopping);
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %u/%u running", i ? ", " : "",
+			                      a->config->apps[i].name, running, alloc);
+		}
+	if (streq(line, a->status_line))
+		return;
+	snprintf(a->status_line, sizeof(a->status_line), "%s", line);
+	if (a->notify)
+		(void)sd_notifyf(false, "STATUS=%s", line);
+}
+
+/* ---- reconcile ---- */
+
+void agent_schedule_reconcile(Agent *a)
+{
+	if (a->reconcile_source)
+		(void)sd_event_source_set_enabled(a->reconcile_source, SD_EVENT_ONESHOT);
+}
+
+static void arm_retry_timer(Agent *a, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		if (a->apps[i].retry_at > now && a->apps[i].retry_at < next)
+			next = a->apps[i].retry_at;
+	if (next == UINT64_MAX)
+		return;
+	(void)sd_event_source_set_time(a->retry_timer, next);
+	(void)sd_event_source_set_enabled(a->retry_timer, SD_EVENT_ONESHOT);
+}
+
+static int build_plan(Agent *a, Container **index, Plan **ret)
+{
+	size_t n_apps = a->config->n_apps, k = 0;
+	PlanApp apps[CONFIG_MAX_APPS];
+	_cleanup_free_ PlanContainer *pcs = calloc(MAX(a->n_containers, 1), sizeof(PlanContainer));
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+	if (!pcs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_apps; i++)
+		apps[i] = (PlanApp){
+		        .name = a->config->apps[i].name,
+		        .priority = a->config->apps[i].priority,
+		        .target = a->apps[i].target,
+		        .can_start = a->apps[i].retry_at <= now && !a->apps[i].pulling,
+		};
+	for (Container *c = a->containers; c; c = c->next, k++) {
+		index[k] = c;
+		pcs[k] = (PlanContainer){.app = c->app, .phase = c->phase, .started_at = c->started_at};
+	}
+	arm_retry_timer(a, now);
+	PlanInput in = {
+	        .capacity = a->config->capacity,
+	        .apps = apps,
+	        .n_apps = n_apps,
+	        .containers = pcs,
+	        .n_containers = k,
+	};
+	return plan_compute(&in, ret);
+}
+
+static bool slot_free(Agent *a)
+{
+	return a->ops_in_flight < a->config->parallel;
+}
+
+static void dispatch(Agent *a, const Plan *p, Container **index)
+{
+	int r;
+
+	/* Stops first: they make the room that the starts below may need on a later pass. */
+	for (size_t i = 0; i < p->n_stops && slot_free(a); i++)
+		if ((r = container_stop_and_remove(index[p->stops[i]])) < 0)
+			log_warning_errno(r, "Failed to queue a stop: %m, ignoring");
+	for (size_t i = 0; i < p->n_removes && slot_free(a); i++)
+		if ((r = container_remove(index[p->removes[i]])) < 0)
+			log_warning_errno(r, "Failed to queue a removal: %m, ignoring");
+	for (size_t i = 0; i < p->n_apps; i++)
+		for (unsigned s = 0; s < p->apps[i].starts && slot_free(a); s++)
+			if ((r = container_create_and_start(a, (int)i)) < 0)
+				log_warning_errno(r, "Failed to queue a start: %m, ignoring");
+}
+
+static int on_reconcile(sd_event_source *s, void *userdata)
+{
+	Agent *a = userdata;
+	_cleanup_free_ Container **index = NULL;
+	_cleanup_plan_ Plan *p = NULL;
+	int r;
+
+	if (!a->engine_up || !a->synced || a->shutting_down)
+		return 0;
+	index = calloc(MAX(a->n_containers, 1), sizeof(Container *));
+	if (!index)
+		return log_error_errno(-ENOMEM, "Failed to reconcile: %m");
+	r = build_plan(a, index, &p);
+	if (r < 0)
+		return log_error_errno(r, "Failed to compute a plan: %m");
+	for (size_t i = 0; i < p->n_apps; i++)
+		a->apps[i].allocated = p->apps[i].allocated;
+	dispatch(a, p, index);
+	update_status(a);
+	return 0;
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	agent_schedule_reconcile(userdata);
+	return 0;
+}
+
+void agent_app_failed(Agent *a, int app, int error, const char *message)
+{
+	AppState *st;
+	uint64_t delay;
+
+	if (app < 0 || (size_t)app >= a->config->n_apps)
+		return;
+	st = &a->apps[app];
+	st->failures++;
+	delay = APP_BACKOFF_MIN_USEC << MIN(st->failures - 1, 6u);
+	delay = MIN(delay, APP_BACKOFF_MAX_USEC);
+	st->retry_at = now_usec(CLOCK_MONOTONIC) + delay;
+	snprintf(st->last_error, sizeof(st->last_error), "%s", message);
+	a->totals.failed++;
+	log_app(LOG_WARNING, error, a->config->apps[app].name, NULL,
+	        "Failed to start a container of %s: %s; retrying in %.1f s", a->config->apps[app].name, message,
+	        (double)delay / 1e6);
+	arm_retry_timer(a, now_usec(CLOCK_MONOTONIC));
+}
+
+/* ---- the engine: ping, images, list, events ---- */
+
+void agent_engine_lost(Agent *a, int error)
+{
+	if (a->shutting_down)
+		return;
+	if (a->engine_up || a->pings_failed == 0)
+		log_warning_errno(error, "Engine not reachable at %s: %m; waiting for it",
+		                  docker_socket_path(a->docker));
+	a->engine_up = false;
+	a->synced = false;
+	if (a->events) {
+		http_request_cancel(a->events);
+		a->events = NULL;
+	}
+	update_status(a);
+	schedule_ping(a);
+}
+
+static void on_ping(const DockerReply *reply, void *userdata)
+{
+	Agent *a = userdata;
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+	if (reply->error < 0) {
+		a->pings_failed++;
+		if (ratelimit_below(&a->engine_log, now))
+			log_full_errno(a->pings_failed == 1 ? LOG_WARNING : LOG_DEBUG, reply->error,
+			               "Engine not reachable at %s: %s; retrying", docker_socket_path(a->docker),
+			               reply->message);
+		a->engine_up = false;
+		update_status(a);
+		schedule_ping(a);
+		return;
+	}
+	if (!docker_api_version(a->docker)) {
+		log_error("The engine at %s did not say its API version; retrying", docker_socket_path(a->docker));
+		schedule_ping(a);
+		return;
+	}
+	if (a->pings_failed > 0 || !a->ready)
+		log_info("Engine reachable at %s, API %s", docker_socket_path(a->docker),
+		         docker_api_version(a->docker));
+	a->pings_failed = 0;
+	a->engine_up = true;
+	start_sync(a);
+}
+
+static int on_ping_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Agent *a = userdata;
+	int r = docker_ping(a->docker, on_ping, a);
+
+	if (r < 0) {
+		log_error_errno(r, "Failed to queue a ping: %m");
+		schedule_ping(a);
+	}
+	return 0;
+}
+
+static void schedule_ping(Agent *a)
+{
+	uint64_t delay = PING_BACKOFF_MIN_USEC << MIN(a->pings_failed, 10u);
+	int enabled = SD_EVENT_OFF;
+
+	(void)sd_event_source_get_enabled(a->ping_timer, &enabled);
+	if (enabled != SD_EVENT_OFF)
+		return;
+	delay = MIN(delay, PING_BACKOFF_MAX_USEC);
+	(void)sd_event_source_set_time(a->ping_timer, now_usec(CLOCK_MONOTONIC) + delay);
+	(void)sd_event_source_set_enabled(a->ping_timer, SD_EVENT_ONESHOT);
+}
+
+static void phase_from_state(Container *c, DockerState state)
+{
+	switch (state) {
+	case DOCKER_STATE_RUNNING:
+	case DOCKER_STATE_PAUSED:
+	case DOCKER_STATE_RESTARTING:
+		c->phase = PHASE_RUNNING;
+		break;
+	case DOCKER_STATE_REMOVING:
+		c->phase = PHASE_REMOVING;
+		break;
+	default:
+		c->phase = PHASE_EXITED;
+		break;
+	}
+}
+
+static void merge_listed(Agent *a, const DockerContainer *l)
+{
+	Container *c = container_find(a, l->id);
+
+	if (c) {
+		if (c->op == OP_NONE && c->seq < a->list_seq)
+			phase_from_state(c, l->state);
+		c->seq = MAX(c->seq, a->list_seq); /* seen */
+		return;
+	}
+	if (vanished_during_list(a, l->id))
+		return;
+	c = container_new(a, config_find_app(a->config, l->app), l->app);
+	if (!c)
+		return;
+	snprintf(c->id, sizeof(c->id), "%s", l->id);
+	snprintf(c->name, sizeof(c->name), "%s", l->name);
+	c->started_at = (uint64_t)l->created * 1000000ULL;
+	c->seq = a->list_seq;
+	phase_from_state(c, l->state);
+	if (!a->ready && c->phase == PHASE_RUNNING)
+		log_app(LOG_INFO, 0, c->app_name, c->id, "Adopting running container %s", c->name);
+}
+
+static void drop_unlisted(Agent *a)
+{
+	for (Container *c = a->containers, *next; c; c = next) {
+		next = c->next;
+		if (c->op == OP_NONE && c->seq < a->list_seq)
+			container_free(c);
+	}
+}
+
+static void became_ready(Agent *a)
+{
+	a->ready = true;
+	log_info("Synced with the engine: %zu containers of node %s; ready", a->n_containers, a->node_id);
+	if (a->notify)
+		(void)sd_notify(false, "READY=1");
+}
+
+static void on_list(const DockerReply *reply, void *userdata)
+{
+	_cleanup_free_ DockerContainer *list = NULL;
+	Agent *a = userdata;
+	size_t n = 0;
+	int r;
+
+	a->list_in_flight = false;
+	if (reply->error < 0) {
+		forget_vanished(a);
+		if (docker_error_is_unreachable(reply->error))
+			return agent_engine_lost(a, reply->error);
+		log_warning_errno(reply->error, "Failed to list containers: %s, retrying at the next resync",
+		                  reply->message);
+		return;
+	}
+	r = docker_json_parse_list(reply->json, &list, &n);
+	if (r < 0) {
+		forget_vanished(a);
+		log_warning_errno(r, "Failed to decode the container list: %m, retrying at the next resync");
+		return;
+	}
+	/* Everything listed is marked with seq >= list_seq; what is older and idle was not listed: gone. */
+	for (size_t i = 0; i < n; i++)
+		merge_listed(a, &list[i]);
+	drop_unlisted(a);
+	forget_vanished(a);
+	a->synced = true;
+	if (!a->ready)
+		became_ready(a);
+	agent_schedule_reconcile(a);
+}
+
+static void resync(Agent *a)
+{
+	int r;
+
+	if (a->list_in_flight || !a->engine_up)
+		return;
+	a->list_seq = ++a->seq;
+	r = docker_list(a->docker, a->label, on_list, a);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to queue a container list: %m, ignoring");
+		return;
+	}
+	a->list_in_flight = true;
+}
+
+static void on_event(const cJSON *json, void *userdata);
+
+static void on_events_end(const DockerReply *reply, void *userdata)
+{
+	Agent *a = userdata;
+
+	a->events = NULL;
+	if (a->shutting_down)
+		return;
+	log_full_errno(a->engine_up ? LOG_WARNING : LOG_DEBUG, reply->error,
+	               "Event stream from the engine ended (%s); reconnecting", reply->message);
+	/* Events may have been missed: check the engine, then resync. */
+	a->engine_up = false;
+	schedule_ping(a);
+}
+
+static void start_events(Agent *a)
+{
+	int r;
+
+	if (a->events)
+		return;
+	r = docker_events(a->docker, a->label, on_event, on_events_end, a, &a->events);
+	if (r < 0)
+		log_warning_errno(r, "Failed to open the event stream: %m; relying on resyncs");
+}
+
+/* Images: checked once before READY (and pulled when missing), so the first scale-up never waits on a pull;
+ * pulled again when a create finds its image gone. */
+typedef struct ImageCall {
+	struct ImageCall *next;
+	Agent *agent;
+	char *image;
+	bool startup;
+} ImageCall;
+
+static void image_call_free(Agent *a, ImageCall *ic)
+{
+	for (ImageCall **p = &a->image_calls; *p; p = &(*p)->next)
+		if (*p == ic) {
+			*p = ic->next;
+			break;
+		}
+	free(ic->image);
+	free(ic);
+}
+
+static void set_pulling(Agent *a, const char *image, bool pulling)
+{
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		if (streq(a->config->apps[i].image, image))
+			a->apps[i].pulling = pulling;
+}
+
+static void image_done(Agent *a, ImageCall *ic)
+{
+	bool startup = ic->startup;
+
+	set_pulling(a, ic->image, false);
+	image_call_free(a, ic);
+	agent_schedule_reconcile(a);
+	if (startup && a->images_pending > 0 && --a->images_pending == 0) {
+		a->images_checked = true;
+		start_sync(a);
+	}
+}
+
+static void on_pull(const DockerReply *reply, void *userdata)
+{
+	ImageCall *ic = userdata;
+	Agent *a = ic->agent;
+
+	if (reply->error < 0)
+		log_error_errno(reply->error, "Failed to pull image %s: %s", ic->image, reply->message);
+	else
+		log_info("Pulled image %s", ic->image);
+	image_done(a, ic);
+}
+
+static int pull_image(Agent *a, ImageCall *ic)
+{
+	int r;
+
+	log_info("Pulling image %s", ic->image);
+	set_pulling(a, ic->image, true);
+	r = docker_pull(a->docker, ic->image, on_pull, ic);
+	if (r < 0)
+		log_error_errno(r, "Failed to queue a pull of %s: %m", ic->image);
+	return r;
+}
+
+static void on_image_inspect(const DockerReply *reply, void *userdata)
+{
+	ImageCall *ic = userdata;
+	Agent *a = ic->agent;
+
+	if (reply->error == -ENOENT && pull_image(a, ic) >= 0)
+		return;
+	if (reply->error < 0 && reply->error != -ENOENT)
+		log_warning_errno(reply->error, "Failed to inspect image %s: %s, ignoring", ic->image, reply->message);
+	image_done(a, ic);
+}
+
+static ImageCall *image_call_new(Agent *a, const char *image, bool startup)
+{
+	ImageCall *ic = calloc(1, sizeof(*ic));
+
+	if (!ic)
+		return NULL;
+	ic->agent = a;
+	ic->startup = startup;
+	ic->image = strdup(image);
+	if (!ic->image) {
+		free(ic);
+		return NULL;
+	}
+	ic->next = a->image_calls;
+	a->image_calls = ic;
+	return ic;
+}
+
+void agent_pull_image(Agent *a, const char *image)
+{
+	ImageCall *ic;
+
+	for (ic = a->image_calls; ic; ic = ic->next)
+		if (streq(ic->image, image))
+			return; /* already on it */
+	ic = image_call_new(a, image, false);
+	if (ic && pull_image(a, ic) < 0)
+		image_done(a, ic);
+}
+
+static void check_images(Agent *a)
+{
+	a->images_pending = 1; /* held until every check is queued */
+	for (size_t i = 0; i < a->config->n_apps; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			seen = seen || streq(a->config->apps[j].image, a->config->apps[i].image);
+		if (seen)
+			continue;
+		ImageCall *ic = image_call_new(a, a->config->apps[i].image, true);
+		if (!ic)
+			continue;
+		a->images_pending++;
+		if (docker_image_inspect(a->docker, ic->image, on_image_inspect, ic) < 0) {
+			log_warning("Failed to queue an inspect of image %s, ignoring", ic->image);
+			image_done(a, ic);
+		}
+	}
+	if (--a->images_pending == 0) {
+		a->images_checked = true;
+		start_sync(a);
+	}
+}
+
+/* After every (re)connection: images once, then the event stream and a full list. */
+static void start_sync(Agent *a)
+{
+	if (!a->engine_up)
+		return;
+	if (!a->images_checked) {
+		if (a->images_pending == 0)
+			check_images(a);
+		return;
+	}
+	start_events(a);
+	resync(a);
+}
+
+static int on_resync_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Agent *a = userdata;
+
+	(void)sd_event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + a->config->resync_interval * 1000000ULL);
+	if (a->engine_up)
+		start_sync(a);
+	return 0;
+}
+
+/* ---- events ---- */
+
+static void on_die(Agent *a, Container *c, int exit_code)
+{
+	c->exit_code = exit_code;
+	if (c->op != OP_NONE) {
+		c->died = true; /* the op in flight settles it */
+		return;
+	}
+	if (c->phase == PHASE_RUNNING) {
+		a->totals.died++;
+		log_app(LOG_WARNING, 0, c->app_name, c->id,
+		        "Container %s exited on its own with status %d; replacing it", c->name, exit_code);
+	}
+	c->phase = PHASE_EXITED;
+	container_touch(c);
+}
+
+static void on_event(const cJSON *json, void *userdata)
+{
+	Agent *a = userdata;
+	DockerEvent ev;
+	Container *c;
+
+	if (docker_json_parse_event(json, &ev) < 0)
+		return;
+	c = container_find(a, ev.id);
+	if (!c)
+		return; /* our own create still in flight, or news for the next resync */
+	switch (ev.action) {
+	case DOCKER_EVENT_DIE:
+		on_die(a, c, ev.exit_code);
+		break;
+	case DOCKER_EVENT_DESTROY:
+		if (c->op != OP_NONE) {
+			c->died = true;
+			break;
+		}
+		log_app(LOG_INFO, 0, c->app_name, c->id, "Container %s was removed by someone else", c->name);
+		container_free(c);
+		break;
+	case DOCKER_EVENT_START:
+		if (c->op == OP_NONE && c->phase == PHASE_EXITED) {
+			c->phase = PHASE_RUNNING;
+			container_touch(c);
+		}
+		break;
+	default:
+		return;
+	}
+	agent_schedule_reconcile(a);
+}
+
+/* ---- life cycle ---- */
+
+static int add_sources(Agent *a)
+{
+	int r;
+
+	r = sd_event_add_defer(a->event, &a->reconcile_source, on_reconcile, a);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_enabled(a->reconcile_source, SD_EVENT_OFF);
+	(void)sd_event_source_set_description(a->reconcile_source, "reconcile");
+	r = sd_event_add_time(a->event, &a->retry_timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_retry_timer, a);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_enabled(a->retry_timer, SD_EVENT_OFF);
+	r = sd_event_add_time(a->event, &a->ping_timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_ping_timer, a);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_enabled(a->ping_timer, SD_EVENT_OFF);
+	r = sd_event_add_time_relative(a->event, &a->resync_timer, CLOCK_MONOTONIC,
+	                               a->config->resync_interval * 1000000ULL, 0, on_resync_timer, a);
+	if (r < 0)
+		return r;
+	return sd_event_source_set_enabled(a->resync_timer, SD_EVENT_ON);
+}
+
+int agent_new(Agent **ret, sd_event *event, Config *config, const unsigned *targets, const AgentOptions *o)
+{
+	_cleanup_config_ Config *cfg = config;
+	_cleanup_(agent_freep) Agent *a = NULL;
+	int r;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->event = sd_event_ref(event);
+	a->config = TAKE_PTR(cfg);
+	a->engine_log = (RateLimit)RATELIMIT_INIT(30 * 1000000ULL, 3);
+	a->persist_targets = o->persist_targets;
+	a->notify = o->notify;
+	a->apps = calloc(CONFIG_MAX_APPS, sizeof(AppState));
+	a->node_id = strdup(o->node_id);
+	if (!a->apps || !a->node_id || asprintf(&a->label, LABEL_AGENT "=%s", o->node_id) < 0)
+		return -ENOMEM;
+	if (o->state_dir && !(a->state_dir = strdup(o->state_dir)))
+		return -ENOMEM;
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		a->apps[i].target = targets[i];
+	r = docker_new(&a->docker, event, o->docker_socket);
+	if (r < 0)
+		return r;
+	r = add_sources(a);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(a);
+	return 0;
+}
+
+Agent *agent_free(Agent *a)
+{
+	if (!a)
+		return NULL;
+	a->shutting_down = true;
+	a->events = NULL;
+	docker_free(a->docker); /* cancels every call in flight, without callbacks */
+	while (a->containers)
+		container_free(a->containers);
+	while (a->image_calls)
+		image_call_free(a, a->image_calls);
+	forget_vanished(a);
+	sd_event_source_disable_unref(a->reconcile_source);
+	sd_event_source_disable_unref(a->resync_timer);
+	sd_event_source_disable_unref(a->retry_timer);
+	sd_event_source_disable_unref(a->ping_timer);
+	sd_event_unref(a->event);
+	config_free(a->config);
+	free(a->apps);
+	free(a->node_id);
+	free(a->label);
+	free(a->state_dir);
+	free(a);
+	return NULL;
+}
+
+int agent_start(Agent *a)
+{
+	log_info("Node %s: capacity %u, %zu apps, engine at %s", a->node_id, a->config->capacity, a->config->n_apps,
+	         docker_socket_path(a->docker));
+	return docker_ping(a->docker, on_ping, a);
+}
+
+const Config *agent_config(const Agent *a)
+{
+	return a->config;
+}
+
+const char *agent_node_id(const Agent *a)
+{
+	return a->node_id;
+}
+
+bool agent_engine_reachable(const Agent *a)
+{
+	return a->engine_up;
+}
+
+bool agent_is_ready(const Agent *a)
+{
+	return a->ready;
+}
+
+const AgentTotals *agent_totals(const Agent *a)
+{
+	return &a->totals;
+}
+
+const Histogram *agent_start_latency(const Agent *a)
+{
+	return &a->start_latency;
+}
+
+const Histogram *agent_stop_latency(const Agent *a)
+{
+	return &a->stop_latency;
+}
+
+const unsigned *agent_targets(const Agent *a)
+{
+	static unsigned targets[CONFIG_MAX_APPS];
+
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		targets[i] = a->apps[i].target;
+	return targets;
+}
+
+void agent_set_targets(Agent *a, const unsigned *targets)
+{
+	int r;
+
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		if (targets[i] != TARGETS_UNSET && targets[i] != a->apps[i].target) {
+			log_app(LOG_INFO, 0, a->config->apps[i].name, NULL, "Target of %s: %u -> %u",
+			        a->config->apps[i].name, a->apps[i].target, targets[i]);
+			a->apps[i].target = targets[i];
+		}
+	if (a->persist_targets && a->state_dir) {
+		r = state_save_targets(a->state_dir, a->config, agent_targets(a));
+		if (r < 0)
+			log_warning_errno(r, "Failed to keep the targets in %s: %m, ignoring", a->state_dir);
+	}
+	agent_schedule_reconcile(a);
+}
+
+void agent_reload(Agent *a, Config *config)
+{
+	AppState *apps = calloc(CONFIG_MAX_APPS, sizeof(AppState));
+
+	if (!apps) {
+		config_free(config);
+		log_error_errno(-ENOMEM, "Failed to reload: %m; keeping the old config");
+		return;
+	}
+	for (size_t i = 0; i < config->n_apps; i++) {
+		int old = config_find_app(a->config, config->apps[i].name);
+		apps[i] = old >= 0 ? a->apps[old] : (AppState){.target = config->apps[i].target};
+		apps[i].retry_at = 0;
+		apps[i].failures = 0;
+	}
+	for (Container *c = a->containers; c; c = c->next)
+		c->app = config_find_app(config, c->app_name);
+	free(a->apps);
+	config_free(a->config);
+	a->apps = apps;
+	a->config = config;
+	a->images_checked = false; /* new images are checked (and pulled) before they are needed */
+	log_info("Reloaded: capacity %u, %zu apps", config->capacity, config->n_apps);
+	start_sync(a);
+	agent_schedule_reconcile(a);
+}
+
+void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *running, unsigned *starting,
+                      unsigned *stopping)
+{
+	unsigned n[_PHASE_MAX] = {};
+
+	for (Container *c = a->containers; c; c = c->next)
+		if (c->app == (int)app)
+			n[c->phase]++;
+	*allocated = a->apps[app].allocated;
+	*running = n[PHASE_RUNNING];
+	*starting = n[PHASE_STARTING];
+	*stopping = n[PHASE_STOPPING];
+}

@@ -1,0 +1,580 @@
+/* Control API server: libmicrohttpd in epoll mode, its epoll fd one sd-event IO source, no threads.
+ * Bodies are capped at 64 KiB, connections are capped and time out, TCP requests need the bearer token.
+ * Handlers validate everything before they change anything. */
+#include <arpa/inet.h>
+#include <grp.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "force12/api.h"
+#include "force12/json.h"
+#include "force12/log.h"
+#include "force12/metrics.h"
+#include "force12/targets.h"
+
+#define API_CONNECTION_LIMIT   512
+#define API_CONNECTION_TIMEOUT 10 /* seconds idle before a client is dropped */
+#define API_CONNECTION_MEMORY  (32 * 1024)
+
+typedef struct Server {
+	Api *api;
+	struct MHD_Daemon *daemon;
+	sd_event_source *io, *timer;
+	bool tcp;
+} Server;
+
+struct Api {
+	sd_event *event;
+	Agent *agent;
+	Server unix_server, tcp_server;
+	char *token;
+	char *demand_kind;
+	char *socket_path; /* ours to unlink at exit; NULL when systemd owns it */
+	ApiStats stats;
+};
+
+typedef struct Request {
+	char *body;
+	size_t len;
+	bool too_large;
+} Request;
+
+/* ---- responses ---- */
+
+static enum MHD_Result respond(struct MHD_Connection *conn, Api *api, const char *route, unsigned status,
+                               const char *type, char *text)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (!text)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (status == 405)
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+		                              streq(route, "/v1/targets") ? "GET, HEAD, PUT" : "GET, HEAD");
+	if (status == 401)
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	api_stats_count(&api->stats, route, status);
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result respond_json(struct MHD_Connection *conn, Api *api, const char *route, unsigned status,
+                                    cJSON *json)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = json;
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+
+	if (!text)
+		return MHD_NO;
+	/* One JSON document a line: easy for people and for line-based tools. */
+	char *line = realloc(text, strlen(text) + 2);
+	if (!line) {
+		free(text);
+		return MHD_NO;
+	}
+	strcat(line, "\n");
+	return respond(conn, api, route, status, "application/json", line);
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *conn, Api *api, const char *route, unsigned status,
+                                     const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o)
+		cJSON_AddStringToObject(o, "error", message);
+	return respond_json(conn, api, route, status, o);
+}
+
+/* ---- handlers ---- */
+
+static enum MHD_Result put_targets(struct MHD_Connection *conn, Api *api, const Request *req)
+{
+	const Config *config = agent_config(api->agent);
+	char error[CONFIG_ERROR_MAX];
+	unsigned targets[CONFIG_MAX_APPS];
+	TargetsError e;
+
+	if (!streq(api->demand_kind, "api")) {
+		snprintf(error, sizeof(error),
+		         "targets come from the %s demand source; start the agent with --demand api to set them",
+		         api->demand_kind);
+		return respond_error(conn, api, "/v1/targets", 409, error);
+	}
+	if (req->too_large)
+		return respond_error(conn, api, "/v1/targets", 413, "body is over 65536 bytes");
+	e = targets_parse(req->body ? req->body : "", req->len, config, false, targets, error);
+	if (e != TARGETS_OK)
+		return respond_error(conn, api, "/v1/targets", (unsigned)targets_http_status(e), error);
+	agent_set_targets(api->agent, targets);
+	return respond_json(conn, api, "/v1/targets", 200, agent_targets_json(api->agent));
+}
+
+static enum MHD_Result get_metrics(struct MHD_Connection *conn, Api *api)
+{
+	char *text = metrics_render(api->agent, &api->stats);
+
+	if (!text)
+		return MHD_NO;
+	return respond(conn, api, "/metrics", 200, "text/plain; version=0.0.4; charset=utf-8", text);
+}
+
+static enum MHD_Result get_healthz(struct MHD_Connection *conn, Api *api)
+{
+	bool ok = agent_engine_reachable(api->agent);
+
+	return respond(conn, api, "/healthz", ok ? 200 : 503, "text/plain; charset=utf-8",
+	               strdup(ok ? "ok\n" : "engine not reachable\n"));
+}
+
+typedef enum Route {
+	ROUTE_STATUS,
+	ROUTE_TARGETS,
+	ROUTE_CONTAINERS,
+	ROUTE_METRICS,
+	ROUTE_HEALTHZ,
+	ROUTE_UNKNOWN,
+} Route;
+
+static Route route_of(const char *url)
+{
+	static const char *const paths[] = {"/v1/status", "/v1/targets", "/v1/containers", "/metrics", "/healthz"};
+
+	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+		if (streq(url, paths[i]))
+			return (Route)i;
+	return ROUTE_UNKNOWN;
+}
+
+static enum MHD_Result dispatch(struct MHD_Connection *conn, Api *api, const char *url, const char *method,
+                                const Request *req)
+{
+	Route route = route_of(url);
+	bool get = streq(method, "GET") || streq(method, "HEAD");
+
+	if (route == ROUTE_UNKNOWN)
+		return respond_error(conn, api, "other", 404,
+		                     "no such path; see GET /v1/status, /v1/targets, "
+		                     "/v1/containers, /metrics, /healthz");
+	if (route == ROUTE_TARGETS && streq(method, "PUT"))
+		return put_targets(conn, api, req);
+	if (!get)
+		return respond_error(conn, api, url, 405,
+		                     route == ROUTE_TARGETS ? "method not allowed; use GET or PUT"
+		                                            : "method not allowed; use GET");
+	switch (route) {
+	case ROUTE_STATUS:
+		return respond_json(conn, api, url, 200, agent_status_json(api->agent));
+	case ROUTE_TARGETS:
+		return respond_json(conn, api, url, 200, agent_targets_json(api->agent));
+	case ROUTE_CONTAINERS:
+		return respond_json(conn, api, url, 200, agent_containers_json(api->agent));
+	case ROUTE_METRICS:
+		return get_metrics(conn, api);
+	default:
+		return get_healthz(conn, api);
+	}
+}
+
+/* Constant time in the length of the expected token, whatever the client sent. */
+static bool token_matches(const char *expected, const char *got)
+{
+	size_t n = strlen(expected), m = got ? strlen(got) : 0;
+	unsigned char diff = n != m;
+
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)expected[i] ^ (unsigned char)(i < m ? got[i] : 0);
+	return diff == 0;
+}
+
+static bool authorized(struct MHD_Connection *conn, Server *s)
+{
+	const char *h;
+
+	if (!s->tcp || !s->api->token)
+		return true;
+	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h || strncmp(h, "Bearer ", 7) != 0)
+		return false;
+	return token_matches(s->api->token, h + 7);
+}
+
+static bool body_declared_too_large(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end;
+
+	if (!cl)
+		return false;
+	errno = 0;
+	unsigned long long n = strtoull(cl, &end, 10);
+	return errno != 0 || *end || n > TARGETS_BODY_MAX;
+}
+
+static void request_append(Request *req, const char *data, size_t size)
+{
+	if (req->too_large || size > TARGETS_BODY_MAX - req->len) {
+		req->too_large = true;
+		return;
+	}
+	char *b = realloc(req->body, req->len + size + 1);
+	if (!b) {
+		req->too_large = true;
+		return;
+	}
+	memcpy(b + req->len, data, size);
+	req->len += size;
+	b[req->len] = 0;
+	req->body = b;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+	Server *s = cls;
+	Request *req = *con_cls;
+
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		*con_cls = req;
+		if (!authorized(conn, s))
+			return respond_error(conn, s->api, "unauthorized", 401,
+			                     "missing or wrong bearer token; send Authorization: Bearer <token>");
+		if (body_declared_too_large(conn))
+			return respond_error(conn, s->api, url, 413, "body is over 65536 bytes");
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		request_append(req, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(conn, s->api, url, method, req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	Request *req = *con_cls;
+
+	if (!req)
+		return;
+	free(req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+/* ---- event loop glue ---- */
+
+static void server_rearm(Server *s)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+	uint64_t now;
+
+	if (MHD_get_timeout(s->daemon, &ms) != MHD_YES) {
+		(void)sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
+		return;
+	}
+	(void)sd_event_now(s->api->event, CLOCK_MONOTONIC, &now);
+	(void)sd_event_source_set_time(s->timer, now + ms * 1000);
+	(void)sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
+}
+
+static int on_server_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+	Server *s = userdata;
+
+	(void)MHD_run(s->daemon);
+	server_rearm(s);
+	return 0;
+}
+
+static int on_server_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	return on_server_io(es, -1, 0, userdata);
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = 0;
+	log_debug("HTTP server: %s", buf);
+}
+
+static int server_start(Server *s, Api *api, int fd, bool tcp)
+{
+	const union MHD_DaemonInfo *info;
+	int r;
+
+	s->api = api;
+	s->tcp = tcp;
+	s->daemon = MHD_start_daemon(
+	        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd,
+	        NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONNECTION_LIMIT,
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	        (size_t)API_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+	if (!s->daemon) {
+		close(fd);
+		return -EIO;
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info)
+		return -EIO;
+	r = sd_event_add_io(api->event, &s->io, info->epoll_fd, EPOLLIN, on_server_io, s);
+	if (r < 0)
+		return r;
+	r = sd_event_add_time(api->event, &s->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_server_timer, s);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
+	return 0;
+}
+
+static void server_stop(Server *s)
+{
+	sd_event_source_disable_unref(s->io);
+	sd_event_source_disable_unref(s->timer);
+	if (s->daemon)
+		MHD_stop_daemon(s->daemon); /* closes the listening socket */
+}
+
+/* ---- sockets ---- */
+
+static int socket_from_systemd(void)
+{
+	int n = sd_listen_fds(true);
+
+	for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++)
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0)
+			return fd;
+	return -ENOENT;
+}
+
+static int make_parent_dir(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A stale socket from a crashed agent is replaced; one that still answers belongs to a live agent. */
+static int unlink_stale_socket(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	_cleanup_close_ int probe = -1;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+		return -EADDRINUSE;
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+static int unix_socket_new(const char *path, int mode, const char *group, char *error)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(error, CONFIG_ERROR_MAX, "--api-socket %.64s...: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	r = make_parent_dir(path);
+	if (r >= 0)
+		r = unlink_stale_socket(path, &sa);
+	if (r < 0) {
+		snprintf(error, CONFIG_ERROR_MAX, "--api-socket %s: %s", path,
+		         r == -EADDRINUSE ? "another agent is serving it" : strerror(-r));
+		return r;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0 ||
+	    chmod(path, (mode_t)mode) < 0) {
+		r = -errno;
+		snprintf(error, CONFIG_ERROR_MAX, "--api-socket %s: %s", path, strerror(errno));
+		return r;
+	}
+	if (group) {
+		struct group *g = getgrnam(group);
+		if (!g || chown(path, (uid_t)-1, g->gr_gid) < 0) {
+			snprintf(error, CONFIG_ERROR_MAX, "--api-group %s: %s", group,
+			         g ? strerror(errno) : "no such group");
+			return -EINVAL;
+		}
+	}
+	return TAKE_FD(fd);
+}
+
+/* "ADDR:PORT" or "[ADDR6]:PORT". */
+static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, bool *loopback)
+{
+	char host[128];
+	const char *colon = strrchr(spec, ':');
+	char *end;
+
+	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || colon[1] == 0 || port == 0 || port > 65535)
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		host[strlen(host) - 1] = 0;
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+		return -EINVAL;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	*loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+	*len = sizeof(*s4);
+	return 0;
+}
+
+static int tcp_socket_new(const ApiOptions *o, char *error)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool loopback;
+	_cleanup_close_ int fd = -1;
+	int one = 1;
+
+	if (parse_listen(o->listen, &ss, &len, &loopback) < 0) {
+		snprintf(error, CONFIG_ERROR_MAX, "--listen %.64s: expected ADDR:PORT, e.g. 127.0.0.1:5112", o->listen);
+		return -EINVAL;
+	}
+	if (!loopback && !o->token) {
+		snprintf(error, CONFIG_ERROR_MAX,
+		         "--listen %.64s is not a loopback address: give --token-file so that requests must carry the "
+		         "token",
+		         o->listen);
+		return -EPERM;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+		int r = -errno;
+		snprintf(error, CONFIG_ERROR_MAX, "--listen %.64s: %s", o->listen, strerror(errno));
+		return r;
+	}
+	return TAKE_FD(fd);
+}
+
+static int open_unix(Api *api, const ApiOptions *o, char *error)
+{
+	int fd = socket_from_systemd();
+
+	if (fd >= 0) {
+		log_info("Serving the control API on the socket systemd passed");
+		return fd;
+	}
+	fd = unix_socket_new(o->socket_path, o->socket_mode, o->socket_group, error);
+	if (fd < 0)
+		return fd;
+	api->socket_path = strdup(o->socket_path);
+	log_info("Serving the control API on %s", o->socket_path);
+	return fd;
+}
+
+int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, char *error)
+{
+	_cleanup_(api_freep) Api *api = calloc(1, sizeof(Api));
+	int fd, r;
+
+	if (!api || !(api->demand_kind = strdup(o->demand_kind)) || (o->token && !(api->token = strdup(o->token))))
+		return -ENOMEM;
+	api->event = sd_event_ref(event);
+	api->agent = agent;
+	fd = open_unix(api, o, error);
+	if (fd < 0)
+		return fd;
+	r = server_start(&api->unix_server, api, fd, false);
+	if (r >= 0 && o->listen) {
+		fd = tcp_socket_new(o, error);
+		if (fd < 0)
+			return fd;
+		r = server_start(&api->tcp_server, api, fd, true);
+		if (r >= 0)
+			log_info("Serving the control API on %s%s", o->listen,
+			         o->token ? " (bearer token required)" : "");
+	}
+	if (r < 0) {
+		snprintf(error, CONFIG_ERROR_MAX, "failed to start the HTTP server: %s", strerror(-r));
+		return r;
+	}
+	*ret = TAKE_PTR(api);
+	return 0;
+}
+
+Api *api_free(Api *api)
+{
+	if (!api)
+		return NULL;
+	server_stop(&api->unix_server);
+	server_stop(&api->tcp_server);
+	if (api->socket_path)
+		(void)unlink(api->socket_path);
+	sd_event_unref(api->event);
+	if (api->token)
+		explicit_bzero(api->token, strlen(api->token));
+	free(api->token);
+	free(api->demand_kind);
+	free(api->socket_path);
+	api_stats_free(&api->stats);
+	free(api);
+	return NULL;
+}
+
+void api_set_demand_kind(Api *api, const char *kind)
+{
+	char *k = strdup(kind);
+
+	if (!k)
+		return;
+	free(api->demand_kind);
+	api->demand_kind = k;
+}

@@ -1,0 +1,171 @@
+/* Demand sources. The random source replays the Force12 demo: every 3 s the most important app's demand
+ * moves by up to 3 within 0..capacity and the next app takes the rest. Sources only propose targets. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "force12/demand.h"
+#include "force12/log.h"
+#include "force12/targets.h"
+
+struct Demand {
+	sd_event_source *timer;
+	const Config *config;
+	DemandFn fn;
+	void *userdata;
+	uint64_t rng;
+	unsigned current;
+	int first, second; /* the two most important apps */
+};
+
+static uint64_t xorshift64(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+unsigned demand_random_step(uint64_t *state, unsigned current, unsigned max, unsigned max_step)
+{
+	long delta = (long)(xorshift64(state) % (2 * max_step + 1)) - (long)max_step;
+	long v = (long)current + delta;
+
+	if (v < 0)
+		v = 0;
+	if (v > (long)max)
+		v = (long)max;
+	return (unsigned)v;
+}
+
+static void emit(Demand *d)
+{
+	unsigned targets[CONFIG_MAX_APPS];
+
+	for (size_t i = 0; i < d->config->n_apps; i++)
+		targets[i] = TARGETS_UNSET;
+	targets[d->first] = d->current;
+	if (d->second >= 0)
+		targets[d->second] = d->config->capacity - d->current;
+	d->fn(targets, d->userdata);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Demand *d = userdata;
+
+	d->current = demand_random_step(&d->rng, d->current, d->config->capacity, DEMAND_RANDOM_MAX_STEP);
+	emit(d);
+	(void)sd_event_source_set_time(s, usec + DEMAND_RANDOM_INTERVAL_USEC);
+	return 0;
+}
+
+/* The two apps that come first in (priority, name) order. */
+static void pick_apps(const Config *c, int *first, int *second)
+{
+	*first = *second = -1;
+	for (size_t i = 0; i < c->n_apps; i++) {
+		const AppConfig *a = &c->apps[i];
+		bool before_first =
+		        *first < 0 || a->priority < c->apps[*first].priority ||
+		        (a->priority == c->apps[*first].priority && strcmp(a->name, c->apps[*first].name) < 0);
+		if (before_first) {
+			*second = *first;
+			*first = (int)i;
+			continue;
+		}
+		if (*second < 0 || a->priority < c->apps[*second].priority ||
+		    (a->priority == c->apps[*second].priority && strcmp(a->name, c->apps[*second].name) < 0))
+			*second = (int)i;
+	}
+}
+
+static int parse_seed(const char *spec, uint64_t *ret, char *error)
+{
+	char *end;
+
+	if (spec[0] == 0) {
+		if (getrandom(ret, sizeof(*ret), GRND_NONBLOCK) != sizeof(*ret))
+			*ret = (uint64_t)time(NULL);
+		*ret %= 1000000;
+	} else {
+		errno = 0;
+		unsigned long long v = strtoull(spec, &end, 10);
+		if (errno || *end || spec[0] == '-' || end == spec) {
+			snprintf(error, CONFIG_ERROR_MAX,
+			         "--demand random:SEED: \"%.64s\" is not a non-negative integer", spec);
+			return -EINVAL;
+		}
+		*ret = v;
+	}
+	return 0;
+}
+
+static int random_new(Demand **ret, sd_event *event, const char *seed_spec, const Config *config, DemandFn fn,
+                      void *userdata, char *error)
+{
+	_cleanup_(demand_freep) Demand *d = calloc(1, sizeof(Demand));
+	uint64_t seed;
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	r = parse_seed(seed_spec, &seed, error);
+	if (r < 0)
+		return r;
+	d->config = config;
+	d->fn = fn;
+	d->userdata = userdata;
+	d->rng = seed * 0x9E3779B97F4A7C15ULL + 1; /* never 0 */
+	pick_apps(config, &d->first, &d->second);
+	d->current = (unsigned)(xorshift64(&d->rng) % (config->capacity + 1));
+	r = sd_event_add_time_relative(event, &d->timer, CLOCK_MONOTONIC, 0, 0, on_tick, d);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_enabled(d->timer, SD_EVENT_ON);
+	log_info("Random demand (seed %llu): %s moves within 0..%u every %.0f s, %s takes the rest",
+	         (unsigned long long)seed, config->apps[d->first].name, config->capacity,
+	         DEMAND_RANDOM_INTERVAL_USEC / 1e6, d->second >= 0 ? config->apps[d->second].name : "nothing");
+	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *config, DemandFn fn, void *userdata,
+               char *error)
+{
+	if (streq(spec, "api")) {
+		*ret = NULL;
+		return 0;
+	}
+	if (streq(spec, "random"))
+		return random_new(ret, event, "", config, fn, userdata, error);
+	if (strncmp(spec, "random:", 7) == 0)
+		return random_new(ret, event, spec + 7, config, fn, userdata, error);
+	if (strncmp(spec, "file:", 5) == 0 || strncmp(spec, "http://", 7) == 0 || strncmp(spec, "etcd://", 7) == 0) {
+		snprintf(error, CONFIG_ERROR_MAX, "--demand %.64s: this source is not available yet; use api or random",
+		         spec);
+		return -EOPNOTSUPP;
+	}
+	snprintf(error, CONFIG_ERROR_MAX,
+	         "--demand %.64s: unknown source; expected api, random[:SEED], file:PATH, http://URL or "
+	         "etcd://HOST:PORT",
+	         spec);
+	return -EINVAL;
+}
+
+Demand *demand_free(Demand *d)
+{
+	if (!d)
+		return NULL;
+	sd_event_source_disable_unref(d->timer);
+	free(d);
+	return NULL;
+}
+
+const char *demand_kind(const Demand *d)
+{
+	return d ? "random" : "api";
+}

@@ -1,0 +1,471 @@
+/* force12-agent: parses the command line, loads the config, wires the agent, its demand source and its
+ * control API into one sd-event loop, and speaks to systemd. The only place that exits. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "force12/agent.h"
+#include "force12/api.h"
+#include "force12/demand.h"
+#include "force12/log.h"
+#include "force12/state.h"
+#include "force12/targets.h"
+
+#ifndef FORCE12_VERSION
+#define FORCE12_VERSION "0.1.0"
+#endif
+#define DEFAULT_CONFIG     "/etc/force12/agent.json"
+#define DEFAULT_API_SOCKET "/run/force12/agent.sock"
+#define DEFAULT_STATE_DIR  "/var/lib/force12"
+#define MAX_TARGET_FLAGS   CONFIG_MAX_APPS
+
+typedef struct Args {
+	const char *config_path;
+	bool config_given;
+	char docker_socket[4096];
+	const char *api_socket, *api_group, *listen, *token_file, *state_dir, *demand;
+	char node_id[256];
+	unsigned capacity; /* 0: from the config */
+	const char *targets[MAX_TARGET_FLAGS];
+	size_t n_targets;
+} Args;
+
+typedef struct Main {
+	Args *args;
+	sd_event *event;
+	Agent *agent;
+	Demand *demand;
+	Api *api;
+} Main;
+
+static void help(void)
+{
+	printf("Usage: force12-agent [OPTIONS]\n\n"
+	       "Keeps this Docker host at the target container counts of its apps, talking to the engine\n"
+	       "directly over its socket. Stops are SIGTERM-aware and stopped containers are removed at once.\n\n"
+	       "  -c, --config FILE        JSON config (default: " DEFAULT_CONFIG " if it exists,\n"
+	       "                           else the embedded default: capacity 9, apps priority1 and priority2)\n"
+	       "      --docker-socket PATH engine socket (default: $DOCKER_HOST when unix://..., else\n"
+	       "                           /var/run/docker.sock)\n"
+	       "      --api-socket PATH    control API unix socket (default " DEFAULT_API_SOCKET ";\n"
+	       "                           a socket passed by systemd wins)\n"
+	       "      --api-group GROUP    group of the API socket (mode 0660)\n"
+	       "      --listen ADDR:PORT   also serve the control API over TCP (off by default)\n"
+	       "      --token-file FILE    bearer token for TCP requests; required unless ADDR is loopback\n"
+	       "      --node-id ID         this node's id (default: /etc/machine-id, else the hostname)\n"
+	       "      --capacity N         the most containers this agent keeps running at once\n"
+	       "      --target APP=N       initial target count of an app (repeatable)\n"
+	       "      --state-dir DIR      where the last targets are kept across restarts\n"
+	       "                           (default " DEFAULT_STATE_DIR ")\n"
+	       "      --demand SOURCE      where targets come from: api (default), random[:SEED]\n"
+	       "      --log-level LEVEL    error | warning | info | debug (default info)\n"
+	       "  -h, --help               show this help\n"
+	       "      --version            show the version\n\n"
+	       "Targets at start: --target flags first, then the state dir, then the config file.\n"
+	       "Signals: TERM and INT stop the agent and leave its containers running; HUP reloads the config.\n"
+	       "Exit status: 0 clean stop, 1 runtime failure, 2 bad usage or bad config (nothing was started).\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "force12-agent: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see --help)\n");
+	return -EINVAL;
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *ret)
+{
+	char *end;
+
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return -EINVAL;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static void default_node_id(char *buf, size_t size)
+{
+	FILE *f = fopen("/etc/machine-id", "re");
+
+	buf[0] = 0;
+	if (f) {
+		if (fgets(buf, (int)size, f))
+			buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+	if (!buf[0] && gethostname(buf, size) < 0)
+		snprintf(buf, size, "localhost");
+}
+
+static void default_docker_socket(char *buf, size_t size)
+{
+	const char *h = getenv("DOCKER_HOST");
+
+	if (h && strncmp(h, "unix://", 7) == 0)
+		snprintf(buf, size, "%s", h + 7);
+	else
+		snprintf(buf, size, "/var/run/docker.sock");
+}
+
+static bool node_id_is_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n > 0 && n < 200 && strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+enum {
+	ARG_DOCKER_SOCKET = 0x100,
+	ARG_API_SOCKET,
+	ARG_API_GROUP,
+	ARG_LISTEN,
+	ARG_TOKEN_FILE,
+	ARG_NODE_ID,
+	ARG_CAPACITY,
+	ARG_TARGET,
+	ARG_STATE_DIR,
+	ARG_DEMAND,
+	ARG_LOG_LEVEL,
+	ARG_VERSION,
+};
+
+static int parse_option(Args *args, int c)
+{
+	int level;
+
+	switch (c) {
+	case 'c':
+		args->config_path = optarg;
+		args->config_given = true;
+		return 0;
+	case ARG_DOCKER_SOCKET:
+		snprintf(args->docker_socket, sizeof(args->docker_socket), "%s", optarg);
+		return 0;
+	case ARG_API_SOCKET:
+		args->api_socket = optarg;
+		return 0;
+	case ARG_API_GROUP:
+		args->api_group = optarg;
+		return 0;
+	case ARG_LISTEN:
+		args->listen = optarg;
+		return 0;
+	case ARG_TOKEN_FILE:
+		args->token_file = optarg;
+		return 0;
+	case ARG_NODE_ID:
+		if (!node_id_is_valid(optarg))
+			return usage_error("--node-id %s: use letters, digits, '_', '.' and '-'", optarg);
+		snprintf(args->node_id, sizeof(args->node_id), "%s", optarg);
+		return 0;
+	case ARG_CAPACITY:
+		if (parse_uint(optarg, CONFIG_MAX_CAPACITY, &args->capacity) < 0 || args->capacity == 0)
+			return usage_error("--capacity %s: must be an integer in 1..1000000", optarg);
+		return 0;
+	case ARG_TARGET:
+		if (args->n_targets == MAX_TARGET_FLAGS)
+			return usage_error("--target %s: too many --target flags", optarg);
+		args->targets[args->n_targets++] = optarg;
+		return 0;
+	case ARG_STATE_DIR:
+		args->state_dir = optarg;
+		return 0;
+	case ARG_DEMAND:
+		args->demand = optarg;
+		return 0;
+	case ARG_LOG_LEVEL:
+		level = log_level_from_string(optarg);
+		if (level < 0)
+			return usage_error("--log-level %s: expected error, warning, info or debug", optarg);
+		log_set_max_level(level);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Returns 1 to go on, 0 to exit successfully (help, version), negative on bad usage. */
+static int parse_args(int argc, char **argv, Args *args)
+{
+	static const struct option options[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"docker-socket", required_argument, NULL, ARG_DOCKER_SOCKET},
+	        {"api-socket", required_argument, NULL, ARG_API_SOCKET},
+	        {"api-group", required_argument, NULL, ARG_API_GROUP},
+	        {"listen", required_argument, NULL, ARG_LISTEN},
+	        {"token-file", required_argument, NULL, ARG_TOKEN_FILE},
+	        {"node-id", required_argument, NULL, ARG_NODE_ID},
+	        {"capacity", required_argument, NULL, ARG_CAPACITY},
+	        {"target", required_argument, NULL, ARG_TARGET},
+	        {"state-dir", required_argument, NULL, ARG_STATE_DIR},
+	        {"demand", required_argument, NULL, ARG_DEMAND},
+	        {"log-level", required_argument, NULL, ARG_LOG_LEVEL},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, ARG_VERSION},
+	        {},
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:h", options, NULL)) >= 0) {
+		if (c == 'h')
+			return help(), 0;
+		if (c == ARG_VERSION)
+			return puts("force12-agent " FORCE12_VERSION), 0;
+		if (c == '?')
+			return usage_error("unknown option %s", argv[optind - 1]);
+		if (c == ':')
+			return usage_error("option %s needs a value", argv[optind - 1]);
+		if (parse_option(args, c) < 0)
+			return -EINVAL;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	return 1;
+}
+
+static int load_config(Args *args, Config **ret)
+{
+	char error[CONFIG_ERROR_MAX];
+	int r;
+
+	if (!args->config_given && access(DEFAULT_CONFIG, F_OK) == 0)
+		args->config_path = DEFAULT_CONFIG;
+	if (!args->config_path)
+		return config_new_default(ret);
+	r = config_load_file(args->config_path, ret, error);
+	if (r < 0)
+		fprintf(stderr, "force12-agent: bad config: %s\n", error);
+	return r;
+}
+
+/* Targets at start: the config, overlaid by the state dir, overlaid by --target flags. */
+static int initial_targets(Args *args, const Config *config, bool use_state, unsigned *targets)
+{
+	char error[CONFIG_ERROR_MAX] = "";
+	int r;
+
+	for (size_t i = 0; i < config->n_apps; i++)
+		targets[i] = config->apps[i].target;
+	if (use_state) {
+		r = state_load_targets(args->state_dir, config, targets, error);
+		if (r > 0)
+			log_info("Resuming the targets kept in %s", args->state_dir);
+		else if (r == -EBADMSG)
+			log_warning("State file in %s is corrupt (%s); set aside as targets.json.corrupt, ignoring",
+			            args->state_dir, error);
+		else if (r < 0)
+			log_warning_errno(r, "Failed to read the targets kept in %s: %m, ignoring", args->state_dir);
+	}
+	for (size_t i = 0; i < args->n_targets; i++) {
+		const char *eq = strchr(args->targets[i], '=');
+		char app[CONFIG_APP_NAME_MAX + 1];
+		unsigned n;
+		int idx;
+
+		if (!eq || (size_t)(eq - args->targets[i]) > CONFIG_APP_NAME_MAX)
+			return usage_error("--target %s: expected APP=N", args->targets[i]);
+		snprintf(app, sizeof(app), "%.*s", (int)(eq - args->targets[i]), args->targets[i]);
+		idx = config_find_app(config, app);
+		if (idx < 0)
+			return usage_error("--target %s: no such app in the config", args->targets[i]);
+		if (parse_uint(eq + 1, CONFIG_MAX_TARGET, &n) < 0)
+			return usage_error("--target %s: N must be an integer in 0..1000000", args->targets[i]);
+		targets[idx] = n;
+	}
+	return 0;
+}
+
+static int read_token(const char *path, char **ret)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	if (strlen(buf) < 16)
+		return -EBADMSG;
+	*ret = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return *ret ? 0 : -ENOMEM;
+}
+
+static void on_demand(const unsigned *targets, void *userdata)
+{
+	Main *m = userdata;
+
+	agent_set_targets(m->agent, targets);
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	Main *m = userdata;
+
+	log_info("Received SIG%s; stopping, leaving the containers running", sigabbrev_np((int)si->ssi_signo));
+	(void)sd_notify(false, "STOPPING=1");
+	return sd_event_exit(m->event, 0);
+}
+
+static void reload(Main *m)
+{
+	Config *config = NULL;
+	char error[CONFIG_ERROR_MAX];
+	Demand *demand = NULL;
+	int r;
+
+	if (!m->args->config_path) {
+		log_info("Reload asked for, but the agent runs on the embedded default: nothing to reload");
+		return;
+	}
+	r = config_load_file(m->args->config_path, &config, error);
+	if (r < 0) {
+		log_error("Failed to reload: %s; keeping the running config", error);
+		return;
+	}
+	if (m->args->capacity)
+		config->capacity = m->args->capacity;
+	/* The demand source holds the old config: replace it after the agent switched over. */
+	m->demand = demand_free(m->demand);
+	agent_reload(m->agent, config);
+	r = demand_new(&demand, m->event, m->args->demand, agent_config(m->agent), on_demand, m, error);
+	if (r < 0)
+		log_error("Failed to restart the demand source: %s", error);
+	m->demand = demand;
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	Main *m = userdata;
+	uint64_t now;
+
+	(void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	(void)sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now);
+	reload(m);
+	(void)sd_notify(false, "READY=1");
+	return 0;
+}
+
+static int setup_event(Main *m)
+{
+	sigset_t mask;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	r = sd_event_default(&m->event);
+	if (r < 0)
+		return r;
+	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_exit_signal, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGINT, on_exit_signal, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_hup, m)) < 0)
+		return r;
+	return sd_event_set_watchdog(m->event, true);
+}
+
+/* Returns the exit status. */
+static int run(Args *args)
+{
+	_cleanup_config_ Config *config = NULL;
+	_cleanup_free_ char *token = NULL;
+	unsigned targets[CONFIG_MAX_APPS];
+	char error[CONFIG_ERROR_MAX] = "";
+	Main m = {.args = args};
+	int r, status = 1;
+
+	if (load_config(args, &config) < 0)
+		return 2;
+	if (args->capacity)
+		config->capacity = args->capacity;
+	if (args->token_file && (r = read_token(args->token_file, &token)) < 0) {
+		fprintf(stderr, "force12-agent: --token-file %s: %s\n", args->token_file,
+		        r == -EBADMSG ? "the token must be at least 16 characters" : strerror(-r));
+		return 2;
+	}
+	if (initial_targets(args, config, streq(args->demand, "api"), targets) < 0)
+		return 2;
+	log_set_node_id(args->node_id);
+	r = setup_event(&m);
+	if (r < 0) {
+		log_error_errno(r, "Failed to set up the event loop: %m");
+		goto out;
+	}
+	AgentOptions ao = {
+	        .docker_socket = args->docker_socket,
+	        .node_id = args->node_id,
+	        .state_dir = args->state_dir,
+	        .persist_targets = streq(args->demand, "api"),
+	        .notify = true,
+	};
+	r = agent_new(&m.agent, m.event, TAKE_PTR(config), targets, &ao);
+	if (r < 0) {
+		log_error_errno(r, "Failed to set up the agent: %m");
+		goto out;
+	}
+	r = demand_new(&m.demand, m.event, args->demand, agent_config(m.agent), on_demand, &m, error);
+	if (r < 0) {
+		fprintf(stderr, "force12-agent: %s\n", error);
+		status = 2;
+		goto out;
+	}
+	ApiOptions po = {
+	        .socket_path = args->api_socket,
+	        .socket_mode = 0660,
+	        .socket_group = args->api_group,
+	        .listen = args->listen,
+	        .token = token,
+	        .demand_kind = demand_kind(m.demand),
+	};
+	r = api_new(&m.api, m.event, m.agent, &po, error);
+	if (r < 0) {
+		fprintf(stderr, "force12-agent: %s\n", error);
+		status = r == -EPERM || r == -EINVAL ? 2 : 1;
+		goto out;
+	}
+	r = agent_start(m.agent);
+	if (r < 0) {
+		log_error_errno(r, "Failed to start: %m");
+		goto out;
+	}
+	r = sd_event_loop(m.event);
+	status = r < 0 ? (log_error_errno(r, "Event loop failed: %m"), 1) : 0;
+out:
+	api_free(m.api);
+	demand_free(m.demand);
+	agent_free(m.agent);
+	sd_event_unref(m.event);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	Args args = {.api_socket = DEFAULT_API_SOCKET, .state_dir = DEFAULT_STATE_DIR, .demand = "api"};
+	int r;
+
+	log_open();
+	default_docker_socket(args.docker_socket, sizeof(args.docker_socket));
+	r = parse_args(argc, argv, &args);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	if (!args.node_id[0])
+		default_node_id(args.node_id, sizeof(args.node_id));
+	return run(&args);
+}

@@ -1,0 +1,225 @@
+/* The reconciler: turns observed containers, targets and capacity into a plan of stops, removes and starts.
+ * Pure by contract: it must never do I/O, read the clock, log or keep state between calls, so that the same
+ * input always yields the same plan and the unit tests can check every rule without an engine. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "force12/plan.h"
+
+/* A RUNNING container that may be stopped, with the key that decides which goes first. */
+typedef struct StopCandidate {
+	uint64_t started_at;
+	size_t index;
+} StopCandidate;
+
+Plan *plan_free(Plan *p)
+{
+	if (!p)
+		return NULL;
+	free(p->apps);
+	free(p->stops);
+	free(p->removes);
+	free(p);
+	return NULL;
+}
+
+static int plan_validate(const PlanInput *in)
+{
+	if (!in || (!in->apps && in->n_apps > 0) || (!in->containers && in->n_containers > 0))
+		return -EINVAL;
+	for (size_t i = 0; i < in->n_apps; i++)
+		if (!in->apps[i].name)
+			return -EINVAL;
+	for (size_t i = 0; i < in->n_containers; i++) {
+		const PlanContainer *c = &in->containers[i];
+
+		if (c->app < -1 || (c->app >= 0 && (size_t)c->app >= in->n_apps))
+			return -EINVAL;
+		if ((unsigned)c->phase >= _PHASE_MAX)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int plan_new(size_t n_apps, size_t n_containers, Plan **ret)
+{
+	Plan *p = calloc(1, sizeof(Plan));
+
+	if (!p)
+		return -ENOMEM;
+	/* At least one element each, so that a NULL from calloc always means failure. */
+	p->apps = calloc(MAX(n_apps, 1), sizeof(PlanAppResult));
+	p->stops = calloc(MAX(n_containers, 1), sizeof(size_t));
+	p->removes = calloc(MAX(n_containers, 1), sizeof(size_t));
+	if (!p->apps || !p->stops || !p->removes) {
+		plan_free(p);
+		return -ENOMEM;
+	}
+	p->n_apps = n_apps;
+	*ret = p;
+	return 0;
+}
+
+/* Fills the per-app phase counts, the occupied total, and removes every EXITED container. */
+static void plan_count(const PlanInput *in, Plan *p)
+{
+	for (size_t i = 0; i < in->n_containers; i++) {
+		const PlanContainer *c = &in->containers[i];
+		PlanAppResult *a = c->app >= 0 ? &p->apps[c->app] : NULL;
+
+		switch (c->phase) {
+		case PHASE_STARTING:
+			if (a)
+				a->starting++;
+			p->occupied++;
+			break;
+		case PHASE_RUNNING:
+			if (a)
+				a->running++;
+			p->occupied++;
+			break;
+		case PHASE_STOPPING:
+			if (a)
+				a->stopping++;
+			p->occupied++;
+			break;
+		case PHASE_EXITED:
+			p->removes[p->n_removes++] = i;
+			break;
+		default: /* PHASE_REMOVING occupies nothing and is already on its way out. */
+			break;
+		}
+	}
+}
+
+/* More important first: lower priority number, then name, then input index so that equal names stay stable. */
+static bool app_before(const PlanApp *apps, size_t a, size_t b)
+{
+	int r;
+
+	if (apps[a].priority != apps[b].priority)
+		return apps[a].priority < apps[b].priority;
+	r = strcmp(apps[a].name, apps[b].name);
+	if (r != 0)
+		return r < 0;
+	return a < b;
+}
+
+/* Insertion sort: there are few apps (config caps them at 64), and it needs no context pointer. */
+static void plan_sort_apps(const PlanApp *apps, size_t n, size_t *order)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t v = i, j = i;
+
+		for (; j > 0 && app_before(apps, v, order[j - 1]); j--)
+			order[j] = order[j - 1];
+		order[j] = v;
+	}
+}
+
+static void plan_allocate(const PlanInput *in, const size_t *order, Plan *p)
+{
+	unsigned left = in->capacity;
+
+	for (size_t k = 0; k < in->n_apps; k++) {
+		size_t i = order[k];
+
+		p->apps[i].allocated = MIN(in->apps[i].target, left);
+		left -= p->apps[i].allocated;
+	}
+}
+
+static int stop_candidate_compare(const void *x, const void *y)
+{
+	const StopCandidate *a = x, *b = y;
+
+	/* Newest first; among equals the higher index (created later in the listing) first. */
+	if (a->started_at != b->started_at)
+		return a->started_at > b->started_at ? -1 : 1;
+	if (a->index != b->index)
+		return a->index > b->index ? -1 : 1;
+	return 0;
+}
+
+/* Appends up to n stops of app's RUNNING containers, newest first. cand has room for every container. */
+static void plan_stop_newest(const PlanInput *in, int app, size_t n, StopCandidate *cand, Plan *p)
+{
+	size_t n_cand = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < in->n_containers; i++)
+		if (in->containers[i].app == app && in->containers[i].phase == PHASE_RUNNING)
+			cand[n_cand++] = (StopCandidate){.started_at = in->containers[i].started_at, .index = i};
+	qsort(cand, n_cand, sizeof(StopCandidate), stop_candidate_compare);
+	for (size_t k = 0; k < MIN(n, n_cand); k++)
+		p->stops[p->n_stops++] = cand[k].index;
+}
+
+/* Unconfigured apps go first, then the most expendable app first, so the important ones lose capacity last. */
+static int plan_stops(const PlanInput *in, const size_t *order, Plan *p)
+{
+	_cleanup_free_ StopCandidate *cand = calloc(MAX(in->n_containers, 1), sizeof(StopCandidate));
+
+	if (!cand)
+		return -ENOMEM;
+	plan_stop_newest(in, -1, in->n_containers, cand, p);
+	for (size_t k = in->n_apps; k > 0; k--) {
+		size_t i = order[k - 1];
+		const PlanAppResult *a = &p->apps[i];
+		unsigned active = a->running + a->starting;
+
+		if (active > a->allocated)
+			plan_stop_newest(in, (int)i, MIN(active - a->allocated, a->running), cand, p);
+	}
+	return 0;
+}
+
+/* Only capacity that is free right now is handed out, so a start never races a stop that makes its room. */
+static void plan_starts(const PlanInput *in, const size_t *order, Plan *p)
+{
+	unsigned free_now = in->capacity > p->occupied ? in->capacity - p->occupied : 0;
+
+	for (size_t k = 0; k < in->n_apps; k++) {
+		size_t i = order[k];
+		PlanAppResult *a = &p->apps[i];
+		unsigned active = a->running + a->starting;
+
+		if (!in->apps[i].can_start || active >= a->allocated)
+			continue;
+		a->starts = MIN(a->allocated - active, free_now);
+		free_now -= a->starts;
+	}
+}
+
+int plan_compute(const PlanInput *in, Plan **ret)
+{
+	_cleanup_plan_ Plan *p = NULL;
+	_cleanup_free_ size_t *order = NULL;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	r = plan_validate(in);
+	if (r < 0)
+		return r;
+	r = plan_new(in->n_apps, in->n_containers, &p);
+	if (r < 0)
+		return r;
+	order = calloc(MAX(in->n_apps, 1), sizeof(size_t));
+	if (!order)
+		return -ENOMEM;
+
+	plan_count(in, p);
+	plan_sort_apps(in->apps, in->n_apps, order);
+	plan_allocate(in, order, p);
+	r = plan_stops(in, order, p);
+	if (r < 0)
+		return r;
+	plan_starts(in, order, p);
+
+	*ret = TAKE_PTR(p);
+	return 0;
+}

@@ -1,0 +1,70 @@
+/* The agent: keeps the engine at the target counts. It owns the container table (what the engine holds that
+ * is ours), turns it into plans with plan_compute() and carries the plans out through the Docker client.
+ * It never touches a container that does not carry its own node id. */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "force12/config.h"
+#include "force12/macro.h"
+
+typedef struct Agent Agent;
+
+typedef struct AgentOptions {
+	const char *docker_socket;
+	const char *node_id;
+	const char *state_dir; /* NULL: targets are not kept */
+	bool persist_targets;  /* keep run-time targets in state_dir */
+	bool notify;           /* talk to systemd (READY=1, STATUS=) */
+} AgentOptions;
+
+/* Latency histogram with fixed bucket bounds (seconds), for /metrics. */
+#define HISTOGRAM_BUCKETS 12
+typedef struct Histogram {
+	uint64_t counts[HISTOGRAM_BUCKETS]; /* non-cumulative; the last is +Inf */
+	uint64_t count;
+	double sum;
+} Histogram;
+extern const double histogram_bounds[HISTOGRAM_BUCKETS - 1];
+void histogram_observe(Histogram *h, double seconds);
+
+typedef struct AgentTotals {
+	uint64_t started, stopped, removed, killed, failed, died;
+} AgentTotals;
+
+/* Takes config over (also on failure). targets: config->n_apps initial targets. */
+int agent_new(Agent **ret, sd_event *event, Config *config, const unsigned *targets, const AgentOptions *opts);
+Agent *agent_free(Agent *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Agent *, agent_free);
+
+/* Connects to the engine (waiting for it if need be), pulls missing images, syncs, then sends READY=1. */
+int agent_start(Agent *a);
+
+const Config *agent_config(const Agent *a);
+const char *agent_node_id(const Agent *a);
+bool agent_engine_reachable(const Agent *a);
+bool agent_is_ready(const Agent *a);
+const AgentTotals *agent_totals(const Agent *a);
+const Histogram *agent_start_latency(const Agent *a);
+const Histogram *agent_stop_latency(const Agent *a);
+
+/* Sets the targets of the apps whose entry is not TARGETS_UNSET, all at once, and keeps them in the state dir.
+ * The values must have been validated (targets_parse). */
+void agent_set_targets(Agent *a, const unsigned *targets);
+/* Current targets: config->n_apps entries. */
+const unsigned *agent_targets(const Agent *a);
+
+/* Swaps in a new config (SIGHUP). Apps kept by name keep their run-time targets; new apps start at their
+ * configured target; containers of removed apps are stopped and removed. Takes config over. */
+void agent_reload(Agent *a, Config *config);
+
+/* The JSON answers of the control API. */
+cJSON *agent_status_json(Agent *a);
+cJSON *agent_targets_json(Agent *a);
+cJSON *agent_containers_json(Agent *a);
+/* Per app, for metrics: allocated and observed counts by phase. */
+void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *running, unsigned *starting,
+                      unsigned *stopping);

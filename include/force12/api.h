@@ -1,0 +1,27 @@
+/* The control API: HTTP/1.1 + JSON over a unix socket (and optionally TCP with a bearer token), served by
+ * libmicrohttpd inside the agent's sd-event loop. A rejected request changes nothing. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "force12/agent.h"
+
+typedef struct Api Api;
+
+typedef struct ApiOptions {
+	const char *socket_path;  /* used when systemd passed no socket */
+	int socket_mode;          /* 0660 */
+	const char *socket_group; /* NULL: the process's group */
+	const char *listen;       /* "ADDR:PORT" or NULL */
+	const char *token;        /* required for TCP when ADDR is not loopback */
+	const char *demand_kind;  /* "api" accepts PUT /v1/targets; other sources own the targets */
+} ApiOptions;
+
+/* Fails with a one-line reason in error (CONFIG_ERROR_MAX bytes) when a socket cannot be set up, or when a
+ * non-loopback address is asked for without a token. */
+int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *opts, char *error);
+Api *api_free(Api *api);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Api *, api_free);
+/* After a reload the demand source may have changed. */
+void api_set_demand_kind(Api *api, const char *kind);

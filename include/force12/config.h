@@ -1,0 +1,59 @@
+/* The agent's configuration: what apps it runs, how many at most, and how it talks to the engine.
+ * Parsing is strict (unknown keys, wrong types and out-of-range values are errors that name the key) and
+ * pure: nothing here touches the engine or the file system except config_load_file(). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "force12/macro.h"
+
+#define CONFIG_MAX_APPS         64
+#define CONFIG_APP_NAME_MAX     63
+#define CONFIG_MAX_TARGET       1000000
+#define CONFIG_MAX_CAPACITY     1000000
+#define CONFIG_MAX_STOP_TIMEOUT 3600
+#define CONFIG_FILE_MAX         (1024 * 1024)
+#define CONFIG_ERROR_MAX        256
+
+typedef struct AppConfig {
+	char *name;            /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most CONFIG_APP_NAME_MAX */
+	unsigned priority;     /* lower number = more important; ties broken by name */
+	char *image;           /* non-empty */
+	char **command;        /* NULL-terminated argv, or NULL for the image's own CMD */
+	char **env;            /* NULL-terminated "K=V" list, or NULL */
+	unsigned stop_timeout; /* seconds, 0..CONFIG_MAX_STOP_TIMEOUT, default 2 */
+	char *network_mode;    /* default "none" */
+	bool init;        /* run docker's init (tini) as PID 1 so that a non-trapping command still stops on TERM */
+	unsigned target;  /* initial target, 0..CONFIG_MAX_TARGET, default 0 */
+	unsigned standby; /* reserved for warm standby; 0 */
+} AppConfig;
+
+typedef struct Config {
+	unsigned capacity;        /* 1..CONFIG_MAX_CAPACITY; the most containers running at once */
+	unsigned resync_interval; /* seconds between full resyncs with the engine, 1..86400, default 30 */
+	unsigned parallel;        /* container operations in flight at once, 1..64, default 8 */
+	AppConfig *apps;
+	size_t n_apps;
+} Config;
+
+/* The embedded default of INTERFACE.md: capacity 9, apps priority1 and priority2 running the TERM-trapping demo
+ * container. */
+int config_new_default(Config **ret);
+
+/* Parses a JSON document. On failure returns -EINVAL and writes a one-line message naming the offending key
+ * (e.g. "apps[1].stop_timeout: must be an integer in 0..3600") into error (size CONFIG_ERROR_MAX) when given. */
+int config_parse(const char *text, size_t len, Config **ret, char *error);
+
+/* Reads and parses a file; I/O errors are reported in error as well ("/etc/x.json: No such file or directory"). */
+int config_load_file(const char *path, Config **ret, char *error);
+
+/* Index of the app with this name, or -1. */
+int config_find_app(const Config *c, const char *name);
+
+Config *config_free(Config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+#define _cleanup_config_ _cleanup_(config_freep)
+
+/* True if name is a valid app name. */
+bool app_name_is_valid(const char *name);

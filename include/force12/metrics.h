@@ -1,0 +1,27 @@
+/* Prometheus text exposition (format 0.0.4) of the agent's state, counters and latency histograms, and the
+ * API's own request counters. Rendering reads state only. */
+#pragma once
+
+#include <stdint.h>
+
+#include "force12/agent.h"
+
+#define API_STATS_MAX 64
+
+typedef struct ApiStatsEntry {
+	char route[24];
+	unsigned status;
+	uint64_t count;
+} ApiStatsEntry;
+
+typedef struct ApiStats {
+	ApiStatsEntry entries[API_STATS_MAX];
+	size_t n;
+} ApiStats;
+
+/* route is one of the known paths or "other"; anything else is counted as "other". */
+void api_stats_count(ApiStats *s, const char *route, unsigned status);
+void api_stats_free(ApiStats *s);
+
+/* Returns malloc'ed text, or NULL on allocation failure. */
+char *metrics_render(Agent *a, const ApiStats *s);

@@ -1,0 +1,156 @@
+# shellcheck shell=bash
+# Helpers for the integration tests: a real agent against the real engine. Every container a test makes is
+# labelled with the test's own node id (or io.force12.test=1) and removed by cleanup, pass or fail.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+AGENT_BIN=${AGENT_BIN:-$TOP/build/force12-agent}
+case "${DOCKER_HOST:-}" in
+unix://*) ENGINE_SOCK=${DOCKER_HOST#unix://} ;;
+*) ENGINE_SOCK=/var/run/docker.sock ;;
+esac
+export ENGINE_SOCK
+
+fail() {
+	echo "    FAIL: $*" >&2
+	if [ -n "${T:-}" ] && [ -f "$T/agent.log" ]; then
+		echo "    --- last lines of the agent's log:" >&2
+		tail -n 15 "$T/agent.log" | sed 's/^/    | /' >&2
+	fi
+	exit 1
+}
+
+engine() { # METHOD PATH [curl args...]: a raw engine call
+	local method=$1 path=$2
+	shift 2
+	curl -sf --unix-socket "$ENGINE_SOCK" -X "$method" "$@" "http://localhost/v1.41$path"
+}
+
+# Valgrind or sanitizers slow the agent; waits scale with this factor (never an assertion on time).
+WAIT_FACTOR=${WAIT_FACTOR:-1}
+
+wait_until() { # SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds
+	local limit=$(($1 * WAIT_FACTOR)) what=$2 i=0
+	shift 2
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -ge $((limit * 10)) ] && fail "gave up after ${limit}s waiting for: $what"
+		sleep 0.1
+	done
+}
+
+new_test_dir() {
+	T=$(mktemp -d /tmp/force12-test.XXXXXX)
+	NODE="f12test-$(basename "$T" | cut -d. -f2 | tr 'A-Z' 'a-z')"
+	export T NODE
+	trap cleanup EXIT
+}
+
+cleanup() {
+	stop_agent KILL 2>/dev/null || true
+	local ids
+	ids=$(docker ps -aq --filter "label=io.force12.agent=$NODE"; docker ps -aq --filter "label=io.force12.test=$NODE")
+	[ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+	[ -n "${KEEP_TEST_DIRS:-}" ] || rm -rf "$T"
+}
+
+# start_agent [agent args...]: starts an agent for $NODE and waits until it is ready.
+start_agent() {
+	: >>"$T/agent.log"
+	${AGENT_WRAPPER:-} "$AGENT_BIN" --node-id "$NODE" --api-socket "$T/api.sock" --state-dir "$T/state" \
+		--docker-socket "$ENGINE_SOCK" --log-level debug "$@" >>"$T/agent.log" 2>&1 &
+	AGENT_PID=$!
+	wait_until 30 "the agent to become ready" agent_ready
+}
+
+agent_ready() {
+	kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent exited; see its log"
+	api GET /v1/status | jq -e '.ready == true'
+}
+
+stop_agent() { # [SIGNAL]
+	[ -n "${AGENT_PID:-}" ] || return 0
+	kill -"${1:-TERM}" "$AGENT_PID" 2>/dev/null || true
+	AGENT_STATUS=0
+	wait "$AGENT_PID" 2>/dev/null || AGENT_STATUS=$?
+	AGENT_PID=
+}
+
+api() { # METHOD PATH [BODY]
+	if [ $# -ge 3 ]; then
+		curl -s --unix-socket "$T/api.sock" -X "$1" --data-binary "$3" "http://localhost$2"
+	else
+		curl -s --unix-socket "$T/api.sock" -X "$1" "http://localhost$2"
+	fi
+}
+
+api_code() { # METHOD PATH [BODY]: prints the HTTP status
+	if [ $# -ge 3 ]; then
+		curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/api.sock" -X "$1" --data-binary "$3" \
+			"http://localhost$2"
+	else
+		curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/api.sock" -X "$1" "http://localhost$2"
+	fi
+}
+
+set_targets() { # JSON
+	local out
+	out=$(api PUT /v1/targets "$1") || fail "PUT /v1/targets failed"
+	echo "$out" | jq -e 'has("error") | not' >/dev/null || fail "PUT /v1/targets $1: $out"
+}
+
+# Counts from the engine itself, never from the agent.
+count() { # APP STATUS  (STATUS: running, exited, created, ... or all)
+	local filters=(--filter "label=io.force12.agent=$NODE")
+	[ "$1" != "*" ] && filters+=(--filter "label=io.force12.app=$1")
+	if [ "$2" = all ]; then
+		docker ps -aq "${filters[@]}" | wc -l
+	else
+		docker ps -aq "${filters[@]}" --filter "status=$2" | wc -l
+	fi
+}
+
+# is_settled APP=N ...: every app runs exactly N containers and the node holds nothing else of ours.
+is_settled() {
+	local total=0 spec app n
+	for spec in "$@"; do
+		app=${spec%%=*}
+		n=${spec#*=}
+		[ "$(count "$app" running)" -eq "$n" ] || return 1
+		total=$((total + n))
+	done
+	[ "$(count '*' all)" -eq "$total" ]
+}
+
+wait_settled() { # SECONDS APP=N ...
+	local secs=$1
+	shift
+	wait_until "$secs" "settled at $*" is_settled "$@"
+}
+
+# Samples the engine's running count of our containers in the background; max_running prints the largest seen.
+start_sampler() {
+	(
+		max=0
+		while :; do
+			n=$(count '*' running)
+			[ "$n" -gt "$max" ] && max=$n && echo "$max" >"$T/max-running"
+			sleep 0.05
+		done
+	) &
+	SAMPLER_PID=$!
+	echo 0 >"$T/max-running"
+}
+
+max_running() {
+	[ -n "${SAMPLER_PID:-}" ] && kill "$SAMPLER_PID" 2>/dev/null && wait "$SAMPLER_PID" 2>/dev/null
+	SAMPLER_PID=
+	cat "$T/max-running"
+}
+
+status_field() { # jq expression over /v1/status
+	api GET /v1/status | jq -r "$1"
+}
+
+write_config() { # FILE, JSON on stdin
+	cat >"$1"
+}

@@ -1,0 +1,195 @@
+# shellcheck shell=bash
+# The agent core against the real engine: convergence, priority under capacity, garbage, adoption, ownership,
+# replacement of killed containers, SIGTERM-ignoring containers, bad config, restarts.
+
+DEMO_CMD='["sh", "-c", "trap '"'"'exit 0'"'"' TERM; while :; do sleep 1 & wait $!; done"]'
+
+test_converge_up_and_down() {
+	start_agent
+	for n in 5 2 0; do
+		set_targets "{\"priority1\": $n}"
+		wait_settled 60 priority1=$n priority2=0
+		[ "$(api GET /v1/targets | jq .priority1)" -eq "$n" ] || fail "GET /v1/targets does not say $n"
+	done
+	[ "$(status_field .totals.started)" -eq 5 ] || fail "started $(status_field .totals.started), expected 5"
+	[ "$(status_field .totals.removed)" -eq 5 ] || fail "removed $(status_field .totals.removed), expected 5"
+	[ "$(status_field .totals.killed)" -eq 0 ] || fail "the TERM-trapping demo container was killed"
+}
+
+test_priority_under_capacity() {
+	start_sampler
+	start_agent --capacity 4
+	set_targets '{"priority1": 3, "priority2": 3}'
+	wait_settled 60 priority1=3 priority2=1
+	status_field '.apps[] | select(.name=="priority2") | .allocated' | grep -qx 1 || fail "priority2 allocated is not 1"
+	set_targets '{"priority1": 1}'
+	wait_settled 60 priority1=1 priority2=3
+	set_targets '{"priority1": 4}'
+	wait_settled 60 priority1=4 priority2=0
+	local max
+	max=$(max_running)
+	[ "$max" -le 4 ] || fail "the engine ran $max containers at once with capacity 4"
+}
+
+test_preemption_stops_before_starts() {
+	start_sampler
+	start_agent --capacity 3
+	set_targets '{"priority2": 3}'
+	wait_settled 60 priority1=0 priority2=3
+	set_targets '{"priority1": 3}'
+	wait_settled 60 priority1=3 priority2=0
+	local max
+	max=$(max_running)
+	[ "$max" -le 3 ] || fail "the engine ran $max containers at once with capacity 3"
+}
+
+label_args() { # APP: the labels of a container owned by $NODE
+	echo "--label io.force12.agent=$NODE --label io.force12.app=$1"
+}
+
+test_leftovers_removed_at_startup() {
+	# An exited, a created and a dead-on-arrival container of ours, left from an earlier run.
+	# shellcheck disable=SC2046
+	docker run $(label_args priority1) --name "force12-priority1-old$NODE" busybox:latest true >/dev/null
+	# shellcheck disable=SC2046
+	docker create $(label_args priority2) busybox:latest true >/dev/null
+	# shellcheck disable=SC2046
+	docker run $(label_args gone-app) busybox:latest sh -c 'exit 3' >/dev/null || true
+	[ "$(count '*' all)" -eq 3 ] || fail "test setup: expected 3 leftovers"
+	start_agent --target priority1=1
+	wait_settled 60 priority1=1 priority2=0
+}
+
+test_restart_adopts_without_duplicates() {
+	start_agent
+	set_targets '{"priority1": 3, "priority2": 2}'
+	wait_settled 60 priority1=3 priority2=2
+	local before after
+	before=$(docker ps -q --no-trunc --filter "label=io.force12.agent=$NODE" | sort)
+	stop_agent TERM
+	[ "$AGENT_STATUS" -eq 0 ] || fail "agent exited with $AGENT_STATUS on SIGTERM"
+	[ "$(count '*' running)" -eq 5 ] || fail "SIGTERM did not leave the containers running"
+	start_agent
+	sleep 2 # give a wrong agent time to start or stop something
+	after=$(docker ps -q --no-trunc --filter "label=io.force12.agent=$NODE" | sort)
+	[ "$before" = "$after" ] || fail "the restarted agent changed the containers"
+	[ "$(status_field .totals.started)" -eq 0 ] || fail "the restarted agent started containers"
+	[ "$(status_field '.apps[0].running')" -eq 3 ] || fail "the restarted agent does not count the adopted ones"
+}
+
+test_crash_restart_resumes_targets() {
+	start_agent --target priority1=1
+	set_targets '{"priority1": 4}'
+	wait_settled 60 priority1=4 priority2=0
+	stop_agent KILL
+	start_agent # no --target: the state dir wins over the config's 0
+	[ "$(api GET /v1/targets | jq .priority1)" -eq 4 ] || fail "the targets were not resumed"
+	sleep 2
+	is_settled priority1=4 priority2=0 || fail "the restarted agent changed the running set"
+}
+
+test_foreign_containers_untouched() {
+	local plain other other_exited snap_before snap_after
+	plain=$(docker run -d --label "io.force12.test=$NODE" --name "plain-$NODE" busybox:latest sleep 600)
+	other=$(docker run -d --label "io.force12.test=$NODE" --label io.force12.agent=other-node \
+		--label io.force12.app=priority1 --name "force12-priority1-other$NODE" busybox:latest sleep 600)
+	other_exited=$(docker create --label "io.force12.test=$NODE" --label io.force12.agent=other-node \
+		--label io.force12.app=priority2 busybox:latest true)
+	docker start -a "$other_exited" >/dev/null
+	snap_before=$(docker inspect -f '{{.Id}} {{.State.Status}} {{.State.StartedAt}}' "$plain" "$other" "$other_exited")
+	start_agent --capacity 2
+	set_targets '{"priority1": 2, "priority2": 2}'
+	wait_settled 60 priority1=2 priority2=0
+	set_targets '{"priority1": 0, "priority2": 0}'
+	wait_settled 60 priority1=0 priority2=0
+	snap_after=$(docker inspect -f '{{.Id}} {{.State.Status}} {{.State.StartedAt}}' "$plain" "$other" "$other_exited")
+	[ "$snap_before" = "$snap_after" ] || fail "a foreign container changed: $snap_before -> $snap_after"
+	api GET /v1/containers | jq -e 'all(.[]; .id != "'"$other"'")' >/dev/null || fail "the agent lists a foreign container"
+}
+
+test_killed_container_is_replaced() {
+	start_agent
+	set_targets '{"priority1": 2}'
+	wait_settled 60 priority1=2 priority2=0
+	local victim
+	victim=$(docker ps -q --no-trunc --filter "label=io.force12.agent=$NODE" | head -n 1)
+	docker kill "$victim" >/dev/null
+	wait_until 30 "the killed container to be removed" sh -c "! docker inspect $victim"
+	wait_settled 30 priority1=2 priority2=0
+	docker ps -q --no-trunc --filter "label=io.force12.agent=$NODE" | grep -q "$victim" && fail "victim still listed"
+	[ "$(status_field .totals.died)" -eq 1 ] || fail "died total is not 1"
+	[ "$(status_field .totals.started)" -eq 3 ] || fail "expected one replacement start"
+}
+
+test_removed_container_is_replaced() {
+	start_agent
+	set_targets '{"priority1": 2}'
+	wait_settled 60 priority1=2 priority2=0
+	docker rm -f "$(docker ps -q --filter "label=io.force12.agent=$NODE" | head -n 1)" >/dev/null
+	wait_until 30 "a replacement start" sh -c "[ \$(curl -s --unix-socket $T/api.sock http://x/v1/status | jq .totals.started) -eq 3 ]"
+	wait_settled 30 priority1=2 priority2=0
+}
+
+test_term_ignoring_container_is_killed_and_counted() {
+	write_config "$T/agent.json" <<JSON
+{"capacity": 4, "apps": [
+  {"name": "stubborn", "image": "busybox:latest", "stop_timeout": 1,
+   "command": ["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]},
+  {"name": "polite", "image": "busybox:latest", "stop_timeout": 5, "priority": 2, "init": true,
+   "command": ["sh", "-c", "while :; do sleep 1; done"]}]}
+JSON
+	start_agent -c "$T/agent.json"
+	set_targets '{"stubborn": 1, "polite": 1}'
+	wait_settled 60 stubborn=1 polite=1
+	set_targets '{"stubborn": 0, "polite": 0}'
+	wait_settled 60 stubborn=0 polite=0
+	[ "$(status_field .totals.killed)" -eq 1 ] || fail "killed total $(status_field .totals.killed), expected 1"
+	[ "$(status_field .totals.stopped)" -eq 1 ] || fail "the init:true app was not stopped cleanly"
+	grep -q 'Hint: stubborn does not stop on SIGTERM' "$T/agent.log" || fail "no hint in the log"
+	[ "$(grep -c 'Hint: ' "$T/agent.log")" -eq 1 ] || fail "the hint was logged more than once"
+}
+
+test_bad_config_is_refused() {
+	local out rc
+	echo '{"capacity": 0, "apps": [{"name": "a", "image": "busybox:latest"}]}' >"$T/bad.json"
+	set +e
+	out=$("$AGENT_BIN" -c "$T/bad.json" --node-id "$NODE" --api-socket "$T/api.sock" 2>&1)
+	rc=$?
+	set -e
+	[ "$rc" -eq 2 ] || fail "exit status $rc, expected 2"
+	[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "expected one line, got: $out"
+	echo "$out" | grep -q 'capacity' || fail "the error does not name the key: $out"
+	for bad in '{"capacity": 2, "apps": [{"name": "a", "image": "x", "colour": 1}]}' \
+		'{"capacity": 2, "apps": [{"name": "a", "image": "x", "target": -1}]}' \
+		'{"capacity": 2, "apps": [{"name": "a", "image": "x"}, {"name": "a", "image": "y"}]}' \
+		'{"capacity": "2", "apps": [{"name": "a", "image": "x"}]}'; do
+		echo "$bad" >"$T/bad.json"
+		set +e
+		out=$("$AGENT_BIN" -c "$T/bad.json" --node-id "$NODE" --api-socket "$T/api.sock" 2>&1)
+		rc=$?
+		set -e
+		[ "$rc" -eq 2 ] || fail "exit status $rc for $bad"
+		[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "expected one line for $bad, got: $out"
+	done
+	[ ! -e "$T/api.sock" ] || fail "a refused config still opened the API socket"
+	[ "$(count '*' all)" -eq 0 ] || fail "a refused config created containers"
+}
+
+test_reload_on_hup() {
+	write_config "$T/agent.json" <<JSON
+{"capacity": 4, "apps": [{"name": "priority1", "image": "busybox:latest", "target": 1, "command": $DEMO_CMD}]}
+JSON
+	start_agent -c "$T/agent.json"
+	wait_settled 60 priority1=1
+	write_config "$T/agent.json" <<JSON
+{"capacity": 4, "apps": [{"name": "web", "image": "busybox:latest", "target": 2, "command": $DEMO_CMD}]}
+JSON
+	kill -HUP "$AGENT_PID"
+	wait_settled 60 web=2 priority1=0
+	echo '{"capacity": 0}' >"$T/agent.json"
+	kill -HUP "$AGENT_PID"
+	sleep 1
+	kill -0 "$AGENT_PID" || fail "a bad config on reload stopped the agent"
+	grep -q 'Failed to reload' "$T/agent.log" || fail "no error logged for a bad reload"
+	is_settled web=2 || fail "a bad reload changed the running set"
+}

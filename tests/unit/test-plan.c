@@ -1,0 +1,942 @@
+/* Unit tests of the reconciler: every rule of plan.h, the Force12 demo's scenarios, and property tests over
+ * pseudo-random inputs (fixed seed, so a failure always reproduces) that the node never goes over capacity. */
+
+/* cmocka.h needs these four first; its own block keeps clang-format's include sorting from moving it up. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "force12/plan.h"
+
+#define APP(n, prio, tgt)                                                           \
+	{                                                                           \
+		.name = (n), .priority = (prio), .target = (tgt), .can_start = true \
+	}
+#define CTR(a, ph, t)                                        \
+	{                                                    \
+		.app = (a), .phase = (ph), .started_at = (t) \
+	}
+
+static Plan *compute(unsigned capacity, const PlanApp *apps, size_t n_apps, const PlanContainer *containers,
+                     size_t n_containers)
+{
+	PlanInput in = {
+	        .capacity = capacity,
+	        .apps = apps,
+	        .n_apps = n_apps,
+	        .containers = containers,
+	        .n_containers = n_containers,
+	};
+	Plan *p = NULL;
+
+	assert_int_equal(plan_compute(&in, &p), 0);
+	assert_non_null(p);
+	assert_int_equal(p->n_apps, n_apps);
+	return p;
+}
+
+static bool contains(const size_t *list, size_t n, size_t index)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == index)
+			return true;
+	return false;
+}
+
+static unsigned total_starts(const Plan *p)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < p->n_apps; i++)
+		n += p->apps[i].starts;
+	return n;
+}
+
+/* ---- allocation ---- */
+
+static void test_allocation_under_capacity(void **state)
+{
+	const PlanApp apps[] = {APP("web", 1, 2), APP("batch", 2, 3)};
+	_cleanup_plan_ Plan *p = compute(9, apps, ELEMENTSOF(apps), NULL, 0);
+
+	assert_int_equal(p->apps[0].allocated, 2);
+	assert_int_equal(p->apps[1].allocated, 3);
+	assert_int_equal(p->apps[0].starts, 2);
+	assert_int_equal(p->apps[1].starts, 3);
+	assert_int_equal(p->occupied, 0);
+	assert_int_equal(p->n_stops, 0);
+	assert_int_equal(p->n_removes, 0);
+}
+
+static void test_allocation_over_capacity(void **state)
+{
+	/* Given out of priority order on purpose: the result must follow priority, not input order. */
+	const PlanApp apps[] = {APP("low", 3, 4), APP("high", 1, 4), APP("mid", 2, 4)};
+	_cleanup_plan_ Plan *p = compute(5, apps, ELEMENTSOF(apps), NULL, 0);
+
+	assert_int_equal(p->apps[1].allocated, 4);
+	assert_int_equal(p->apps[2].allocated, 1);
+	assert_int_equal(p->apps[0].allocated, 0);
+	assert_int_equal(p->apps[1].starts, 4);
+	assert_int_equal(p->apps[2].starts, 1);
+	assert_int_equal(p->apps[0].starts, 0);
+}
+
+static void test_priority_tie_broken_by_name(void **state)
+{
+	const PlanApp apps[] = {APP("zeta", 1, 2), APP("alpha", 1, 2)};
+	const PlanApp reversed[] = {APP("alpha", 1, 2), APP("zeta", 1, 2)};
+	_cleanup_plan_ Plan *p = compute(3, apps, ELEMENTSOF(apps), NULL, 0);
+	_cleanup_plan_ Plan *q = compute(3, reversed, ELEMENTSOF(reversed), NULL, 0);
+
+	assert_int_equal(p->apps[1].allocated, 2); /* alpha */
+	assert_int_equal(p->apps[0].allocated, 1); /* zeta */
+	assert_int_equal(q->apps[0].allocated, 2); /* alpha */
+	assert_int_equal(q->apps[1].allocated, 1); /* zeta */
+}
+
+static void test_priority_beats_name(void **state)
+{
+	/* "aaa" sorts first by name but is less important by priority. */
+	const PlanApp apps[] = {APP("aaa", 2, 3), APP("zzz", 1, 3)};
+	_cleanup_plan_ Plan *p = compute(3, apps, ELEMENTSOF(apps), NULL, 0);
+
+	assert_int_equal(p->apps[1].allocated, 3);
+	assert_int_equal(p->apps[0].allocated, 0);
+}
+
+static void test_zero_targets(void **state)
+{
+	const PlanApp apps[] = {APP("priority1", 1, 0), APP("priority2", 2, 0)};
+	const PlanContainer c[] = {CTR(0, PHASE_RUNNING, 1), CTR(1, PHASE_RUNNING, 2), CTR(1, PHASE_RUNNING, 3)};
+	_cleanup_plan_ Plan *empty = compute(9, apps, ELEMENTSOF(apps), NULL, 0);
+	_cleanup_plan_ Plan *p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(empty->apps[0].allocated, 0);
+	assert_int_equal(empty->apps[1].allocated, 0);
+	assert_int_equal(total_starts(empty), 0);
+	assert_int_equal(empty->n_stops, 0);
+
+	/* Everything that runs is stopped: lowest priority first, newest first. */
+	assert_int_equal(total_starts(p), 0);
+	assert_int_equal(p->n_stops, 3);
+	assert_int_equal(p->stops[0], 2);
+	assert_int_equal(p->stops[1], 1);
+	assert_int_equal(p->stops[2], 0);
+}
+
+static void test_capacity_one(void **state)
+{
+	const PlanApp apps[] = {APP("priority2", 2, 1), APP("priority1", 1, 1)};
+	_cleanup_plan_ Plan *p = compute(1, apps, ELEMENTSOF(apps), NULL, 0);
+
+	assert_int_equal(p->apps[1].allocated, 1);
+	assert_int_equal(p->apps[0].allocated, 0);
+	assert_int_equal(p->apps[1].starts, 1);
+	assert_int_equal(p->apps[0].starts, 0);
+}
+
+static void test_capacity_one_swap(void **state)
+{
+	/* priority2 holds the only slot; priority1 wants it: stop first, start only after the stop has exited. */
+	const PlanApp apps[] = {APP("priority1", 1, 1), APP("priority2", 2, 1)};
+	const PlanContainer running[] = {CTR(1, PHASE_RUNNING, 1)};
+	const PlanContainer stopping[] = {CTR(1, PHASE_STOPPING, 1)};
+	const PlanContainer exited[] = {CTR(1, PHASE_EXITED, 1)};
+	_cleanup_plan_ Plan *a = compute(1, apps, ELEMENTSOF(apps), running, 1);
+	_cleanup_plan_ Plan *b = compute(1, apps, ELEMENTSOF(apps), stopping, 1);
+	_cleanup_plan_ Plan *c = compute(1, apps, ELEMENTSOF(apps), exited, 1);
+
+	assert_int_equal(a->n_stops, 1);
+	assert_int_equal(a->stops[0], 0);
+	assert_int_equal(total_starts(a), 0);
+	assert_int_equal(b->n_stops, 0);
+	assert_int_equal(total_starts(b), 0);
+	assert_int_equal(b->occupied, 1);
+	assert_int_equal(c->n_removes, 1);
+	assert_int_equal(c->removes[0], 0);
+	assert_int_equal(c->apps[0].starts, 1);
+	assert_int_equal(c->apps[1].starts, 0);
+}
+
+static void test_capacity_zero(void **state)
+{
+	const PlanApp apps[] = {APP("priority1", 1, 5)};
+	const PlanContainer c[] = {CTR(0, PHASE_RUNNING, 1), CTR(0, PHASE_RUNNING, 2)};
+	_cleanup_plan_ Plan *p = compute(0, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->apps[0].allocated, 0);
+	assert_int_equal(p->apps[0].starts, 0);
+	assert_int_equal(p->n_stops, 2);
+}
+
+/* ---- the Force12 demo ---- */
+
+static void test_force12_qos(void **state)
+{
+	PlanApp apps[] = {APP("priority1", 1, 3), APP("priority2", 2, 3)};
+	Plan *p = compute(4, apps, ELEMENTSOF(apps), NULL, 0);
+
+	assert_int_equal(p->apps[0].allocated, 3);
+	assert_int_equal(p->apps[1].allocated, 1);
+	assert_int_equal(p->apps[0].starts, 3);
+	assert_int_equal(p->apps[1].starts, 1);
+	p = plan_free(p);
+	assert_null(p);
+
+	apps[0].target = 1;
+	p = compute(4, apps, ELEMENTSOF(apps), NULL, 0);
+	assert_int_equal(p->apps[0].allocated, 1);
+	assert_int_equal(p->apps[1].allocated, 3);
+	plan_free(p);
+}
+
+static void test_force12_qos_with_containers(void **state)
+{
+	/* Running 3 + 1; priority1 drops to 1: two of priority1 stop (newest), priority2 waits for the room. */
+	const PlanApp apps[] = {APP("priority1", 1, 1), APP("priority2", 2, 3)};
+	PlanContainer c[] = {CTR(0, PHASE_RUNNING, 10), CTR(0, PHASE_RUNNING, 30), CTR(0, PHASE_RUNNING, 20),
+	                     CTR(1, PHASE_RUNNING, 15)};
+	Plan *p = compute(4, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->apps[0].allocated, 1);
+	assert_int_equal(p->apps[1].allocated, 3);
+	assert_int_equal(p->n_stops, 2);
+	assert_int_equal(p->stops[0], 1);
+	assert_int_equal(p->stops[1], 2);
+	assert_int_equal(total_starts(p), 0);
+	p = plan_free(p);
+
+	c[1].phase = c[2].phase = PHASE_EXITED;
+	p = compute(4, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+	assert_int_equal(p->n_stops, 0);
+	assert_int_equal(p->n_removes, 2);
+	assert_int_equal(p->apps[0].starts, 0);
+	assert_int_equal(p->apps[1].starts, 2);
+	assert_int_equal(p->occupied, 2);
+	plan_free(p);
+}
+
+static void test_priority_preemption(void **state)
+{
+	const PlanApp apps[] = {APP("priority1", 1, 9), APP("priority2", 2, 9)};
+	PlanContainer c[9];
+	Plan *p;
+
+	for (size_t i = 0; i < ELEMENTSOF(c); i++)
+		c[i] = (PlanContainer)CTR(1, PHASE_RUNNING, 100 + i);
+
+	p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+	assert_int_equal(p->apps[0].allocated, 9);
+	assert_int_equal(p->apps[1].allocated, 0);
+	assert_int_equal(p->apps[1].running, 9);
+	assert_int_equal(p->n_stops, 9);
+	for (size_t i = 0; i < 9; i++)
+		assert_int_equal(p->stops[i], 8 - i); /* newest first */
+	assert_int_equal(total_starts(p), 0);         /* stop before start */
+	assert_int_equal(p->occupied, 9);
+	p = plan_free(p);
+
+	for (size_t i = 0; i < ELEMENTSOF(c); i++)
+		c[i].phase = PHASE_STOPPING;
+	p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+	assert_int_equal(p->n_stops, 0);
+	assert_int_equal(p->n_removes, 0);
+	assert_int_equal(total_starts(p), 0);
+	assert_int_equal(p->occupied, 9);
+	assert_int_equal(p->apps[1].stopping, 9);
+	assert_int_equal(p->apps[1].running, 0);
+	p = plan_free(p);
+
+	/* Half of them have exited: exactly that room is handed to priority1. */
+	for (size_t i = 0; i < 4; i++)
+		c[i].phase = PHASE_EXITED;
+	p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+	assert_int_equal(p->n_removes, 4);
+	assert_int_equal(p->apps[0].starts, 4);
+	assert_int_equal(p->apps[1].starts, 0);
+	p = plan_free(p);
+
+	for (size_t i = 0; i < ELEMENTSOF(c); i++)
+		c[i].phase = PHASE_EXITED;
+	p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+	assert_int_equal(p->n_stops, 0);
+	assert_int_equal(p->n_removes, 9);
+	for (size_t i = 0; i < 9; i++)
+		assert_true(contains(p->removes, p->n_removes, i));
+	assert_int_equal(p->apps[0].starts, 9);
+	assert_int_equal(p->apps[1].starts, 0);
+	assert_int_equal(p->occupied, 0);
+	plan_free(p);
+}
+
+/* ---- starts ---- */
+
+static void test_can_start_false(void **state)
+{
+	PlanApp apps[] = {APP("priority1", 1, 3), APP("priority2", 2, 6)};
+	_cleanup_plan_ Plan *p = NULL;
+
+	apps[0].can_start = false;
+	p = compute(6, apps, ELEMENTSOF(apps), NULL, 0);
+	assert_int_equal(p->apps[0].allocated, 3);
+	assert_int_equal(p->apps[0].starts, 0);
+	/* priority2 does not borrow the room priority1 is backing off from. */
+	assert_int_equal(p->apps[1].allocated, 3);
+	assert_int_equal(p->apps[1].starts, 3);
+}
+
+static void test_can_start_false_keeps_running(void **state)
+{
+	/* Backing off stops nothing: the app's running containers stay within its allocation. */
+	PlanApp apps[] = {APP("web", 1, 3)};
+	const PlanContainer c[] = {CTR(0, PHASE_RUNNING, 1), CTR(0, PHASE_RUNNING, 2)};
+	_cleanup_plan_ Plan *p = NULL;
+
+	apps[0].can_start = false;
+	p = compute(6, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+	assert_int_equal(p->apps[0].starts, 0);
+	assert_int_equal(p->n_stops, 0);
+}
+
+static void test_free_room_in_priority_order(void **state)
+{
+	/* 4 of capacity 6 are still stopping: the 2 free slots go to the more important app first. */
+	const PlanApp apps[] = {APP("b", 2, 3), APP("a", 1, 3)};
+	const PlanContainer c[] = {CTR(-1, PHASE_STOPPING, 1), CTR(-1, PHASE_STOPPING, 2), CTR(-1, PHASE_STOPPING, 3),
+	                           CTR(-1, PHASE_STOPPING, 4)};
+	_cleanup_plan_ Plan *p = compute(6, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->occupied, 4);
+	assert_int_equal(p->apps[1].starts, 2);
+	assert_int_equal(p->apps[0].starts, 0);
+}
+
+static void test_starting_counts_toward_target(void **state)
+{
+	const PlanApp apps[] = {APP("web", 1, 4)};
+	const PlanContainer c[] = {CTR(0, PHASE_STARTING, 0), CTR(0, PHASE_STARTING, 0), CTR(0, PHASE_RUNNING, 5)};
+	_cleanup_plan_ Plan *p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->apps[0].starting, 2);
+	assert_int_equal(p->apps[0].running, 1);
+	assert_int_equal(p->apps[0].starts, 1);
+	assert_int_equal(p->occupied, 3);
+}
+
+static void test_excess_starting_never_stopped(void **state)
+{
+	/* Over allocation by 3, but only one RUNNING container: stop just that one, never a STARTING one. */
+	const PlanApp apps[] = {APP("web", 1, 1)};
+	const PlanContainer c[] = {CTR(0, PHASE_STARTING, 0), CTR(0, PHASE_RUNNING, 7), CTR(0, PHASE_STARTING, 0),
+	                           CTR(0, PHASE_STARTING, 0)};
+	_cleanup_plan_ Plan *p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->n_stops, 1);
+	assert_int_equal(p->stops[0], 1);
+	assert_int_equal(p->apps[0].starts, 0);
+}
+
+/* ---- stops ---- */
+
+static void test_stop_newest_first(void **state)
+{
+	const PlanApp apps[] = {APP("web", 1, 2)};
+	const PlanContainer c[] = {CTR(0, PHASE_RUNNING, 50), CTR(0, PHASE_RUNNING, 10), CTR(0, PHASE_RUNNING, 40),
+	                           CTR(0, PHASE_RUNNING, 20), CTR(0, PHASE_RUNNING, 30)};
+	_cleanup_plan_ Plan *p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->n_stops, 3);
+	assert_int_equal(p->stops[0], 0); /* 50 */
+	assert_int_equal(p->stops[1], 2); /* 40 */
+	assert_int_equal(p->stops[2], 4); /* 30 */
+	assert_int_equal(total_starts(p), 0);
+}
+
+static void test_stop_ties_higher_index_first(void **state)
+{
+	const PlanApp apps[] = {APP("web", 1, 1)};
+	const PlanContainer c[] = {CTR(0, PHASE_RUNNING, 5), CTR(0, PHASE_RUNNING, 5), CTR(0, PHASE_RUNNING, 5)};
+	_cleanup_plan_ Plan *p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->n_stops, 2);
+	assert_int_equal(p->stops[0], 2);
+	assert_int_equal(p->stops[1], 1);
+}
+
+static void test_stop_order_across_apps(void **state)
+{
+	/* Capacity 2 and every app has 2 running: app -1 first, then the most expendable app, then the next. */
+	const PlanApp apps[] = {APP("mid", 2, 2), APP("high", 1, 1), APP("low", 3, 2)};
+	const PlanContainer c[] = {
+	        CTR(1, PHASE_RUNNING, 1),  CTR(0, PHASE_RUNNING, 2), CTR(2, PHASE_RUNNING, 3),
+	        CTR(-1, PHASE_RUNNING, 4), CTR(2, PHASE_RUNNING, 5), CTR(0, PHASE_RUNNING, 6),
+	};
+	_cleanup_plan_ Plan *p = compute(2, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->apps[1].allocated, 1);
+	assert_int_equal(p->apps[0].allocated, 1);
+	assert_int_equal(p->apps[2].allocated, 0);
+	assert_int_equal(p->n_stops, 4);
+	assert_int_equal(p->stops[0], 3); /* app -1 */
+	assert_int_equal(p->stops[1], 4); /* low, newest */
+	assert_int_equal(p->stops[2], 2); /* low */
+	assert_int_equal(p->stops[3], 5); /* mid, its newest; its older one keeps running */
+	assert_int_equal(total_starts(p), 0);
+}
+
+static void test_adoption(void **state)
+{
+	/* A restarted agent finds its containers running at target: nothing to do. */
+	const PlanApp apps[] = {APP("priority1", 1, 3), APP("priority2", 2, 6)};
+	PlanContainer c[9];
+
+	for (size_t i = 0; i < ELEMENTSOF(c); i++)
+		c[i] = (PlanContainer)CTR(i < 3 ? 0 : 1, PHASE_RUNNING, 1000 - i);
+
+	_cleanup_plan_ Plan *p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+	assert_int_equal(p->n_stops, 0);
+	assert_int_equal(p->n_removes, 0);
+	assert_int_equal(total_starts(p), 0);
+	assert_int_equal(p->apps[0].running, 3);
+	assert_int_equal(p->apps[1].running, 6);
+	assert_int_equal(p->occupied, 9);
+}
+
+static void test_adoption_below_target(void **state)
+{
+	const PlanApp apps[] = {APP("priority1", 1, 3), APP("priority2", 2, 6)};
+	const PlanContainer c[] = {CTR(1, PHASE_RUNNING, 1), CTR(0, PHASE_RUNNING, 2)};
+	_cleanup_plan_ Plan *p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->n_stops, 0);
+	assert_int_equal(p->apps[0].starts, 2);
+	assert_int_equal(p->apps[1].starts, 5);
+}
+
+/* ---- app -1, phases ---- */
+
+static void test_unconfigured_app(void **state)
+{
+	const PlanApp apps[] = {APP("web", 1, 2)};
+	const PlanContainer c[] = {
+	        CTR(-1, PHASE_RUNNING, 1),  CTR(-1, PHASE_EXITED, 2),   CTR(-1, PHASE_RUNNING, 3),
+	        CTR(-1, PHASE_STARTING, 4), CTR(-1, PHASE_STOPPING, 5), CTR(-1, PHASE_REMOVING, 6),
+	};
+	_cleanup_plan_ Plan *p = compute(4, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->n_stops, 2);
+	assert_int_equal(p->stops[0], 2); /* newest first */
+	assert_int_equal(p->stops[1], 0);
+	assert_int_equal(p->n_removes, 1);
+	assert_int_equal(p->removes[0], 1);
+	/* RUNNING x2, STARTING, STOPPING occupy 4 of 4: web must wait. */
+	assert_int_equal(p->occupied, 4);
+	assert_int_equal(p->apps[0].allocated, 2);
+	assert_int_equal(p->apps[0].starts, 0);
+	assert_int_equal(p->apps[0].running, 0);
+	assert_int_equal(p->apps[0].starting, 0);
+	assert_int_equal(p->apps[0].stopping, 0);
+}
+
+static void test_unconfigured_app_without_apps(void **state)
+{
+	const PlanContainer c[] = {CTR(-1, PHASE_RUNNING, 1), CTR(-1, PHASE_EXITED, 2)};
+	_cleanup_plan_ Plan *p = compute(9, NULL, 0, c, ELEMENTSOF(c));
+
+	assert_int_equal(p->n_stops, 1);
+	assert_int_equal(p->stops[0], 0);
+	assert_int_equal(p->n_removes, 1);
+	assert_int_equal(p->removes[0], 1);
+}
+
+static void test_stopping_and_removing(void **state)
+{
+	const PlanApp apps[] = {APP("web", 1, 1)};
+	const PlanContainer c[] = {
+	        CTR(0, PHASE_STOPPING, 1), CTR(0, PHASE_STOPPING, 2), CTR(0, PHASE_REMOVING, 3),
+	        CTR(0, PHASE_REMOVING, 4), CTR(0, PHASE_RUNNING, 5),
+	};
+	_cleanup_plan_ Plan *p = compute(3, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	/* The RUNNING one is at target; STOPPING ones are not stopped again; REMOVING ones are not removed again. */
+	assert_int_equal(p->n_stops, 0);
+	assert_int_equal(p->n_removes, 0);
+	assert_int_equal(p->apps[0].stopping, 2);
+	assert_int_equal(p->apps[0].running, 1);
+	assert_int_equal(p->occupied, 3); /* REMOVING counts for nothing */
+	assert_int_equal(p->apps[0].starts, 0);
+}
+
+static void test_stopping_not_counted_toward_target(void **state)
+{
+	/* STOPPING containers use capacity but are not part of the app's count: it wants replacements. */
+	const PlanApp apps[] = {APP("web", 1, 2)};
+	const PlanContainer c[] = {CTR(0, PHASE_STOPPING, 1), CTR(0, PHASE_STOPPING, 2), CTR(0, PHASE_REMOVING, 3)};
+	_cleanup_plan_ Plan *full = compute(2, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+	_cleanup_plan_ Plan *room = compute(3, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(full->apps[0].starts, 0);
+	assert_int_equal(room->apps[0].starts, 1);
+}
+
+static void test_exited_removed(void **state)
+{
+	const PlanApp apps[] = {APP("web", 1, 2)};
+	const PlanContainer c[] = {CTR(0, PHASE_EXITED, 1), CTR(0, PHASE_RUNNING, 2), CTR(0, PHASE_EXITED, 3),
+	                           CTR(0, PHASE_EXITED, 4)};
+	_cleanup_plan_ Plan *p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->n_removes, 3);
+	assert_true(contains(p->removes, p->n_removes, 0));
+	assert_true(contains(p->removes, p->n_removes, 2));
+	assert_true(contains(p->removes, p->n_removes, 3));
+	assert_int_equal(p->occupied, 1);
+	assert_int_equal(p->apps[0].starts, 1); /* exited ones are replaced */
+}
+
+static void test_over_capacity_after_capacity_drop(void **state)
+{
+	/* Capacity went from 6 to 2: stop the excess, start nothing while occupied is above capacity. */
+	const PlanApp apps[] = {APP("a", 1, 3), APP("b", 2, 3)};
+	const PlanContainer c[] = {CTR(0, PHASE_RUNNING, 1), CTR(0, PHASE_RUNNING, 2), CTR(0, PHASE_RUNNING, 3),
+	                           CTR(1, PHASE_RUNNING, 4), CTR(1, PHASE_RUNNING, 5), CTR(1, PHASE_RUNNING, 6)};
+	_cleanup_plan_ Plan *p = compute(2, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+
+	assert_int_equal(p->apps[0].allocated, 2);
+	assert_int_equal(p->apps[1].allocated, 0);
+	assert_int_equal(p->n_stops, 4);
+	assert_int_equal(p->stops[0], 5);
+	assert_int_equal(p->stops[1], 4);
+	assert_int_equal(p->stops[2], 3);
+	assert_int_equal(p->stops[3], 2);
+	assert_int_equal(total_starts(p), 0);
+}
+
+static void test_empty(void **state)
+{
+	_cleanup_plan_ Plan *p = compute(9, NULL, 0, NULL, 0);
+
+	assert_int_equal(p->n_stops, 0);
+	assert_int_equal(p->n_removes, 0);
+	assert_int_equal(p->occupied, 0);
+	assert_null(plan_free(NULL));
+}
+
+/* ---- invalid input ---- */
+
+static void expect_einval(const PlanInput *in)
+{
+	Plan *sentinel = (Plan *)(uintptr_t)0xdeadbeef, *p = sentinel;
+
+	assert_int_equal(plan_compute(in, &p), -EINVAL);
+	assert_ptr_equal(p, sentinel);
+}
+
+static void test_invalid_input(void **state)
+{
+	const PlanApp apps[] = {APP("web", 1, 1), APP("db", 2, 1)};
+	const PlanApp unnamed[] = {{.name = NULL, .priority = 1, .target = 1, .can_start = true}};
+	PlanContainer c[] = {CTR(0, PHASE_RUNNING, 1), CTR(1, PHASE_RUNNING, 2)};
+	PlanInput in = {.capacity = 9, .apps = apps, .n_apps = 2, .containers = c, .n_containers = 2};
+	Plan *p = NULL;
+
+	c[1].app = 2; /* == n_apps */
+	expect_einval(&in);
+	c[1].app = 1000;
+	expect_einval(&in);
+	c[1].app = -2;
+	expect_einval(&in);
+	c[1].app = 1;
+	c[1].phase = _PHASE_MAX;
+	expect_einval(&in);
+	c[1].phase = (ContainerPhase)-1;
+	expect_einval(&in);
+	c[1].phase = PHASE_RUNNING;
+
+	in.apps = NULL;
+	expect_einval(&in);
+	in.apps = apps;
+	in.containers = NULL;
+	expect_einval(&in);
+	in.containers = c;
+	in.apps = unnamed;
+	in.n_apps = 1;
+	c[1].app = 0;
+	expect_einval(&in);
+	expect_einval(NULL);
+	in.apps = apps;
+	in.n_apps = 2;
+	assert_int_equal(plan_compute(&in, NULL), -EINVAL);
+
+	/* The same input, repaired, is accepted. */
+	assert_int_equal(plan_compute(&in, &p), 0);
+	assert_non_null(p);
+	plan_free(p);
+}
+
+/* ---- properties over pseudo-random input ---- */
+
+static uint64_t xorshift64(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static unsigned rnd(uint64_t *s, unsigned n)
+{
+	return (unsigned)(xorshift64(s) % n);
+}
+
+static const char *const names[] = {"alpha", "beta", "gamma", "delta", "beta" /* a duplicate, on purpose */};
+
+static size_t random_apps(uint64_t *s, PlanApp *apps, size_t max)
+{
+	size_t n = rnd(s, (unsigned)max + 1);
+
+	for (size_t i = 0; i < n; i++)
+		apps[i] = (PlanApp){
+		        .name = names[rnd(s, ELEMENTSOF(names))],
+		        .priority = rnd(s, 4),
+		        .target = rnd(s, 10),
+		        .can_start = rnd(s, 4) != 0,
+		};
+	return n;
+}
+
+/* True when apps[a] is more important than apps[b] under the documented order (index breaks full ties). */
+static bool more_important(const PlanApp *apps, size_t a, size_t b)
+{
+	int r = strcmp(apps[a].name, apps[b].name);
+
+	if (apps[a].priority != apps[b].priority)
+		return apps[a].priority < apps[b].priority;
+	return r != 0 ? r < 0 : a < b;
+}
+
+static void check_allocation(const PlanInput *in, const Plan *p)
+{
+	unsigned sum_alloc = 0, sum_target = 0;
+
+	for (size_t i = 0; i < in->n_apps; i++) {
+		sum_alloc += p->apps[i].allocated;
+		sum_target += in->apps[i].target;
+		assert_true(p->apps[i].allocated <= in->apps[i].target);
+		/* An app short of its target means every less important app got nothing. */
+		if (p->apps[i].allocated < in->apps[i].target)
+			for (size_t j = 0; j < in->n_apps; j++)
+				if (more_important(in->apps, i, j))
+					assert_int_equal(p->apps[j].allocated, 0);
+	}
+	assert_int_equal(sum_alloc, MIN(in->capacity, sum_target));
+}
+
+static void check_counts_and_starts(const PlanInput *in, const Plan *p)
+{
+	unsigned occupied = 0, starts = 0;
+
+	for (size_t i = 0; i < in->n_apps; i++) {
+		unsigned run = 0, sta = 0, sto = 0, active;
+
+		for (size_t k = 0; k < in->n_containers; k++) {
+			if (in->containers[k].app != (int)i)
+				continue;
+			run += in->containers[k].phase == PHASE_RUNNING;
+			sta += in->containers[k].phase == PHASE_STARTING;
+			sto += in->containers[k].phase == PHASE_STOPPING;
+		}
+		assert_int_equal(p->apps[i].running, run);
+		assert_int_equal(p->apps[i].starting, sta);
+		assert_int_equal(p->apps[i].stopping, sto);
+		active = run + sta;
+		assert_true(p->apps[i].starts <= (p->apps[i].allocated > active ? p->apps[i].allocated - active : 0));
+		if (!in->apps[i].can_start)
+			assert_int_equal(p->apps[i].starts, 0);
+		starts += p->apps[i].starts;
+	}
+	for (size_t k = 0; k < in->n_containers; k++)
+		occupied += in->containers[k].phase <= PHASE_STOPPING;
+	assert_int_equal(p->occupied, occupied);
+	assert_true(occupied + starts <= MAX(in->capacity, occupied));
+	if (occupied <= in->capacity)
+		assert_true(occupied + starts <= in->capacity);
+	else
+		assert_int_equal(starts, 0);
+}
+
+/* (started_at, index) of a is newer than b's. */
+static bool newer(const PlanInput *in, size_t a, size_t b)
+{
+	if (in->containers[a].started_at != in->containers[b].started_at)
+		return in->containers[a].started_at > in->containers[b].started_at;
+	return a > b;
+}
+
+/* How many containers of app the rules say must stop. */
+static size_t expected_stops(const PlanInput *in, const Plan *p, int app)
+{
+	size_t run = 0;
+	unsigned active, alloc;
+
+	for (size_t k = 0; k < in->n_containers; k++)
+		run += in->containers[k].app == app && in->containers[k].phase == PHASE_RUNNING;
+	if (app < 0)
+		return run;
+	active = p->apps[app].running + p->apps[app].starting;
+	alloc = p->apps[app].allocated;
+	return active > alloc ? MIN(active - alloc, run) : 0;
+}
+
+/* Stop-order rank: app -1 first, then the least important app first. */
+static bool stops_before(const PlanInput *in, int a, int b)
+{
+	if (a == b)
+		return false;
+	if (a < 0 || b < 0)
+		return a < 0;
+	return more_important(in->apps, (size_t)b, (size_t)a);
+}
+
+static void check_stops(const PlanInput *in, const Plan *p)
+{
+	for (size_t s = 0; s < p->n_stops; s++) {
+		size_t k = p->stops[s];
+		int app, prev;
+
+		assert_true(k < in->n_containers);
+		assert_int_equal(in->containers[k].phase, PHASE_RUNNING);
+		assert_false(contains(p->stops, s, k)); /* never twice */
+		if (s == 0)
+			continue;
+		/* Grouped by app in stop-order rank, newest first within an app. */
+		app = in->containers[k].app;
+		prev = in->containers[p->stops[s - 1]].app;
+		assert_false(stops_before(in, app, prev));
+		if (prev == app)
+			assert_true(newer(in, p->stops[s - 1], k));
+	}
+	for (int app = -1; app < (int)in->n_apps; app++) {
+		size_t n = 0;
+
+		for (size_t s = 0; s < p->n_stops; s++)
+			n += in->containers[p->stops[s]].app == app;
+		assert_int_equal(n, expected_stops(in, p, app));
+		/* The stopped ones are the newest: no RUNNING container left of the app is newer than a stopped one. */
+		for (size_t k = 0; k < in->n_containers; k++)
+			if (in->containers[k].app == app && in->containers[k].phase == PHASE_RUNNING &&
+			    !contains(p->stops, p->n_stops, k))
+				for (size_t s = 0; s < p->n_stops; s++)
+					if (in->containers[p->stops[s]].app == app)
+						assert_false(newer(in, k, p->stops[s]));
+	}
+}
+
+static void check_removes(const PlanInput *in, const Plan *p)
+{
+	size_t exited = 0;
+
+	for (size_t r = 0; r < p->n_removes; r++) {
+		assert_true(p->removes[r] < in->n_containers);
+		assert_int_equal(in->containers[p->removes[r]].phase, PHASE_EXITED);
+		assert_false(contains(p->removes, r, p->removes[r]));
+	}
+	for (size_t k = 0; k < in->n_containers; k++)
+		exited += in->containers[k].phase == PHASE_EXITED;
+	assert_int_equal(p->n_removes, exited);
+}
+
+static void check_plan(const PlanInput *in, const Plan *p)
+{
+	assert_int_equal(p->n_apps, in->n_apps);
+	check_allocation(in, p);
+	check_counts_and_starts(in, p);
+	check_stops(in, p);
+	check_removes(in, p);
+}
+
+static void test_property_random_inputs(void **state)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+
+	for (unsigned iter = 0; iter < 20000; iter++) {
+		PlanApp apps[6];
+		PlanContainer c[24];
+		PlanInput in = {.apps = apps, .containers = c};
+		Plan *p = NULL;
+
+		in.n_apps = random_apps(&seed, apps, ELEMENTSOF(apps));
+		in.capacity = rnd(&seed, 13);
+		in.n_containers = rnd(&seed, ELEMENTSOF(c) + 1);
+		for (size_t k = 0; k < in.n_containers; k++)
+			c[k] = (PlanContainer){
+			        .app = (int)rnd(&seed, (unsigned)in.n_apps + 1) - 1,
+			        .phase = (ContainerPhase)rnd(&seed, _PHASE_MAX),
+			        .started_at = rnd(&seed, 6), /* small range: many ties */
+			};
+		assert_int_equal(plan_compute(&in, &p), 0);
+		check_plan(&in, p);
+		plan_free(p);
+	}
+}
+
+/* ---- simulation: carry plans out step by step, as the agent does, and check capacity at every instant ---- */
+
+typedef struct Sim {
+	PlanContainer c[128];
+	size_t n;
+	uint64_t clock;
+} Sim;
+
+static void sim_apply(Sim *sim, const Plan *p)
+{
+	for (size_t s = 0; s < p->n_stops; s++)
+		sim->c[p->stops[s]].phase = PHASE_STOPPING;
+	for (size_t r = 0; r < p->n_removes; r++)
+		sim->c[p->removes[r]].phase = PHASE_REMOVING;
+	for (size_t i = 0; i < p->n_apps; i++)
+		for (unsigned k = 0; k < p->apps[i].starts; k++) {
+			assert_true(sim->n < ELEMENTSOF(sim->c));
+			sim->c[sim->n++] = (PlanContainer){.app = (int)i, .phase = PHASE_STARTING};
+		}
+}
+
+/* Operations in flight finish in any order; a start may fail and leave an exited container behind. */
+static void sim_progress(Sim *sim, uint64_t *seed)
+{
+	size_t kept = 0;
+
+	for (size_t k = 0; k < sim->n; k++) {
+		PlanContainer *c = &sim->c[k];
+		bool done = rnd(seed, 2);
+
+		if (done && c->phase == PHASE_STARTING) {
+			c->phase = rnd(seed, 8) ? PHASE_RUNNING : PHASE_EXITED;
+			c->started_at = ++sim->clock;
+		} else if (done && c->phase == PHASE_STOPPING)
+			c->phase = PHASE_EXITED;
+		else if (done && c->phase == PHASE_REMOVING)
+			continue;
+		sim->c[kept++] = *c;
+	}
+	sim->n = kept;
+}
+
+static unsigned sim_occupied(const Sim *sim)
+{
+	unsigned n = 0;
+
+	for (size_t k = 0; k < sim->n; k++)
+		n += sim->c[k].phase <= PHASE_STOPPING;
+	return n;
+}
+
+static Plan *sim_step(Sim *sim, const PlanApp *apps, size_t n_apps, unsigned capacity)
+{
+	PlanInput in = {
+	        .capacity = capacity, .apps = apps, .n_apps = n_apps, .containers = sim->c, .n_containers = sim->n};
+	Plan *p = NULL;
+
+	assert_int_equal(plan_compute(&in, &p), 0);
+	check_plan(&in, p);
+	sim_apply(sim, p);
+	assert_true(sim_occupied(sim) <= capacity);
+	return p;
+}
+
+static void test_simulation_never_over_capacity(void **state)
+{
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+
+	for (unsigned run = 0; run < 300; run++) {
+		PlanApp apps[4] = {APP("priority1", 1, 0), APP("priority2", 2, 0), APP("batch", 3, 0),
+		                   APP("extra", 2, 0)};
+		unsigned capacity = 1 + rnd(&seed, 12);
+		Sim sim = {.n = 0};
+
+		for (unsigned step = 0; step < 60; step++) {
+			if (rnd(&seed, 4) == 0)
+				apps[rnd(&seed, 4)].target = rnd(&seed, 12);
+			plan_free(sim_step(&sim, apps, ELEMENTSOF(apps), capacity));
+			sim_progress(&sim, &seed);
+			assert_true(sim_occupied(&sim) <= capacity);
+		}
+	}
+}
+
+static void test_simulation_converges(void **state)
+{
+	/* Demand swings between the demo's two apps; once it holds still, the host settles at the allocation. */
+	uint64_t seed = 42;
+	PlanApp apps[] = {APP("priority1", 1, 0), APP("priority2", 2, 9)};
+	Sim sim = {.n = 0};
+	Plan *p = NULL;
+
+	for (unsigned step = 0; step < 200; step++) {
+		if (step % 10 == 0)
+			apps[0].target = rnd(&seed, 10);
+		plan_free(sim_step(&sim, apps, ELEMENTSOF(apps), 9));
+		sim_progress(&sim, &seed);
+	}
+	apps[0].target = 7;
+	for (unsigned step = 0; step < 200; step++) {
+		plan_free(sim_step(&sim, apps, ELEMENTSOF(apps), 9));
+		sim_progress(&sim, &seed);
+	}
+	p = sim_step(&sim, apps, ELEMENTSOF(apps), 9);
+	assert_int_equal(p->apps[0].running, 7);
+	assert_int_equal(p->apps[1].running, 2);
+	assert_int_equal(p->n_stops, 0);
+	assert_int_equal(total_starts(p), 0);
+	plan_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_allocation_under_capacity),
+	        cmocka_unit_test(test_allocation_over_capacity),
+	        cmocka_unit_test(test_priority_tie_broken_by_name),
+	        cmocka_unit_test(test_priority_beats_name),
+	        cmocka_unit_test(test_zero_targets),
+	        cmocka_unit_test(test_capacity_one),
+	        cmocka_unit_test(test_capacity_one_swap),
+	        cmocka_unit_test(test_capacity_zero),
+	        cmocka_unit_test(test_force12_qos),
+	        cmocka_unit_test(test_force12_qos_with_containers),
+	        cmocka_unit_test(test_priority_preemption),
+	        cmocka_unit_test(test_can_start_false),
+	        cmocka_unit_test(test_can_start_false_keeps_running),
+	        cmocka_unit_test(test_free_room_in_priority_order),
+	        cmocka_unit_test(test_starting_counts_toward_target),
+	        cmocka_unit_test(test_excess_starting_never_stopped),
+	        cmocka_unit_test(test_stop_newest_first),
+	        cmocka_unit_test(test_stop_ties_higher_index_first),
+	        cmocka_unit_test(test_stop_order_across_apps),
+	        cmocka_unit_test(test_adoption),
+	        cmocka_unit_test(test_adoption_below_target),
+	        cmocka_unit_test(test_unconfigured_app),
+	        cmocka_unit_test(test_unconfigured_app_without_apps),
+	        cmocka_unit_test(test_stopping_and_removing),
+	        cmocka_unit_test(test_stopping_not_counted_toward_target),
+	        cmocka_unit_test(test_exited_removed),
+	        cmocka_unit_test(test_over_capacity_after_capacity_drop),
+	        cmocka_unit_test(test_empty),
+	        cmocka_unit_test(test_invalid_input),
+	        cmocka_unit_test(test_property_random_inputs),
+	        cmocka_unit_test(test_simulation_never_over_capacity),
+	        cmocka_unit_test(test_simulation_converges),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
