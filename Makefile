@@ -24,11 +24,12 @@ pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 pkg_libs = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # Everything in agent/ but main.c is a library the unit tests link against.
-LIB_SRCS := $(filter-out agent/main.c agent/force12ctl.c,$(wildcard agent/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/dashboard.o
+CTL_SRCS := $(wildcard ctl/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 
-all: $(BUILD)/force12-agent
+all: $(BUILD)/force12-agent $(BUILD)/force12ctl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -39,6 +40,17 @@ $(BUILD)/libforce12.a: $(LIB_OBJS)
 
 $(BUILD)/force12-agent: $(BUILD)/agent/main.o $(BUILD)/libforce12.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(pkg_libs) -lm
+
+$(BUILD)/force12ctl: $(CTL_SRCS:%.c=$(BUILD)/%.o)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcurl libcjson)
+
+# The dashboard page is embedded in the agent: no files to install, nothing fetched at run time.
+$(BUILD)/dashboard.c: web/dashboard.html scripts/embed.sh
+	@mkdir -p $(@D)
+	bash scripts/embed.sh dashboard_html $< >$@
+
+$(BUILD)/dashboard.o: $(BUILD)/dashboard.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libforce12.a
 	@mkdir -p $(@D)
@@ -67,9 +79,10 @@ demo: setup
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/force12-agent $(DESTDIR)$(BINDIR)/force12-agent
+	install -m 0755 $(BUILD)/force12ctl $(DESTDIR)$(BINDIR)/force12ctl
 
 format:
-	clang-format -i agent/*.c include/force12/*.h tests/unit/*.c
+	clang-format -i agent/*.c agent/*.h ctl/*.c include/force12/*.h tests/unit/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "force12/api.h"
+#include "force12/dashboard.h"
 #include "force12/json.h"
 #include "force12/log.h"
 #include "force12/metrics.h"
@@ -149,12 +150,13 @@ typedef enum Route {
 	ROUTE_CONTAINERS,
 	ROUTE_METRICS,
 	ROUTE_HEALTHZ,
+	ROUTE_DASHBOARD,
 	ROUTE_UNKNOWN,
 } Route;
 
 static Route route_of(const char *url)
 {
-	static const char *const paths[] = {"/v1/status", "/v1/targets", "/v1/containers", "/metrics", "/healthz"};
+	static const char *const paths[] = {"/v1/status", "/v1/targets", "/v1/containers", "/metrics", "/healthz", "/"};
 
 	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
 		if (streq(url, paths[i]))
@@ -170,7 +172,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, Api *api, const cha
 
 	if (route == ROUTE_UNKNOWN)
 		return respond_error(conn, api, "other", 404,
-		                     "no such path; see GET /v1/status, /v1/targets, "
+		                     "no such path; see GET /, /v1/status, /v1/targets, "
 		                     "/v1/containers, /metrics, /healthz");
 	if (route == ROUTE_TARGETS && streq(method, "PUT"))
 		return put_targets(conn, api, req);
@@ -187,6 +189,9 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, Api *api, const cha
 		return respond_json(conn, api, url, 200, agent_containers_json(api->agent));
 	case ROUTE_METRICS:
 		return get_metrics(conn, api);
+	case ROUTE_DASHBOARD:
+		return respond(conn, api, url, 200, "text/html; charset=utf-8",
+		               strndup(dashboard_html, dashboard_html_len));
 	default:
 		return get_healthz(conn, api);
 	}
