@@ -42,7 +42,7 @@ trap 'exit 0' INT TERM
 	--demand "random${SEED:+:$SEED}" >"$DIR/agent.log" 2>&1 &
 agent_pid=$!
 for _ in $(seq 1 100); do
-	api /v1/status | jq -e .ready >/dev/null 2>&1 && break
+	[ "$(api /v1/status | jq -r .ready 2>/dev/null)" = true ] && break
 	kill -0 "$agent_pid" 2>/dev/null || { cat "$DIR/agent.log"; exit 1; }
 	sleep 0.1
 done

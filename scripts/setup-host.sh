@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libsystemd-dev
-	libmicrohttpd-dev libcmocka-dev docker.io busybox-static curl jq)
+	libmicrohttpd-dev libcmocka-dev docker.io busybox-static curl jq socat)
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }
 

@@ -40,7 +40,7 @@ wait_until() { # SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds
 
 new_test_dir() {
 	T=$(mktemp -d /tmp/force12-test.XXXXXX)
-	NODE="f12test-$(basename "$T" | cut -d. -f2 | tr 'A-Z' 'a-z')"
+	NODE="f12test-$(basename "$T" | cut -d. -f2 | tr '[:upper:]' '[:lower:]')"
 	export T NODE
 	trap cleanup EXIT
 }
@@ -48,8 +48,9 @@ new_test_dir() {
 cleanup() {
 	stop_agent KILL 2>/dev/null || true
 	local ids
-	ids=$(docker ps -aq --filter "label=io.force12.agent=$NODE"; docker ps -aq --filter "label=io.force12.test=$NODE")
-	[ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+	mapfile -t ids < <(docker ps -aq --filter "label=io.force12.agent=$NODE"
+		docker ps -aq --filter "label=io.force12.test=$NODE")
+	[ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null 2>&1
 	[ -n "${KEEP_TEST_DIRS:-}" ] || rm -rf "$T"
 }
 
@@ -62,12 +63,21 @@ start_agent() {
 	wait_until 30 "the agent to become ready" agent_ready
 }
 
-agent_ready() {
-	kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent exited; see its log"
-	api GET /v1/status | jq -e '.ready == true'
+# jq -e on empty input succeeds; this does not.
+json_check() { # JQ-EXPRESSION, JSON on stdin
+	local in
+	in=$(cat)
+	[ -n "$in" ] && jq -e "$1" >/dev/null <<<"$in"
 }
 
-stop_agent() { # [SIGNAL]
+agent_ready() {
+	kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent exited; see its log"
+	api GET /v1/status | json_check '.ready == true'
+}
+
+# stop_agent [SIGNAL]: sets AGENT_STATUS to the agent's exit status.
+# shellcheck disable=SC2034
+stop_agent() {
 	[ -n "${AGENT_PID:-}" ] || return 0
 	kill -"${1:-TERM}" "$AGENT_PID" 2>/dev/null || true
 	AGENT_STATUS=0
@@ -95,7 +105,7 @@ api_code() { # METHOD PATH [BODY]: prints the HTTP status
 set_targets() { # JSON
 	local out
 	out=$(api PUT /v1/targets "$1") || fail "PUT /v1/targets failed"
-	echo "$out" | jq -e 'has("error") | not' >/dev/null || fail "PUT /v1/targets $1: $out"
+	echo "$out" | json_check 'has("error") | not' || fail "PUT /v1/targets $1: $out"
 }
 
 # Counts from the engine itself, never from the agent.

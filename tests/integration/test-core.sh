@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2153 # AGENT_BIN, T, NODE come from lib.sh
 # The agent core against the real engine: convergence, priority under capacity, garbage, adoption, ownership,
 # replacement of killed containers, SIGTERM-ignoring containers, bad config, restarts.
 
@@ -104,7 +105,7 @@ test_foreign_containers_untouched() {
 	wait_settled 60 priority1=0 priority2=0
 	snap_after=$(docker inspect -f '{{.Id}} {{.State.Status}} {{.State.StartedAt}}' "$plain" "$other" "$other_exited")
 	[ "$snap_before" = "$snap_after" ] || fail "a foreign container changed: $snap_before -> $snap_after"
-	api GET /v1/containers | jq -e 'all(.[]; .id != "'"$other"'")' >/dev/null || fail "the agent lists a foreign container"
+	api GET /v1/containers | json_check 'all(.[]; .id != "'"$other"'")' || fail "the agent lists a foreign container"
 }
 
 test_killed_container_is_replaced() {
@@ -192,4 +193,38 @@ JSON
 	kill -0 "$AGENT_PID" || fail "a bad config on reload stopped the agent"
 	grep -q 'Failed to reload' "$T/agent.log" || fail "no error logged for a bad reload"
 	is_settled web=2 || fail "a bad reload changed the running set"
+}
+
+test_systemd_notify() {
+	socat -u "UNIX-RECV:$T/notify.sock" - >"$T/notify.log" &
+	local socat_pid=$!
+	wait_until 5 "socat to listen" test -S "$T/notify.sock"
+	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=1000000 start_agent --target priority1=2
+	grep -q 'READY=1' "$T/notify.log" || fail "no READY=1 once ready"
+	wait_settled 60 priority1=2 priority2=0
+	wait_until 10 "a STATUS= with the counts" grep -q 'STATUS=priority1 2/2 running, priority2 0/0 running' "$T/notify.log"
+	wait_until 5 "WATCHDOG=1 pings" grep -q 'WATCHDOG=1' "$T/notify.log"
+	kill -HUP "$AGENT_PID"
+	wait_until 5 "RELOADING=1 on SIGHUP" grep -q 'RELOADING=1' "$T/notify.log"
+	stop_agent TERM
+	grep -q 'STOPPING=1' "$T/notify.log" || fail "no STOPPING=1 on SIGTERM"
+	kill "$socat_pid" 2>/dev/null || true
+}
+
+test_engine_socket_missing_at_start() {
+	# The agent waits for a missing engine socket, says so, and becomes ready when it appears.
+	local sock=$T/engine.sock
+	"$AGENT_BIN" --node-id "$NODE" --api-socket "$T/api.sock" --state-dir "$T/state" --docker-socket "$sock" \
+		--target priority1=1 >>"$T/agent.log" 2>&1 &
+	AGENT_PID=$!
+	wait_until 10 "the agent to say it waits" grep -q 'not reachable' "$T/agent.log"
+	api GET /v1/status | json_check '.ready == false and .docker.reachable == false' || fail "status claims ready"
+	[ "$(api_code GET /healthz)" = 503 ] || fail "/healthz is not 503 without an engine"
+	socat "UNIX-LISTEN:$sock,fork" "UNIX-CONNECT:$ENGINE_SOCK" &
+	local proxy=$!
+	wait_until 30 "the agent to become ready" agent_ready
+	wait_settled 60 priority1=1 priority2=0
+	[ "$(api_code GET /healthz)" = 200 ] || fail "/healthz is not 200 with the engine back"
+	stop_agent TERM
+	kill "$proxy" 2>/dev/null || true
 }
