@@ -89,3 +89,8 @@ clean:
 
 .PHONY: all setup unit integration check unit-and-integration demo install format clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+bench: setup
+	$(MAKE) all
+	bash bench/bench.sh
+.PHONY: bench
