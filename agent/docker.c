@@ -126,8 +126,8 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(json, "message");
 		if (cJSON_IsString(m))
 			message = m->valuestring;
-		if (error == 0 && c->stream_error) {
-			error = -EIO;
+		if (c->stream_error && (error == 0 || !message[0])) {
+			error = error ?: -EIO;
 			message = c->stream_error;
 		}
 		if (error == 0 && is_json && len > 0 && !json)
@@ -328,6 +328,9 @@ static void pull_line(Call *c, const char *line)
 {
 	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_Parse(line);
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+
+	if (!e) /* a refused pull answers with the usual {"message": ...} */
+		e = cJSON_GetObjectItemCaseSensitive(j, "message");
 
 	if (cJSON_IsString(e) && !c->stream_error)
 		c->stream_error = strdup(e->valuestring);

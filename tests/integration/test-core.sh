@@ -228,3 +228,25 @@ test_engine_socket_missing_at_start() {
 	stop_agent TERM
 	kill "$proxy" 2>/dev/null || true
 }
+
+test_failing_apps_back_off_without_hurting_others() {
+	write_config "$T/agent.json" <<JSON
+{"capacity": 6, "apps": [
+  {"name": "noimage", "priority": 1, "image": "force12-test/missing:nope", "target": 1},
+  {"name": "badcmd", "priority": 1, "image": "busybox:latest", "command": ["/no/such/binary"], "target": 1},
+  {"name": "good", "priority": 2, "image": "busybox:latest", "command": $DEMO_CMD, "target": 2}]}
+JSON
+	start_agent -c "$T/agent.json"
+	grep -q 'Pulling image force12-test/missing:nope' "$T/agent.log" || fail "the missing image was not pulled before READY"
+	wait_until 60 "good to run 2" sh -c "[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=good | wc -l) -eq 2 ]"
+	wait_until 30 "errors shown in /v1/status" sh -c \
+		"curl -s --unix-socket $T/api.sock http://x/v1/status | jq -e '[.apps[] | select(.name != \"good\") | .error != null] | all' >/dev/null"
+	sleep 5
+	local failed
+	failed=$(status_field .totals.failed)
+	# Backoff 1, 2, 4, 8 s: a tight loop would fail hundreds of times in these seconds.
+	[ "$failed" -le 12 ] || fail "$failed failures in a few seconds: no backoff"
+	[ "$(count good running)" -eq 2 ] || fail "the good app was disturbed"
+	[ "$(count noimage all)" -eq 0 ] || fail "containers of the image-less app exist"
+	[ "$(count badcmd all)" -le 1 ] || fail "leftover containers of badcmd: $(count badcmd all)"
+}
