@@ -793,17 +793,15 @@ const Histogram *agent_stop_latency(const Agent *a)
 	return &a->stop_latency;
 }
 
-const unsigned *agent_targets(const Agent *a)
+void agent_get_targets(const Agent *a, unsigned *ret)
 {
-	static unsigned targets[CONFIG_MAX_APPS];
-
 	for (size_t i = 0; i < a->config->n_apps; i++)
-		targets[i] = a->apps[i].target;
-	return targets;
+		ret[i] = a->apps[i].target;
 }
 
 void agent_set_targets(Agent *a, const unsigned *targets)
 {
+	unsigned now[CONFIG_MAX_APPS];
 	int r;
 
 	for (size_t i = 0; i < a->config->n_apps; i++)
@@ -813,7 +811,8 @@ void agent_set_targets(Agent *a, const unsigned *targets)
 			a->apps[i].target = targets[i];
 		}
 	if (a->persist_targets && a->state_dir) {
-		r = state_save_targets(a->state_dir, a->config, agent_targets(a));
+		agent_get_targets(a, now);
+		r = state_save_targets(a->state_dir, a->config, now);
 		if (r < 0)
 			log_warning_errno(r, "Failed to keep the targets in %s: %m, ignoring", a->state_dir);
 	}

@@ -42,13 +42,14 @@ static void header(FILE *f, const char *name, const char *type, const char *help
 static void render_apps(FILE *f, Agent *a)
 {
 	const Config *c = agent_config(a);
-	const unsigned *targets = agent_targets(a);
+	unsigned targets[CONFIG_MAX_APPS];
 	static const char *const names[] = {"force12_app_target", "force12_app_allocated", "force12_app_running",
 	                                    "force12_app_starting", "force12_app_stopping"};
 	static const char *const helps[] = {
 	        "Containers asked for.", "Containers the node gives the app after capacity and priority.",
 	        "Containers running.", "Containers being created or started.", "Containers being stopped."};
 
+	agent_get_targets(a, targets);
 	for (size_t m = 0; m < ELEMENTSOF(names); m++) {
 		header(f, names[m], "gauge", helps[m]);
 		for (size_t i = 0; i < c->n_apps; i++) {

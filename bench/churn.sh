@@ -28,8 +28,8 @@ trap cleanup EXIT
 owned_by_state() { # prints "running exited_or_dead created"
 	curl -s --unix-socket "$ENGINE" -G http://localhost/containers/json --data-urlencode all=1 \
 		--data-urlencode "filters={\"label\":[\"io.force12.agent=$NODE\"]}" |
-		jq -r '[map(select(.State=="running"))|length, map(select(.State=="exited" or .State=="dead"))|length,
-			map(select(.State=="created"))|length] | @tsv'
+		jq -r '[(map(select(.State == "running")) | length), (map(select(.State == "exited" or .State == "dead")) | length),
+			(map(select(.State == "created")) | length)] | @tsv'
 }
 
 settled() {

@@ -54,8 +54,8 @@ const Histogram *agent_stop_latency(const Agent *a);
 /* Sets the targets of the apps whose entry is not TARGETS_UNSET, all at once, and keeps them in the state dir.
  * The values must have been validated (targets_parse). */
 void agent_set_targets(Agent *a, const unsigned *targets);
-/* Current targets: config->n_apps entries. */
-const unsigned *agent_targets(const Agent *a);
+/* Current targets into ret (config->n_apps entries). */
+void agent_get_targets(const Agent *a, unsigned *ret);
 
 /* Swaps in a new config (SIGHUP). Apps kept by name keep their run-time targets; new apps start at their
  * configured target; containers of removed apps are stopped and removed. Takes config over. */
