@@ -10,6 +10,7 @@
 
 #include "force12/config.h"
 #include "force12/json.h"
+#include "force12/utf8.h"
 
 #define CONFIG_MAX_RESYNC   86400
 #define CONFIG_MAX_PARALLEL 64
@@ -400,6 +401,8 @@ static int json_parse(const char *text, size_t len, cJSON **ret, char *error)
 	/* cJSON stops at a NUL; what follows it would be silently dropped. */
 	if (nul)
 		return malformed_at(text, len, (size_t)(nul - text), ": NUL byte", error);
+	if (!utf8_is_valid(text, len))
+		return config_error(error, "config is not valid UTF-8");
 	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (!root)
 		return malformed_at(text, len, end ? (size_t)(end - text) : 0, "", error);

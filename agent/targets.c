@@ -6,6 +6,7 @@
 
 #include "force12/json.h"
 #include "force12/targets.h"
+#include "force12/utf8.h"
 
 static TargetsError fail(char *error, TargetsError e, const char *fmt, const char *arg)
 {
@@ -46,6 +47,8 @@ TargetsError targets_parse(const char *text, size_t len, const Config *config, b
 		            "{\"priority1\": 3}");
 	if (memchr(text, 0, len))
 		return fail(error, TARGETS_MALFORMED, "body contains a NUL byte%s", "");
+	if (!utf8_is_valid(text, len))
+		return fail(error, TARGETS_MALFORMED, "body is not valid UTF-8%s", "");
 
 	_cleanup_(cJSON_Deletep) cJSON *json = cJSON_ParseWithLength(text, len);
 	if (!json)
