@@ -59,6 +59,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libforce12.a
 setup:
 	bash scripts/setup-host.sh
 
+setup-test:
+	bash scripts/setup-host.sh --test
+
 unit: $(UNIT_TESTS)
 	bash tests/run-unit.sh $(UNIT_TESTS)
 
@@ -66,7 +69,7 @@ integration: all
 	bash tests/integration/run.sh $(TESTS)
 
 # setup first (it may install the compiler's libraries), then build and test in a sub-make.
-check: setup
+check: setup-test
 	$(MAKE) unit-and-integration
 
 unit-and-integration: all $(UNIT_TESTS)
@@ -87,7 +90,7 @@ format:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all setup unit integration check unit-and-integration demo install format clean
+.PHONY: all setup setup-test unit integration check unit-and-integration demo install format clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 bench: setup
