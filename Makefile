@@ -96,4 +96,10 @@ clean:
 bench: setup
 	$(MAKE) all
 	bash bench/bench.sh
-.PHONY: bench
+	bash bench/api-latency.sh
+
+# The Force12 demo's random demand for DURATION seconds (default 300): garbage, footprint.
+churn: setup
+	$(MAKE) all
+	bash bench/churn.sh
+.PHONY: bench churn

@@ -72,3 +72,7 @@ echo "stopped_or_created_owned_max_when_settled: $max_settled containers"
 echo "agent_rss: ${rss0} KiB at start, ${rss1} KiB at end"
 echo "agent_fds: $fds0 at start, $fds1 at end"
 echo "totals: $totals"
+if [ -s "$DIR/agent.log" ]; then
+	echo "agent warnings ($(wc -l <"$DIR/agent.log") lines), the first ones:"
+	head -n 5 "$DIR/agent.log"
+fi

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# API latency: N (default 1000) GET /v1/status over the unix socket on one kept-alive connection, then the
+# same over N fresh connections; p50/p99 of curl's time_total, and the agent's RSS before and after.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+N=${N:-1000}
+DIR=$(mktemp -d /tmp/force12-api.XXXXXX)
+NODE=force12-apibench-$$
+case "${DOCKER_HOST:-}" in
+unix://*) ENGINE=${DOCKER_HOST#unix://} ;;
+*) ENGINE=/var/run/docker.sock ;;
+esac
+agent_pid=
+cleanup() {
+	if [ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null; then wait "$agent_pid" 2>/dev/null || true; fi
+	local ids
+	mapfile -t ids < <(docker ps -aq --filter "label=io.force12.agent=$NODE")
+	[ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status"; }
+percentiles() { # prints "p50_ms p99_ms" of seconds on stdin
+	sort -n | awk '{a[NR] = $1} END {printf "%.3f %.3f\n", a[int(NR * 0.50 + 0.5)] * 1000, a[int(NR * 0.99 + 0.5)] * 1000}'
+}
+
+"$TOP/build/force12-agent" --node-id "$NODE" --api-socket "$DIR/api.sock" --state-dir "$DIR/state" \
+	--docker-socket "$ENGINE" --target priority1=2 --log-level warning 2>"$DIR/agent.log" &
+agent_pid=$!
+until curl -s --unix-socket "$DIR/api.sock" http://localhost/v1/status | grep -q '"ready":true'; do sleep 0.05; done
+sleep 2
+rss0=$(rss)
+
+urls=()
+for ((i = 0; i < N; i++)); do urls+=(http://localhost/v1/status); done
+read -r p50 p99 < <(curl -s --unix-socket "$DIR/api.sock" -o /dev/null -w '%{time_total}\n' "${urls[@]}" | percentiles)
+echo "api_status_latency_keepalive: p50 ${p50} ms, p99 ${p99} ms over $N requests"
+read -r p50 p99 < <(for ((i = 0; i < N; i++)); do
+	curl -s --unix-socket "$DIR/api.sock" -o /dev/null -w '%{time_total}\n' http://localhost/v1/status
+done | percentiles)
+echo "api_status_latency_new_connection: p50 ${p50} ms, p99 ${p99} ms over $N requests"
+echo "agent_rss: ${rss0} KiB before, $(rss) KiB after $((2 * N)) requests"
