@@ -31,6 +31,10 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 all: $(BUILD)/force12-agent $(BUILD)/force12ctl
 
+# The integration tests run the binaries of this build (BUILD=build-asan SANITIZE=1 tests the sanitized ones).
+export AGENT_BIN := $(abspath $(BUILD)/force12-agent)
+export CTL_BIN := $(abspath $(BUILD)/force12ctl)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(pkg_cflags) -c -o $@ $<

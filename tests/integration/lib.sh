@@ -45,13 +45,29 @@ new_test_dir() {
 	trap cleanup EXIT
 }
 
+# A sanitizer's report in the agent's log fails the test, whatever the test saw.
+sanitizer_reports() {
+	[ -f "$T/agent.log" ] && grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer' "$T/agent.log"
+}
+
 cleanup() {
-	stop_agent KILL 2>/dev/null || true
+	local rc=$?
+	# TERM first, so that a leak checker sees a normal exit.
+	if [ -n "${AGENT_PID:-}" ]; then
+		kill -TERM "$AGENT_PID" 2>/dev/null || true
+		for _ in $(seq 1 50); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+		stop_agent KILL 2>/dev/null || true
+	fi
+	if sanitizer_reports >&2; then
+		echo "    FAIL: sanitizer report in the agent's log" >&2
+		rc=1
+	fi
 	local ids
 	mapfile -t ids < <(docker ps -aq --filter "label=io.force12.agent=$NODE"
 		docker ps -aq --filter "label=io.force12.test=$NODE")
 	[ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null 2>&1
 	[ -n "${KEEP_TEST_DIRS:-}" ] || rm -rf "$T"
+	exit "$rc"
 }
 
 # start_agent [agent args...]: starts an agent for $NODE and waits until it is ready.
