@@ -34,6 +34,7 @@ all: $(BUILD)/force12-agent $(BUILD)/force12ctl
 # The integration tests run the binaries of this build (BUILD=build-asan SANITIZE=1 tests the sanitized ones).
 export AGENT_BIN := $(abspath $(BUILD)/force12-agent)
 export CTL_BIN := $(abspath $(BUILD)/force12ctl)
+export FAULT_PROXY := $(abspath $(BUILD)/fault-proxy)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -60,6 +61,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libforce12.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(pkg_libs) $(shell $(PKG_CONFIG) --libs cmocka) -lm
 
+$(BUILD)/fault-proxy: tests/tools/fault-proxy.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 setup:
 	bash scripts/setup-host.sh
 
@@ -69,14 +74,14 @@ setup-test:
 unit: $(UNIT_TESTS)
 	bash tests/run-unit.sh $(UNIT_TESTS)
 
-integration: all
+integration: all $(BUILD)/fault-proxy
 	bash tests/integration/run.sh $(TESTS)
 
 # setup first (it may install the compiler's libraries), then build and test in a sub-make.
 check: setup-test
 	$(MAKE) unit-and-integration
 
-unit-and-integration: all $(UNIT_TESTS)
+unit-and-integration: all $(UNIT_TESTS) $(BUILD)/fault-proxy
 	bash tests/run-all.sh $(UNIT_TESTS)
 
 demo: setup

@@ -395,17 +395,15 @@ static void on_list(const DockerReply *reply, void *userdata)
 	a->list_in_flight = false;
 	if (reply->error < 0) {
 		forget_vanished(a);
-		if (docker_error_is_unreachable(reply->error))
-			return agent_engine_lost(a, reply->error);
-		log_warning_errno(reply->error, "Failed to list containers: %s, retrying at the next resync",
-		                  reply->message);
-		return;
+		if (!docker_error_is_unreachable(reply->error))
+			log_warning_errno(reply->error, "Failed to list containers: %s; retrying", reply->message);
+		return agent_engine_lost(a, reply->error); /* re-ping, then list again, with backoff */
 	}
 	r = docker_json_parse_list(reply->json, &list, &n);
 	if (r < 0) {
 		forget_vanished(a);
-		log_warning_errno(r, "Failed to decode the container list: %m, retrying at the next resync");
-		return;
+		log_warning_errno(r, "Failed to decode the container list: %m; retrying");
+		return agent_engine_lost(a, r);
 	}
 	/* Everything listed is marked with seq >= list_seq; what is older and idle was not listed: gone. */
 	for (size_t i = 0; i < n; i++)

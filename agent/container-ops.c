@@ -61,14 +61,13 @@ static void on_start(const DockerReply *reply, void *userdata)
 
 static void on_create(const DockerReply *reply, void *userdata)
 {
+	const DockerReply no_id = {.error = -EPROTO, .message = "create answered without a valid Id"};
 	Container *c = userdata;
 	Agent *a = c->agent;
 	int r;
 
-	if (reply->error == 0)
-		reply = reply->json && docker_json_parse_created_id(reply->json, c->id) == 0
-		                ? reply
-		                : &(DockerReply){.error = -EPROTO, .message = "create answered without a valid Id"};
+	if (reply->error == 0 && (!reply->json || docker_json_parse_created_id(reply->json, c->id) < 0))
+		reply = &no_id;
 	if (reply->error < 0) {
 		if (docker_error_is_unreachable(reply->error))
 			agent_engine_lost(a, reply->error);
@@ -155,6 +154,11 @@ int container_remove(Container *c)
 
 	if (c->op != OP_NONE)
 		return 0;
+	if (!docker_id_is_valid(c->id)) { /* never expected; dropping it beats retrying it forever */
+		log_app(LOG_ERR, 0, c->app_name, NULL, "Container %s has no valid id, forgetting it", c->name);
+		container_free(c);
+		return -EINVAL;
+	}
 	c->phase = PHASE_REMOVING;
 	op_begin(c, OP_REMOVE);
 	r = docker_remove(c->agent->docker, c->id, false, on_remove, c);
@@ -185,14 +189,14 @@ static void count_exit(Agent *a, Container *c)
 
 static void after_exit(Container *c)
 {
-	int r;
+	Agent *a = c->agent;
 
-	count_exit(c->agent, c);
+	count_exit(a, c);
 	c->op = OP_NONE; /* hand the slot straight to the remove */
-	c->agent->ops_in_flight--;
-	r = container_remove(c);
-	if (r < 0)
-		log_app(LOG_WARNING, r, c->app_name, c->id, "Failed to queue a removal: %m, will retry");
+	a->ops_in_flight--;
+	/* c may be gone after this; a failure to queue leaves it EXITED for the next pass. */
+	if (container_remove(c) < 0)
+		log_warning("Failed to queue a removal, will retry");
 }
 
 static void on_stopped_inspect(const DockerReply *reply, void *userdata)

@@ -202,7 +202,7 @@ int docker_ping(Docker *d, DockerCallback cb, void *userdata)
 	if (!c)
 		return -ENOMEM;
 	d->api_version[0] = 0; /* negotiate anew: the engine may have been upgraded */
-	return call_start(d, "GET", "/_ping", NULL, 5000, 4096, NULL, c, NULL);
+	return call_start(d, "GET", "/_ping", NULL, CALL_TIMEOUT_MSEC, 4096, NULL, c, NULL);
 }
 
 static bool id_ok(const char *id)

@@ -10,6 +10,14 @@ unix://*) ENGINE_SOCK=${DOCKER_HOST#unix://} ;;
 esac
 export ENGINE_SOCK
 
+# The docker CLI, on the engine the test uses (ENGINE_SOCK may be a test's own engine).
+dk() { docker -H "unix://$ENGINE_SOCK" "$@"; }
+
+# Figures a test measured, printed by run.sh at the end (never asserted on).
+figure() { # NAME VALUE
+	echo "$1: $2" >>"${FIGURES_FILE:-/dev/null}"
+}
+
 fail() {
 	echo "    FAIL: $*" >&2
 	if [ -n "${T:-}" ] && [ -f "$T/agent.log" ]; then
@@ -63,9 +71,11 @@ cleanup() {
 		rc=1
 	fi
 	local ids
-	mapfile -t ids < <(docker ps -aq --filter "label=io.force12.agent=$NODE"
-		docker ps -aq --filter "label=io.force12.test=$NODE")
-	[ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null 2>&1
+	mapfile -t ids < <(dk ps -aq --filter "label=io.force12.agent=$NODE"
+		dk ps -aq --filter "label=io.force12.test=$NODE")
+	[ ${#ids[@]} -eq 0 ] || dk rm -f "${ids[@]}" >/dev/null 2>&1
+	[ -z "${PROXY_PID:-}" ] || kill "$PROXY_PID" 2>/dev/null || true
+	stop_private_engine
 	[ -n "${KEEP_TEST_DIRS:-}" ] || rm -rf "$T"
 	exit "$rc"
 }
@@ -74,7 +84,7 @@ cleanup() {
 start_agent() {
 	: >>"$T/agent.log"
 	${AGENT_WRAPPER:-} "$AGENT_BIN" --node-id "$NODE" --api-socket "$T/api.sock" --state-dir "$T/state" \
-		--docker-socket "$ENGINE_SOCK" --log-level debug "$@" >>"$T/agent.log" 2>&1 &
+		--docker-socket "${AGENT_ENGINE:-$ENGINE_SOCK}" --log-level debug "$@" >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	wait_until 30 "the agent to become ready" agent_ready
 }
@@ -129,9 +139,9 @@ count() { # APP STATUS  (STATUS: running, exited, created, ... or all)
 	local filters=(--filter "label=io.force12.agent=$NODE")
 	[ "$1" != "*" ] && filters+=(--filter "label=io.force12.app=$1")
 	if [ "$2" = all ]; then
-		docker ps -aq "${filters[@]}" | wc -l
+		dk ps -aq "${filters[@]}" | wc -l
 	else
-		docker ps -aq "${filters[@]}" --filter "status=$2" | wc -l
+		dk ps -aq "${filters[@]}" --filter "status=$2" | wc -l
 	fi
 }
 
@@ -179,4 +189,26 @@ status_field() { # jq expression over /v1/status
 
 write_config() { # FILE, JSON on stdin
 	cat >"$1"
+}
+
+# A dockerd of the test's own (own socket, data root, exec root, pid file, no bridge), so that a test may stop
+# and start it without touching anything else. Sets ENGINE_SOCK to it; the image is copied in.
+start_private_engine() {
+	local d=$T/engine
+	mkdir -p "$d"
+	dockerd --host "unix://$d/docker.sock" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid" \
+		--bridge none --iptables=false --ip-masq=false --ip-forward=false >>"$d/dockerd.log" 2>&1 &
+	ENGINE_PID=$!
+	wait_until 60 "the test's own engine to answer" curl -sf --unix-socket "$d/docker.sock" http://localhost/_ping
+	if ! docker -H "unix://$d/docker.sock" image inspect busybox:latest >/dev/null 2>&1; then
+		docker save busybox:latest | docker -H "unix://$d/docker.sock" load >/dev/null
+	fi
+	ENGINE_SOCK=$d/docker.sock
+}
+
+stop_private_engine() {
+	[ -n "${ENGINE_PID:-}" ] || return 0
+	kill -TERM "$ENGINE_PID" 2>/dev/null || true
+	wait "$ENGINE_PID" 2>/dev/null || true
+	ENGINE_PID=
 }

@@ -5,6 +5,8 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0 failures=()
+FIGURES_FILE=$(mktemp /tmp/force12-figures.XXXXXX)
+export FIGURES_FILE
 
 for file in "$here"/test-*.sh; do
 	mapfile -t tests < <(grep -oE '^test_[a-z0-9_]+' "$file")
@@ -42,6 +44,11 @@ for file in "$here"/test-*.sh; do
 		rm -f "/tmp/force12-$t.err"
 	done
 done
+if [ -s "$FIGURES_FILE" ]; then
+	echo "figures measured by the tests (not asserted):"
+	sed 's/^/  /' "$FIGURES_FILE"
+fi
+rm -f "$FIGURES_FILE"
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
 echo "integration: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+// Loads the agent's dashboard page in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
+// and checks it the way a person would look at it: no console errors or warnings, no request that leaves the
+// agent, the apps shown, the numbers moving when the targets change, the banner when the agent goes away.
+//
+// Usage: node dashboard-test.mjs URL SCREENSHOT [--expect APP.FIELD=N,...] [--down-screenshot PATH]
+//                                [--timeout SECONDS] [--linger SECONDS] [--profile DIR] [--chromium PATH]
+//
+// It prints one line per step on stdout, so that a shell script can follow it and act in between:
+//   loaded node=<id> apps=<a,b>   the page shows the apps (then the script changes the targets)
+//   app <name> target=N allocated=N running=N starting=N stopping=N
+//   matched <expectations>        the page shows what --expect asked for
+//   screenshot <path>
+//   stop-agent                    (with --down-screenshot) the script may stop the agent now
+//   banner <text>                 the page says the agent is not reachable
+//   ok
+// Failures go to stderr, with exit status 1.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+function usage(msg) {
+	console.error(`dashboard-test: ${msg}`);
+	console.error('usage: node dashboard-test.mjs URL SCREENSHOT [--expect APP.FIELD=N,...] [--down-screenshot PATH] ' +
+		'[--timeout SECONDS] [--linger SECONDS] [--profile DIR] [--chromium PATH]');
+	process.exit(2);
+}
+
+const opts = { timeout: 30, linger: 0, chromium: '/usr/bin/chromium', expect: [], downShot: null, profile: null };
+const pos = [];
+for (let i = 2; i < process.argv.length; i++) {
+	const a = process.argv[i];
+	const val = () => (i + 1 < process.argv.length ? process.argv[++i] : usage(`${a} needs a value`));
+	if (a === '--expect') {
+		for (const e of val().split(',').filter(Boolean)) {
+			const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\.([a-z]+)=(\d+)$/.exec(e);
+			if (!m) usage(`bad expectation ${e}: expected APP.FIELD=N`);
+			opts.expect.push({ app: m[1], field: m[2], value: m[3] });
+		}
+	} else if (a === '--down-screenshot') opts.downShot = val();
+	else if (a === '--timeout') opts.timeout = Number(val());
+	else if (a === '--linger') opts.linger = Number(val());
+	else if (a === '--profile') opts.profile = val();
+	else if (a === '--chromium') opts.chromium = val();
+	else if (a.startsWith('--')) usage(`unknown option ${a}`);
+	else pos.push(a);
+}
+if (pos.length !== 2) usage('needs URL and SCREENSHOT');
+if (!(opts.timeout > 0)) usage('--timeout needs a positive number of seconds');
+const [url, shot] = pos;
+const origin = new URL(url).origin;
+const timeout = opts.timeout * 1000;
+
+const say = (line) => process.stdout.write(`${line}\n`);
+const problems = [];   // console errors and warnings, page errors, failed or foreign requests
+let agentStopped = false; // after `stop-agent`, failed requests are what the page should cope with
+
+const ownProfile = !opts.profile;
+const profile = opts.profile || mkdtempSync(join(tmpdir(), 'force12-chromium-'));
+let context;
+
+async function main() {
+	context = await chromium.launchPersistentContext(profile, {
+		executablePath: opts.chromium,
+		headless: true,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+		viewport: { width: 1280, height: 900 },
+		deviceScaleFactor: 1,
+		timeout,
+	});
+	const page = context.pages()[0] || (await context.newPage());
+	page.setDefaultTimeout(timeout);
+
+	page.on('console', (msg) => {
+		if (msg.type() !== 'error' && msg.type() !== 'warning') return;
+		// With the agent stopped, the browser reports every refused status request; nothing else is expected.
+		if (agentStopped && /^Failed to load resource/.test(msg.text())) return;
+		problems.push(`console ${msg.type()}: ${msg.text()}`);
+	});
+	page.on('pageerror', (err) => problems.push(`page error: ${err.stack || err.message}`));
+	page.on('request', (req) => {
+		const u = req.url();
+		if (!u.startsWith(`${origin}/`) && !u.startsWith('data:')) problems.push(`request outside the agent: ${u}`);
+	});
+	page.on('requestfailed', (req) => {
+		if (!agentStopped) problems.push(`request failed: ${req.url()}: ${req.failure()?.errorText}`);
+	});
+	page.on('response', (res) => {
+		if (res.status() >= 400 && !agentStopped) problems.push(`HTTP ${res.status()} for ${res.url()}`);
+	});
+
+	const res = await page.goto(url, { waitUntil: 'load' });
+	if (!res || !res.ok()) throw new Error(`GET ${url} answered ${res ? res.status() : 'nothing'}`);
+
+	// The page is loaded once it shows the node and at least one app row with numbers in it.
+	await page.waitForFunction(() => {
+		const node = document.getElementById('node');
+		const row = document.querySelector('#apps tr[id^="app-"] td[data-field="running"]');
+		return node && node.textContent !== '…' && row && /^\d+$/.test(row.textContent);
+	});
+	const seen = await readPage(page);
+	say(`loaded node=${seen.node} apps=${seen.apps.map((a) => a.name).join(',')}`);
+	printApps(seen);
+	check('loading the page');
+
+	if (opts.expect.length) {
+		const want = opts.expect.map((e) => `${e.app}.${e.field}=${e.value}`).join(',');
+		try {
+			await page.waitForFunction((exp) => exp.every((e) => {
+				const td = document.querySelector(`tr[id="app-${CSS.escape(e.app)}"] td[data-field="${e.field}"]`);
+				return td && td.textContent === e.value;
+			}), opts.expect, { polling: 200 });
+		} catch (err) {
+			const now = await readPage(page);
+			printApps(now);
+			const off = opts.expect.map((e) => {
+				const a = now.apps.find((x) => x.name === e.app);
+				return a && a[e.field] === e.value ? null : `${e.app}.${e.field} is ${a ? a[e.field] : 'not shown'}, not ${e.value}`;
+			}).filter(Boolean);
+			throw new Error(`the page did not show ${want} within ${opts.timeout} s: ${off.join('; ')}`);
+		}
+		say(`matched ${want}`);
+		// A few more polls, so that the chart shows the change settled.
+		await page.waitForTimeout(3000);
+		printApps(await readPage(page));
+	}
+	if (opts.linger > 0) await page.waitForTimeout(opts.linger * 1000);
+	await checkChart(page);
+	check('showing the apps');
+	await page.screenshot({ path: shot, fullPage: true });
+	say(`screenshot ${shot}`);
+
+	if (opts.downShot) {
+		agentStopped = true;
+		say('stop-agent');
+		await page.waitForFunction(() => !document.getElementById('banner').hidden);
+		const text = (await page.textContent('#banner')).replace(/\s+/g, ' ').trim();
+		say(`banner ${text}`);
+		if (!/not reachable/i.test(text)) throw new Error(`the banner says: ${text}`);
+		await page.waitForTimeout(2500); // the chart marks the time without answers
+		await page.screenshot({ path: opts.downShot, fullPage: true });
+		say(`screenshot ${opts.downShot}`);
+		check('showing the agent away');
+	}
+	say('ok');
+}
+
+// What a person reads off the page: the header and every app row.
+function readPage(page) {
+	return page.evaluate(() => {
+		const text = (id) => document.getElementById(id)?.textContent ?? '';
+		const apps = Array.from(document.querySelectorAll('#apps tr[id^="app-"]')).map((tr) => {
+			const a = { name: tr.id.slice(4) };
+			for (const td of tr.querySelectorAll('td[data-field]')) a[td.dataset.field] = td.textContent;
+			return a;
+		});
+		const totals = {};
+		for (const k of ['started', 'stopped', 'removed', 'killed', 'failed'])
+			totals[k] = text(`total-${k}`);
+		return { node: text('node'), engine: text('engine'), capacity: text('capacity'), apps, totals };
+	});
+}
+
+function printApps(seen) {
+	say(`node ${seen.node} engine=${JSON.stringify(seen.engine)} capacity=${seen.capacity} ` +
+		Object.entries(seen.totals).map(([k, v]) => `${k}=${v}`).join(' '));
+	for (const a of seen.apps)
+		say(`app ${a.name} target=${a.target} allocated=${a.allocated} running=${a.running} ` +
+			`starting=${a.starting} stopping=${a.stopping}`);
+}
+
+// The chart has been drawn: a good share of its pixels are not blank, and the first app's colour is among them.
+async function checkChart(page) {
+	const r = await page.evaluate(() => {
+		const c = document.getElementById('chart');
+		const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+		const sw = document.querySelector('#apps tr[id^="app-"] .swatch');
+		const m = /rgb\((\d+), (\d+), (\d+)\)/.exec(sw ? getComputedStyle(sw).backgroundColor : '');
+		let painted = 0, appColour = 0;
+		for (let i = 0; i < data.length; i += 4) {
+			if (data[i + 3] === 0) continue;
+			painted++;
+			if (m && Math.abs(data[i] - m[1]) < 8 && Math.abs(data[i + 1] - m[2]) < 8 && Math.abs(data[i + 2] - m[3]) < 8)
+				appColour++;
+		}
+		return { painted, appColour, width: c.width, height: c.height };
+	});
+	if (r.painted < 500 || r.appColour < 20)
+		throw new Error(`the chart looks empty: ${JSON.stringify(r)}`);
+}
+
+function check(when) {
+	if (problems.length) throw new Error(`while ${when}:\n  ${problems.join('\n  ')}`);
+}
+
+let status = 0;
+try {
+	await main();
+} catch (err) {
+	console.error(`dashboard-test: ${err.message}`);
+	status = 1;
+} finally {
+	if (context) await context.close().catch(() => {});
+	if (ownProfile) rmSync(profile, { recursive: true, force: true });
+}
+process.exit(status);

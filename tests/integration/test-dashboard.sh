@@ -1,0 +1,116 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2153 # T, NODE, TOP, WAIT_FACTOR come from lib.sh
+# The dashboard page (web/dashboard.html, served at GET /) in headless Chromium against a real agent and the
+# real engine: no console errors, the apps shown, the numbers following a change of targets, the banner when the
+# agent goes away. tests/dashboard/dashboard-test.mjs drives Debian's chromium with playwright-core from npm.
+# Screenshots: build/dashboard.png (running) and build/dashboard-down.png (agent stopped).
+
+DASH_DIR=$TOP/tests/dashboard
+
+dashboard_port() { # a TCP port on the loopback that nothing listens on
+	local p
+	for p in $(shuf -i 20000-40000 -n 50); do
+		if command -v ss >/dev/null && ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+			continue
+		fi
+		(: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
+			echo "$p"
+			return
+		}
+	done
+	fail "no free port"
+}
+
+# chromium, node and npm from Debian when missing (a node that came with the machine will do), then the npm
+# packages of tests/dashboard from its lock file.
+dashboard_prereqs() {
+	local missing=()
+	[ -x /usr/bin/chromium ] || missing+=(chromium)
+	command -v node >/dev/null || missing+=(nodejs)
+	command -v npm >/dev/null || missing+=(npm)
+	if [ ${#missing[@]} -gt 0 ]; then
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "needs ${missing[*]}: run as root or install them" >&2
+			exit 77
+		fi
+		echo "installing ${missing[*]}" >&2
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 ||
+			fail "apt-get install ${missing[*]} failed"
+	fi
+	if [ ! -f "$DASH_DIR/node_modules/playwright-core/package.json" ]; then
+		(cd "$DASH_DIR" && npm ci --no-audit --no-fund) >&2 || fail "npm ci in tests/dashboard failed"
+	fi
+}
+
+# The page driver runs in the background and says what it sees in $T/page.out, a line a step.
+PAGE_PID=
+
+page_done() { # MARKER: the driver printed MARKER, or it is no longer running
+	grep -q "^$1" "$T/page.out" || ! kill -0 "$PAGE_PID" 2>/dev/null
+}
+
+page_wait() { # MARKER SECONDS
+	wait_until "$2" "the page driver to say '$1'" page_done "$1"
+	grep -q "^$1" "$T/page.out" || page_fail "the page driver stopped before it said '$1'"
+}
+
+page_fail() {
+	{
+		echo "    --- the page driver said:"
+		sed 's/^/    | /' "$T/page.out" "$T/page.err"
+	} >&2
+	fail "$@"
+}
+
+# Ends the driver (and its Chromium) before lib.sh's cleanup, keeping the test's exit status.
+dashboard_cleanup() {
+	local rc=$?
+	set +e
+	if [ -n "$PAGE_PID" ]; then
+		kill -TERM "$PAGE_PID" 2>/dev/null
+		wait "$PAGE_PID" 2>/dev/null
+	fi
+	(exit "$rc")
+	cleanup
+}
+
+test_dashboard() {
+	local port url limit
+	dashboard_prereqs
+	port=$(dashboard_port)
+	url="http://127.0.0.1:$port/"
+	start_agent --listen "127.0.0.1:$port" --capacity 4
+	curl -sf "$url" | grep -q '<canvas id="chart"' || fail "GET $url is not the dashboard page"
+	mkdir -p "$TOP/build"
+	rm -f "$TOP/build/dashboard.png" "$TOP/build/dashboard-down.png"
+
+	limit=$((30 * WAIT_FACTOR))
+	trap dashboard_cleanup EXIT
+	node "$DASH_DIR/dashboard-test.mjs" "$url" "$TOP/build/dashboard.png" --timeout "$limit" \
+		--expect priority1.target=2,priority1.running=2,priority2.target=5,priority2.allocated=2,priority2.running=2 \
+		--down-screenshot "$TOP/build/dashboard-down.png" --profile "$T/chromium" \
+		>"$T/page.out" 2>"$T/page.err" &
+	PAGE_PID=$!
+
+	page_wait loaded 90
+	grep -q "^loaded node=$NODE apps=priority1,priority2$" "$T/page.out" ||
+		page_fail "the page does not show node $NODE with apps priority1,priority2"
+	grep -q '^app priority1 target=0 allocated=0 running=0 ' "$T/page.out" ||
+		page_fail "the page does not show priority1 at 0"
+
+	# priority1 gets its 2; priority2 asks for 5 and gets the 2 left of the capacity of 4.
+	set_targets '{"priority1": 2, "priority2": 5}'
+	page_wait matched $((limit + 30))
+	wait_settled 60 priority1=2 priority2=2
+
+	page_wait stop-agent 30
+	stop_agent TERM
+	page_wait banner $((limit + 30))
+	page_wait ok 30
+	local rc=0
+	wait "$PAGE_PID" || rc=$?
+	PAGE_PID=
+	[ "$rc" -eq 0 ] || page_fail "the page driver failed (exit $rc)"
+	[ -s "$TOP/build/dashboard.png" ] || fail "no screenshot in build/dashboard.png"
+	sed 's/^/    | /' "$T/page.out" >&2
+}

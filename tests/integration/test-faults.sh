@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2153 # T, NODE, FAULT_PROXY come from lib.sh and the Makefile
+# Faults against a real engine: the engine going away mid scale-up, the agent SIGKILLed mid scale-up, an engine
+# that answers garbage, cuts answers or answers very late. After each: no duplicates above target, no leftover
+# stopped or created containers, and the agent never crashed.
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+test_fault_engine_down_20s_during_scale_up() {
+	start_private_engine
+	socat -u "UNIX-RECV:$T/notify.sock" - >"$T/notify.log" &
+	local socat_pid=$! t0 down_lines
+	wait_until 5 "socat" test -S "$T/notify.sock"
+	NOTIFY_SOCKET=$T/notify.sock start_agent
+	set_targets '{"priority1": 6}'
+	sleep 0.3 # the scale-up is in flight
+	t0=$(ms)
+	stop_private_engine
+	wait_until 10 "/healthz to answer 503" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' --unix-socket $T/api.sock http://x/healthz) = 503 ]"
+	api GET /v1/status | json_check '.docker.reachable == false' || fail "status says the engine is reachable"
+	wait_until 10 "STATUS= to say the engine is down" grep -q 'STATUS=engine not reachable' "$T/notify.log"
+	sleep $((20 - ($(ms) - t0) / 1000))
+	down_lines=$(grep -c 'not reachable' "$T/agent.log" || true)
+	[ "$down_lines" -le 8 ] || fail "$down_lines log lines about the engine in 20 s: not rate-limited"
+	figure engine_down_20s_log_lines "$down_lines"
+	start_private_engine
+	t0=$(ms)
+	wait_settled 60 priority1=6 priority2=0
+	figure engine_back_to_converged_ms "$(($(ms) - t0))"
+	[ "$(api_code GET /healthz)" = 200 ] || fail "/healthz is not 200 after the engine came back"
+	kill -0 "$AGENT_PID" || fail "the agent crashed"
+	kill "$socat_pid" 2>/dev/null || true
+}
+
+test_fault_agent_sigkilled_mid_scale_up() {
+	start_agent
+	set_targets '{"priority1": 8}'
+	sleep 0.4
+	stop_agent KILL
+	local t0
+	t0=$(ms)
+	start_agent
+	wait_settled 60 priority1=8 priority2=0
+	figure agent_sigkill_restart_to_converged_ms "$(($(ms) - t0))"
+	[ "$(api GET /v1/targets | jq .priority1)" = 8 ] || fail "targets lost across the SIGKILL"
+}
+
+start_proxy() { # fault-proxy options...
+	"$FAULT_PROXY" --listen "$T/proxy.sock" --upstream "$ENGINE_SOCK" "$@" 2>>"$T/proxy.log" &
+	PROXY_PID=$!
+	wait_until 5 "the proxy" test -S "$T/proxy.sock"
+}
+
+restart_proxy() {
+	kill "$PROXY_PID" 2>/dev/null || true
+	wait "$PROXY_PID" 2>/dev/null || true
+	start_proxy "$@"
+}
+
+# A faulty engine: the agent says so and survives; once the engine behaves, it converges with nothing left over.
+faulty_engine_then_healthy() { # fault-proxy options...
+	start_proxy "$@"
+	AGENT_ENGINE=$T/proxy.sock start_agent
+	set_targets '{"priority1": 3, "priority2": 2}'
+	sleep 8
+	kill -0 "$AGENT_PID" || fail "the agent crashed on a faulty engine"
+	grep -qE 'malformed|not reachable|ended|Failed' "$T/agent.log" || fail "the agent said nothing about the faults"
+	restart_proxy
+	local t0
+	t0=$(ms)
+	wait_settled 60 priority1=3 priority2=2
+	set_targets '{"priority1": 1, "priority2": 0}'
+	wait_settled 60 priority1=1 priority2=0
+	figure "converged_after_proxy_$1_ms" "$(($(ms) - t0))"
+}
+
+test_fault_engine_answers_garbage() {
+	faulty_engine_then_healthy --garbage-every 5
+}
+
+test_fault_engine_cuts_answers() {
+	faulty_engine_then_healthy --cut-every 4
+}
+
+test_fault_engine_100_times_slower() {
+	# Every answer chunk 5 s late: about 100 times the engine's create cost. Nothing may time out early or
+	# pile up: no failures, no duplicates, exact convergence.
+	start_proxy --delay-ms 5000
+	local t0
+	AGENT_ENGINE=$T/proxy.sock WAIT_FACTOR=3 start_agent
+	t0=$(ms)
+	set_targets '{"priority1": 2}'
+	WAIT_FACTOR=3 wait_settled 60 priority1=2 priority2=0
+	figure slow_engine_scale_up_2_ms "$(($(ms) - t0))"
+	set_targets '{"priority1": 0}'
+	WAIT_FACTOR=3 wait_settled 60 priority1=0 priority2=0
+	[ "$(status_field .totals.failed)" -eq 0 ] || fail "failures against a slow engine: $(status_field .totals.failed)"
+	[ "$(status_field .totals.started)" -eq 2 ] || fail "started $(status_field .totals.started), expected 2"
+	grep -qi 'timed out\|timeout was reached' "$T/agent.log" && fail "a call timed out early"
+	return 0
+}
