@@ -94,7 +94,7 @@ install: all
 	install -m 0755 $(BUILD)/force12ctl $(DESTDIR)$(BINDIR)/force12ctl
 
 format:
-	clang-format -i agent/*.c agent/*.h ctl/*.c include/force12/*.h tests/unit/*.c
+	clang-format -i agent/*.c agent/*.h ctl/*.c ctl/*.h include/force12/*.h tests/unit/*.c tests/tools/*.c
 
 clean:
 	rm -rf $(BUILD)

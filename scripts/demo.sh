@@ -15,6 +15,9 @@ unix://*) ENGINE=${DOCKER_HOST#unix://} ;;
 esac
 if [ -t 1 ]; then DURATION=${DURATION:-0}; else DURATION=${DURATION:-60}; fi
 SEED=${SEED:-}
+PORT=${PORT:-5112}
+# The dashboard needs TCP: take the first free loopback port from PORT on.
+while (: <"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((PORT + 1)); done
 
 api() { curl -s --max-time 2 --unix-socket "$SOCK" "http://localhost$1"; }
 owned() { docker ps -aq --filter "label=io.force12.agent=$NODE" "$@" | wc -l; }
@@ -39,7 +42,7 @@ trap finish EXIT
 trap 'exit 0' INT TERM
 
 "$AGENT" --node-id "$NODE" --docker-socket "$ENGINE" --api-socket "$SOCK" --state-dir "$DIR/state" \
-	--demand "random${SEED:+:$SEED}" >"$DIR/agent.log" 2>&1 &
+	--listen "127.0.0.1:$PORT" --demand "random${SEED:+:$SEED}" >"$DIR/agent.log" 2>&1 &
 agent_pid=$!
 for _ in $(seq 1 100); do
 	[ "$(api /v1/status | jq -r .ready 2>/dev/null)" = true ] && break
@@ -57,6 +60,7 @@ bar() { # RUNNING DEMAND WIDTH: █ running, ░ demand not yet running, · free
 
 max_stopped=0
 start=$(date +%s)
+[ -t 1 ] || echo "dashboard: http://127.0.0.1:$PORT/ (control API socket $SOCK)"
 [ -t 1 ] && clear
 while :; do
 	now=$(date +%s)
@@ -79,7 +83,8 @@ while :; do
 			done
 		printf '\n  exited containers on the engine: %s now, %s at most\033[K\n' "$stopped" "$max_stopped"
 		printf '  %s\033[K\n' "$(jq -r '.totals | "started \(.started), stopped \(.stopped), removed \(.removed), killed \(.killed), failed \(.failed)"' <<<"$status")"
-		printf '  control API: curl --unix-socket %s http://localhost/v1/status\033[K\n\033[J' "$SOCK"
+		printf '  dashboard:   http://127.0.0.1:%s/\033[K\n' "$PORT"
+		printf '  control API: %s/force12ctl --socket %s status\033[K\n\033[J' "$TOP/build" "$SOCK"
 	else
 		jq -r --arg t "$elapsed" --arg s "$stopped" \
 			'"t=\($t)s " + ([.apps[] | "\(.name) demand \(.target) running \(.running)"] | join(", ")) + ", exited \($s)"' \
