@@ -196,7 +196,8 @@ write_config() { # FILE, JSON on stdin
 start_private_engine() {
 	local d=$T/engine
 	mkdir -p "$d"
-	dockerd --host "unix://$d/docker.sock" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid" \
+	# Its own network namespace: nothing it does to interfaces can reach the host engine's docker0.
+	unshare --net dockerd --host "unix://$d/docker.sock" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid" \
 		--bridge none --iptables=false --ip-masq=false --ip-forward=false >>"$d/dockerd.log" 2>&1 &
 	ENGINE_PID=$!
 	wait_until 60 "the test's own engine to answer" curl -sf --unix-socket "$d/docker.sock" http://localhost/_ping

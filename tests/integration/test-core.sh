@@ -51,11 +51,11 @@ label_args() { # APP: the labels of a container owned by $NODE
 test_leftovers_removed_at_startup() {
 	# An exited, a created and a dead-on-arrival container of ours, left from an earlier run.
 	# shellcheck disable=SC2046
-	docker run $(label_args priority1) --name "force12-priority1-old$NODE" busybox:latest true >/dev/null
+	docker run --network none $(label_args priority1) --name "force12-priority1-old$NODE" busybox:latest true >/dev/null
 	# shellcheck disable=SC2046
-	docker create $(label_args priority2) busybox:latest true >/dev/null
+	docker create --network none $(label_args priority2) busybox:latest true >/dev/null
 	# shellcheck disable=SC2046
-	docker run $(label_args gone-app) busybox:latest sh -c 'exit 3' >/dev/null || true
+	docker run --network none $(label_args gone-app) busybox:latest sh -c 'exit 3' >/dev/null || true
 	[ "$(count '*' all)" -eq 3 ] || fail "test setup: expected 3 leftovers"
 	start_agent --target priority1=1
 	wait_settled 60 priority1=1 priority2=0
@@ -91,10 +91,10 @@ test_crash_restart_resumes_targets() {
 
 test_foreign_containers_untouched() {
 	local plain other other_exited snap_before snap_after
-	plain=$(docker run -d --label "io.force12.test=$NODE" --name "plain-$NODE" busybox:latest sleep 600)
-	other=$(docker run -d --label "io.force12.test=$NODE" --label io.force12.agent=other-node \
+	plain=$(docker run --network none -d --label "io.force12.test=$NODE" --name "plain-$NODE" busybox:latest sleep 600)
+	other=$(docker run --network none -d --label "io.force12.test=$NODE" --label io.force12.agent=other-node \
 		--label io.force12.app=priority1 --name "force12-priority1-other$NODE" busybox:latest sleep 600)
-	other_exited=$(docker create --label "io.force12.test=$NODE" --label io.force12.agent=other-node \
+	other_exited=$(docker create --network none --label "io.force12.test=$NODE" --label io.force12.agent=other-node \
 		--label io.force12.app=priority2 busybox:latest true)
 	docker start -a "$other_exited" >/dev/null
 	snap_before=$(docker inspect -f '{{.Id}} {{.State.Status}} {{.State.StartedAt}}' "$plain" "$other" "$other_exited")

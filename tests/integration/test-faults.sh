@@ -51,10 +51,10 @@ start_proxy() { # fault-proxy options...
 	wait_until 5 "the proxy" test -S "$T/proxy.sock"
 }
 
-restart_proxy() {
+healthy_proxy() { # replaces the faulty proxy by a plain one
 	kill "$PROXY_PID" 2>/dev/null || true
 	wait "$PROXY_PID" 2>/dev/null || true
-	start_proxy "$@"
+	start_proxy
 }
 
 # A faulty engine: the agent says so and survives; once the engine behaves, it converges with nothing left over.
@@ -65,7 +65,7 @@ faulty_engine_then_healthy() { # fault-proxy options...
 	sleep 8
 	kill -0 "$AGENT_PID" || fail "the agent crashed on a faulty engine"
 	grep -qE 'malformed|not reachable|ended|Failed' "$T/agent.log" || fail "the agent said nothing about the faults"
-	restart_proxy
+	healthy_proxy
 	local t0
 	t0=$(ms)
 	wait_settled 60 priority1=3 priority2=2
