@@ -35,6 +35,7 @@ all: $(BUILD)/force12-agent $(BUILD)/force12ctl
 export AGENT_BIN := $(abspath $(BUILD)/force12-agent)
 export CTL_BIN := $(abspath $(BUILD)/force12ctl)
 export FAULT_PROXY := $(abspath $(BUILD)/fault-proxy)
+export API_ABUSE := $(abspath $(BUILD)/api-abuse)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -61,7 +62,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libforce12.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(pkg_libs) $(shell $(PKG_CONFIG) --libs cmocka) -lm
 
-$(BUILD)/fault-proxy: tests/tools/fault-proxy.c
+TOOLS := $(BUILD)/fault-proxy $(BUILD)/api-abuse
+
+$(BUILD)/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
@@ -74,14 +77,14 @@ setup-test:
 unit: $(UNIT_TESTS)
 	bash tests/run-unit.sh $(UNIT_TESTS)
 
-integration: all $(BUILD)/fault-proxy
+integration: all $(TOOLS)
 	bash tests/integration/run.sh $(TESTS)
 
 # setup first (it may install the compiler's libraries), then build and test in a sub-make.
 check: setup-test
 	$(MAKE) unit-and-integration
 
-unit-and-integration: all $(UNIT_TESTS) $(BUILD)/fault-proxy
+unit-and-integration: all $(UNIT_TESTS) $(TOOLS)
 	bash tests/run-all.sh $(UNIT_TESTS)
 
 demo: setup

@@ -20,9 +20,11 @@
 #include "force12/metrics.h"
 #include "force12/targets.h"
 
-#define API_CONNECTION_LIMIT   512
+/* Enough room that 1000 idle or dripping clients leave slots for real ones, and little memory per client:
+ * a request line and headers must fit in 16 KiB (bodies are buffered apart, up to 64 KiB). */
+#define API_CONNECTION_LIMIT   2048
 #define API_CONNECTION_TIMEOUT 10 /* seconds idle before a client is dropped */
-#define API_CONNECTION_MEMORY  (32 * 1024)
+#define API_CONNECTION_MEMORY  (16 * 1024)
 
 typedef struct Server {
 	Api *api;

@@ -141,3 +141,44 @@ test_api_metrics_parse_with_promtool() {
 	grep -q '^force12_container_start_seconds_count 2$' "$T/metrics.txt" || fail "start histogram count is not 2"
 	grep -q '^force12_api_requests_total{path="other",code="404"} 1$' "$T/metrics.txt" || fail "API 404 not counted"
 }
+
+# Probes /healthz COUNT times; fails on anything but 200 within 5 s; prints the slowest answer in µs.
+probe_healthz() { # COUNT
+	local worst=0 out code ms
+	for _ in $(seq 1 "$1"); do
+		out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 --unix-socket "$T/api.sock" \
+			http://localhost/healthz) || true
+		code=${out%% *}
+		[ "$code" = 200 ] || fail "/healthz answered '$out' during the abuse"
+		ms=$(awk -v t="${out#* }" 'BEGIN { printf "%d", t * 1000000 }')
+		[ "$ms" -gt "$worst" ] && worst=$ms
+		sleep 0.1
+	done
+	echo "$worst"
+}
+
+test_api_abuse_agent_stays_responsive() {
+	start_agent --target priority1=1
+	wait_settled 60 priority1=1 priority2=0
+	local before rss0 rss worst mode
+	before=$(api GET /v1/targets)
+	rss0=$(awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
+	for mode in idle slowloris big-header; do
+		"$API_ABUSE" --socket "$T/api.sock" --count 1000 --mode "$mode" --seconds 6 >"$T/abuse-$mode.log" 2>&1 &
+		local abuser=$!
+		sleep 1
+		grep -q 'opened 1000 of 1000' "$T/abuse-$mode.log" || fail "$mode: $(cat "$T/abuse-$mode.log")"
+		worst=$(probe_healthz 20)
+		rss=$(awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
+		wait "$abuser"
+		figure "healthz_worst_us_during_1000_${mode}_clients" "$worst"
+		figure "agent_rss_kib_during_1000_${mode}_clients" "$rss"
+		[ "$rss" -lt $((rss0 + 65536)) ] || fail "RSS grew from $rss0 KiB to $rss KiB under $mode clients"
+		kill -0 "$AGENT_PID" || fail "the agent died under $mode clients"
+	done
+	grep -q 'held at most 1000' "$T/abuse-big-header.log" || fail "big-header: $(cat "$T/abuse-big-header.log")"
+	grep -qE 'the server closed [1-9][0-9]*;' "$T/abuse-big-header.log" ||
+		fail "endless headers were never cut off: $(cat "$T/abuse-big-header.log")"
+	[ "$(api GET /v1/targets)" = "$before" ] || fail "the abuse changed the targets"
+	is_settled priority1=1 priority2=0 || fail "the abuse changed the running set"
+}

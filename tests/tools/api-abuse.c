@@ -1,0 +1,140 @@
+/* api-abuse: misbehaving clients of the control API, for the abuse tests. It opens many connections at once
+ * and holds them (idle, or dripping a request one byte at a time, or sending an endless header), until killed
+ * or for --seconds. It prints how many connections it holds. A test tool: one process, poll(). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef enum {
+	MODE_IDLE,
+	MODE_SLOWLORIS,
+	MODE_BIG_HEADER
+} Mode;
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS && errno != EAGAIN) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* One step of misbehaviour on a connection; returns -1 once the server closed it. */
+static int step(int fd, Mode mode, size_t *sent)
+{
+	static const char slow[] =
+	        "PUT /v1/targets HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"priority1\": 1";
+	char junk[4096];
+	ssize_t n = 0;
+
+	if (mode == MODE_SLOWLORIS)
+		n = write(fd, slow + (*sent % (sizeof(slow) - 1)), 1);
+	else if (mode == MODE_BIG_HEADER) {
+		if (*sent == 0)
+			n = write(fd, "GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Big: ", 41);
+		else {
+			memset(junk, 'a', sizeof(junk));
+			n = write(fd, junk, sizeof(junk));
+		}
+	}
+	if (n < 0 && errno != EAGAIN)
+		return -1;
+	if (n > 0)
+		*sent += (size_t)n;
+	/* A read of 0 means the server closed: good for it. */
+	n = read(fd, junk, sizeof(junk));
+	return n == 0 || (n < 0 && errno != EAGAIN) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+	        {"socket", required_argument, NULL, 's'},
+	        {"count", required_argument, NULL, 'n'},
+	        {"mode", required_argument, NULL, 'm'},
+	        {"seconds", required_argument, NULL, 't'},
+	        {},
+	};
+	const char *path = NULL;
+	int count = 100, seconds = 30, c;
+	Mode mode = MODE_IDLE;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+		switch (c) {
+		case 's':
+			path = optarg;
+			break;
+		case 'n':
+			count = atoi(optarg);
+			break;
+		case 't':
+			seconds = atoi(optarg);
+			break;
+		case 'm':
+			mode = strcmp(optarg, "slowloris") == 0    ? MODE_SLOWLORIS
+			       : strcmp(optarg, "big-header") == 0 ? MODE_BIG_HEADER
+			                                           : MODE_IDLE;
+			break;
+		default:
+			return fprintf(stderr, "usage: api-abuse --socket PATH [--count N] [--mode "
+			                       "idle|slowloris|big-header] [--seconds S]\n"),
+			       2;
+		}
+	if (!path || count <= 0)
+		return fprintf(stderr, "api-abuse: --socket and a positive --count are required\n"), 2;
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+
+	int *fds = calloc((size_t)count, sizeof(int));
+	size_t *sent = calloc((size_t)count, sizeof(size_t));
+	int open_now = 0, max_open = 0, closed_by_server = 0;
+	if (!fds || !sent)
+		return 1;
+	for (int i = 0; i < count; i++) {
+		fds[i] = connect_unix(path);
+		if (fds[i] >= 0)
+			open_now++;
+	}
+	max_open = open_now;
+	printf("opened %d of %d connections\n", open_now, count);
+	fflush(stdout);
+	for (time_t end = time(NULL) + seconds; time(NULL) < end;) {
+		for (int i = 0; i < count; i++)
+			if (fds[i] >= 0 && step(fds[i], mode, &sent[i]) < 0) {
+				close(fds[i]);
+				fds[i] = -1;
+				open_now--;
+				closed_by_server++;
+			}
+		usleep(mode == MODE_SLOWLORIS ? 500000 : 100000);
+	}
+	printf("held at most %d; the server closed %d; %d still open\n", max_open, closed_by_server, open_now);
+	return 0;
+}
