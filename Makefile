@@ -114,4 +114,8 @@ bench: setup
 churn: setup
 	$(MAKE) all
 	bash bench/churn.sh
-.PHONY: bench churn
+# Random demand at one change a second with container kills, DURATION seconds (default 1800).
+soak: setup
+	$(MAKE) all
+	bash bench/soak.sh
+.PHONY: bench churn soak

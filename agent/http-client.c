@@ -210,7 +210,7 @@ int http_client_new(HttpClient **ret, sd_event *event)
 	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
 	    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
 	    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK ||
-	    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 64L) != CURLM_OK)
+	    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 16L) != CURLM_OK)
 		return -EIO;
 
 	*ret = TAKE_PTR(c);

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# make soak: random demand at one change per second with a container killed every 10 s, for DURATION seconds
+# (default 1800). After every change it waits (up to the next change) for the agent to settle and then checks
+# the engine: no stopped or created containers of the agent's, and exactly the allocation running. At the end:
+# the foreign containers are untouched, and RSS and open fds did not grow beyond noise.
+# Reports time to target p50/p95 and RSS/fds over time. Exits non-zero on any violation.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+AGENT=${AGENT_BIN:-$TOP/build/force12-agent}
+DURATION=${DURATION:-1800}
+SEED=${SEED:-2015}
+case "${DOCKER_HOST:-}" in
+unix://*) ENGINE=${DOCKER_HOST#unix://} ;;
+*) ENGINE=/var/run/docker.sock ;;
+esac
+DIR=$(mktemp -d /tmp/force12-soak.XXXXXX)
+NODE=force12-soak-$$
+agent_pid=
+violations=0
+
+cleanup() {
+	if [ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null; then wait "$agent_pid" 2>/dev/null || true; fi
+	local ids
+	mapfile -t ids < <(docker ps -aq --filter "label=io.force12.agent=$NODE"
+		docker ps -aq --filter "label=io.force12.test=$NODE")
+	[ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+violation() {
+	echo "VIOLATION: $*"
+	violations=$((violations + 1))
+}
+api() { curl -s --max-time 5 --unix-socket "$DIR/api.sock" "$@"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+engine_owned() { # prints "running other"
+	curl -s --unix-socket "$ENGINE" -G http://localhost/containers/json --data-urlencode all=1 \
+		--data-urlencode "filters={\"label\":[\"io.force12.agent=$NODE\"]}" |
+		jq -r '[(map(select(.State == "running")) | length), (map(select(.State != "running")) | length)] | @tsv'
+}
+settled() {
+	api http://localhost/v1/status | jq -e 'all(.apps[]; .running == .allocated and .starting == 0 and .stopping == 0)' >/dev/null
+}
+footprint() { echo "$(awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status") $(find "/proc/$agent_pid/fd" -mindepth 1 | wc -l)"; }
+
+# Foreign containers: one unlabelled, one of another node. Their state must not change.
+docker run -d --network none --label "io.force12.test=$NODE" busybox:latest sleep 100000 >/dev/null
+docker run -d --network none --label "io.force12.test=$NODE" --label io.force12.agent=other-node \
+	--label io.force12.app=priority1 busybox:latest sleep 100000 >/dev/null
+foreign() { docker ps -a --no-trunc --filter "label=io.force12.test=$NODE" --format '{{.ID}} {{.Status}}' | sed 's/Up [^)]*//' | sort; }
+foreign_before=$(foreign | cut -d' ' -f1)
+
+"$AGENT" --node-id "$NODE" --api-socket "$DIR/api.sock" --state-dir "$DIR/state" --docker-socket "$ENGINE" \
+	--log-level warning 2>"$DIR/agent.log" &
+agent_pid=$!
+until api http://localhost/v1/status | grep -q '"ready":true'; do sleep 0.05; done
+read -r rss0 fds0 < <(footprint)
+echo "soak: ${DURATION}s, seed $SEED, one change a second, a kill every 10 s; agent RSS ${rss0} KiB, ${fds0} fds"
+
+RANDOM=$SEED
+p1=4 changes=0 unsettled=0 kills=0
+: >"$DIR/ttt"
+start=$(date +%s)
+while [ $(($(date +%s) - start)) -lt "$DURATION" ]; do
+	t0=$(now_ms)
+	p1=$((p1 + RANDOM % 7 - 3))
+	[ $p1 -lt 0 ] && p1=0
+	[ $p1 -gt 9 ] && p1=9
+	api -X PUT -d "{\"priority1\": $p1, \"priority2\": $((9 - p1))}" http://localhost/v1/targets >/dev/null ||
+		violation "PUT failed"
+	changes=$((changes + 1))
+	if [ $((changes % 10)) -eq 0 ]; then
+		victim=$(docker ps -q --filter "label=io.force12.agent=$NODE" --filter status=running | shuf -n 1)
+		[ -n "$victim" ] && docker kill "$victim" >/dev/null 2>&1 && kills=$((kills + 1))
+	fi
+	ok=0
+	while [ $(($(now_ms) - t0)) -lt 1000 ]; do
+		if settled; then
+			echo $(($(now_ms) - t0)) >>"$DIR/ttt"
+			read -r running other < <(engine_owned)
+			[ "$other" -eq 0 ] || violation "settled, yet the engine holds $other stopped/created containers of ours"
+			[ "$running" -eq 9 ] || violation "settled, yet $running run (capacity 9, targets sum to 9)"
+			ok=1
+			break
+		fi
+		sleep 0.03
+	done
+	[ $ok -eq 1 ] || unsettled=$((unsettled + 1))
+	while [ $(($(now_ms) - t0)) -lt 1000 ]; do sleep 0.02; done
+	# Growth is judged from after the warm-up: curl's connection cache fills up to its cap first.
+	[ "$changes" -eq 20 ] && read -r rss_warm fds_warm < <(footprint)
+	if [ $((changes % 60)) -eq 0 ]; then
+		read -r rss fds < <(footprint)
+		echo "  t=$(($(date +%s) - start))s rss=${rss} KiB fds=${fds} changes=${changes} kills=${kills}"
+	fi
+	kill -0 "$agent_pid" 2>/dev/null || {
+		violation "the agent died"
+		break
+	}
+done
+
+read -r rss1 fds1 < <(footprint)
+[ "$(foreign | cut -d' ' -f1)" = "$foreign_before" ] || violation "a foreign container was touched"
+foreign | grep -qv 'Exited' || true
+[ "$(foreign | grep -c Exited || true)" -eq 0 ] || violation "a foreign container was stopped"
+[ "$rss1" -le $((${rss_warm:-$rss0} + 4096)) ] || violation "RSS grew from ${rss_warm:-$rss0} to ${rss1} KiB"
+[ "$fds1" -le $((${fds_warm:-$fds0} + 4)) ] || violation "open fds grew from ${fds_warm:-$fds0} to ${fds1}"
+read -r p50 p95 < <(sort -n "$DIR/ttt" | awk '{a[NR] = $1} END {print a[int(NR * 0.5 + 0.5)], a[int(NR * 0.95 + 0.5)]}')
+echo "soak_changes: $changes (settled within the second: $((changes - unsettled)); kills: $kills)"
+echo "soak_time_to_target: p50 ${p50} ms, p95 ${p95} ms (from the PUT until the agent reported settled)"
+echo "soak_agent_rss: ${rss0} KiB at start, ${rss_warm:-?} KiB after 20 changes, ${rss1} KiB at end"
+echo "soak_agent_fds: ${fds0} at start, ${fds_warm:-?} after 20 changes, ${fds1} at end"
+echo "soak_totals: $(api http://localhost/v1/status | jq -c .totals)"
+echo "soak: $violations violations"
+[ "$violations" -eq 0 ]
