@@ -112,12 +112,11 @@ void container_touch(Container *c)
 
 static void update_status(Agent *a)
 {
-	char line[512];
+	char line[512] = "";
 	size_t n = 0;
 
 	if (!a->engine_up)
-		n = (size_t)snprintf(line, sizeof(line), "engine not reachable at %s; waiting",
-		                     docker_socket_path(a->docker));
+		snprintf(line, sizeof(line), "engine not reachable at %s; waiting", docker_socket_path(a->docker));
 	else
 		for (size_t i = 0; i < a->config->n_apps && n < sizeof(line); i++) {
 			unsigned alloc, running, starting, stopping;

@@ -128,7 +128,7 @@ static const char *key_echo(const char *key, char buf[static KEY_ECHO_MAX + 4])
 {
 	size_t i;
 
-	for (i = 0; key[i] && i < KEY_ECHO_MAX; i++)
+	for (i = 0; i < KEY_ECHO_MAX && key[i]; i++)
 		buf[i] = key[i] >= 0x20 && key[i] < 0x7f ? key[i] : '?';
 	strcpy(buf + i, key[i] ? "..." : "");
 	return buf;

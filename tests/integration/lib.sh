@@ -53,9 +53,9 @@ new_test_dir() {
 	trap cleanup EXIT
 }
 
-# A sanitizer's report in the agent's log fails the test, whatever the test saw.
+# A sanitizer's (or valgrind's, with AGENT_WRAPPER=valgrind ...) report in the agent's log fails the test.
 sanitizer_reports() {
-	[ -f "$T/agent.log" ] && grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer' "$T/agent.log"
+	[ -f "$T/agent.log" ] && grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]|Invalid (read|write)|uninitialised' "$T/agent.log"
 }
 
 cleanup() {
