@@ -118,8 +118,10 @@ test_api_refuses_public_listen_without_token() {
 }
 
 test_api_socket_mode() {
-	start_agent
+	getent group daemon >/dev/null || fail "test setup: no group 'daemon' on this machine"
+	start_agent --api-group daemon
 	[ "$(stat -c %a "$T/api.sock")" = 660 ] || fail "socket mode $(stat -c %a "$T/api.sock"), expected 660"
+	[ "$(stat -c %G "$T/api.sock")" = daemon ] || fail "socket group $(stat -c %G "$T/api.sock"), expected daemon"
 	stop_agent TERM
 	[ ! -e "$T/api.sock" ] || fail "the socket was left behind after a clean stop"
 }
