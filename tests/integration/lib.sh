@@ -18,11 +18,13 @@ figure() { # NAME VALUE
 	echo "$1: $2" >>"${FIGURES_FILE:-/dev/null}"
 }
 
+# fd 3 is the test's stderr even inside a wait_until, which silences the command it polls.
+exec 3>&2
 fail() {
-	echo "    FAIL: $*" >&2
+	echo "    FAIL: $*" >&3
 	if [ -n "${T:-}" ] && [ -f "$T/agent.log" ]; then
-		echo "    --- last lines of the agent's log:" >&2
-		tail -n 15 "$T/agent.log" | sed 's/^/    | /' >&2
+		echo "    --- last lines of the agent's log:" >&3
+		tail -n 15 "$T/agent.log" | sed 's/^/    | /' >&3
 	fi
 	exit 1
 }

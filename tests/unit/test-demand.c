@@ -1,0 +1,330 @@
+/* Unit tests of the demand sources: the random walk's step (bounds, step size, determinism, that it moves and
+ * covers its whole range), the --demand spec parser, and one tick of a real random source on an sd-event loop. */
+
+/* cmocka.h needs these four first; its own block keeps clang-format's include sorting from moving it up. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+
+#include "force12/config.h"
+#include "force12/demand.h"
+#include "force12/targets.h"
+
+#define N_SEEDS 200
+
+/* Any non-zero state is valid; these spread the seeds over the bits. */
+static uint64_t seed_state(unsigned seed)
+{
+	return (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 1;
+}
+
+static void test_step_stays_in_range(void **state)
+{
+	static const unsigned maxes[] = {1, 2, 3, 9, 100, CONFIG_MAX_CAPACITY};
+
+	for (unsigned seed = 1; seed <= N_SEEDS; seed++)
+		for (size_t m = 0; m < ELEMENTSOF(maxes); m++) {
+			uint64_t s = seed_state(seed);
+			unsigned max = maxes[m], v = seed % (max + 1);
+
+			for (int i = 0; i < 1000; i++) {
+				v = demand_random_step(&s, v, max, DEMAND_RANDOM_MAX_STEP);
+				if (v > max)
+					fail_msg("seed %u, max %u, step %d: %u", seed, max, i, v);
+			}
+		}
+}
+
+/* A current value above max (capacity lowered by a reload) comes back into range at once. */
+static void test_step_clamps_current_above_max(void **state)
+{
+	for (unsigned seed = 1; seed <= N_SEEDS; seed++) {
+		uint64_t s = seed_state(seed);
+
+		assert_in_range(demand_random_step(&s, 50, 9, DEMAND_RANDOM_MAX_STEP), 0, 9);
+		assert_int_equal(demand_random_step(&s, 50, 9, DEMAND_RANDOM_MAX_STEP), 9);
+	}
+}
+
+static void test_step_size(void **state)
+{
+	static const unsigned steps[] = {0, 1, 3, 10};
+
+	for (unsigned seed = 1; seed <= N_SEEDS; seed++)
+		for (size_t k = 0; k < ELEMENTSOF(steps); k++) {
+			unsigned max_step = steps[k], v = 50;
+			uint64_t s = seed_state(seed);
+
+			for (int i = 0; i < 200; i++) {
+				unsigned next = demand_random_step(&s, v, 100, max_step);
+				unsigned moved = next > v ? next - v : v - next;
+
+				if (moved > max_step)
+					fail_msg("seed %u, max_step %u: %u -> %u", seed, max_step, v, next);
+				v = next;
+			}
+		}
+}
+
+/* Away from the ends, every move from -max_step to +max_step happens. */
+static void test_step_takes_every_size_both_ways(void **state)
+{
+	bool seen[2 * DEMAND_RANDOM_MAX_STEP + 1] = {false};
+	uint64_t s = seed_state(1);
+
+	for (int i = 0; i < 10000; i++) {
+		unsigned next = demand_random_step(&s, 500, 1000, DEMAND_RANDOM_MAX_STEP);
+
+		assert_in_range(next, 500 - DEMAND_RANDOM_MAX_STEP, 500 + DEMAND_RANDOM_MAX_STEP);
+		seen[next - (500 - DEMAND_RANDOM_MAX_STEP)] = true;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(seen); i++)
+		if (!seen[i])
+			fail_msg("a move of %d never happened in 10000 steps", (int)i - DEMAND_RANDOM_MAX_STEP);
+}
+
+static void test_step_is_deterministic(void **state)
+{
+	for (unsigned seed = 1; seed <= N_SEEDS; seed++) {
+		uint64_t a = seed_state(seed), b = seed_state(seed), other = seed_state(seed + 1);
+		unsigned va = 4, vb = 4, vo = 4, differ = 0;
+
+		for (int i = 0; i < 500; i++) {
+			va = demand_random_step(&a, va, 9, DEMAND_RANDOM_MAX_STEP);
+			vb = demand_random_step(&b, vb, 9, DEMAND_RANDOM_MAX_STEP);
+			vo = demand_random_step(&other, vo, 9, DEMAND_RANDOM_MAX_STEP);
+			assert_int_equal(va, vb);
+			assert_true(a == b);
+			assert_true(a != 0);
+			differ += va != vo;
+		}
+		/* The seed matters: another one walks another way. */
+		if (differ == 0)
+			fail_msg("seeds %u and %u walk the same 500 steps", seed, seed + 1);
+	}
+}
+
+static void test_step_moves(void **state)
+{
+	for (unsigned seed = 1; seed <= N_SEEDS; seed++) {
+		uint64_t s = seed_state(seed);
+		bool seen[10] = {false};
+		unsigned v = 4, changes = 0, distinct = 0;
+
+		for (int i = 0; i < 100; i++) {
+			unsigned next = demand_random_step(&s, v, 9, DEMAND_RANDOM_MAX_STEP);
+
+			changes += next != v;
+			seen[next] = true;
+			v = next;
+		}
+		for (size_t i = 0; i < ELEMENTSOF(seen); i++)
+			distinct += seen[i];
+		/* 6 moves in 7 are non-zero; 100 steps with fewer than 30 changes or 3 values is no random walk. */
+		if (changes < 30 || distinct < 3)
+			fail_msg("seed %u: %u changes, %u distinct values in 100 steps", seed, changes, distinct);
+	}
+}
+
+static void test_step_reaches_both_ends(void **state)
+{
+	for (unsigned seed = 1; seed <= N_SEEDS; seed++) {
+		uint64_t s = seed_state(seed);
+		bool zero = false, max = false;
+		unsigned v = 4;
+
+		for (int i = 0; i < 10000 && !(zero && max); i++) {
+			v = demand_random_step(&s, v, 9, DEMAND_RANDOM_MAX_STEP);
+			zero = zero || v == 0;
+			max = max || v == 9;
+		}
+		if (!zero || !max)
+			fail_msg("seed %u: 10000 steps within 0..9 %s", seed, zero ? "never reach 9" : "never reach 0");
+	}
+}
+
+static void test_step_max_zero(void **state)
+{
+	for (unsigned seed = 1; seed <= N_SEEDS; seed++) {
+		uint64_t s = seed_state(seed);
+
+		for (int i = 0; i < 100; i++)
+			assert_int_equal(demand_random_step(&s, 0, 0, DEMAND_RANDOM_MAX_STEP), 0);
+		assert_int_equal(demand_random_step(&s, 5, 0, DEMAND_RANDOM_MAX_STEP), 0);
+	}
+}
+
+typedef struct Received {
+	unsigned calls;
+	unsigned targets[CONFIG_MAX_APPS];
+} Received;
+
+static void on_targets(const unsigned *targets, void *userdata)
+{
+	Received *r = userdata;
+	_cleanup_config_ Config *c = NULL;
+
+	r->calls++;
+	memcpy(r->targets, targets, sizeof(r->targets));
+}
+
+static Config *parse_config(const char *text)
+{
+	char error[CONFIG_ERROR_MAX] = "";
+	Config *c = NULL;
+
+	if (config_parse(text, strlen(text), &c, error) < 0)
+		fail_msg("config_parse: %s", error);
+	return c;
+}
+
+static void test_new_api(void **state)
+{
+	_cleanup_config_ Config *c = NULL;
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+	char error[CONFIG_ERROR_MAX] = "";
+	Demand *d = (Demand *)&error;
+	Received got = {0};
+
+	assert_int_equal(config_new_default(&c), 0);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(demand_new(&d, e, "api", c, on_targets, &got, error), 0);
+	assert_null(d);
+	assert_string_equal(demand_kind(d), "api");
+	assert_null(demand_free(NULL));
+	assert_int_equal(got.calls, 0);
+}
+
+static void assert_spec_refused(const char *spec, int expected, const char *needle)
+{
+	_cleanup_config_ Config *c = NULL;
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+	char error[CONFIG_ERROR_MAX] = "";
+	static Demand *const sentinel = (Demand *)&sentinel;
+	Demand *d = sentinel;
+	Received got = {0};
+	int r;
+
+	assert_int_equal(config_new_default(&c), 0);
+	assert_int_equal(sd_event_new(&e), 0);
+	r = demand_new(&d, e, spec, c, on_targets, &got, error);
+	if (r != expected)
+		fail_msg("demand_new(\"%s\") = %d, expected %d (error: \"%s\")", spec, r, expected, error);
+	assert_ptr_equal(d, sentinel);
+	if (!strstr(error, needle))
+		fail_msg("error \"%s\" does not contain \"%s\"", error, needle);
+	assert_null(strchr(error, '\n'));
+	/* No timer was left behind on the loop. */
+	assert_int_equal(sd_event_run(e, 0), 0);
+	assert_int_equal(got.calls, 0);
+}
+
+static void test_new_bad_spec(void **state)
+{
+	assert_spec_refused("random:abc", -EINVAL, "\"abc\"");
+	assert_spec_refused("random:abc", -EINVAL, "random");
+	assert_spec_refused("random:-1", -EINVAL, "\"-1\"");
+	assert_spec_refused("random:-1", -EINVAL, "random");
+	assert_spec_refused("random:42x", -EINVAL, "\"42x\"");
+	assert_spec_refused("random:18446744073709551616", -EINVAL, "18446744073709551616");
+	assert_spec_refused("bogus", -EINVAL, "bogus");
+	assert_spec_refused("randomly", -EINVAL, "randomly");
+	assert_spec_refused("API", -EINVAL, "API");
+	assert_spec_refused("", -EINVAL, "unknown source");
+	/* Named in the interface, not there yet: a distinct error. */
+	assert_spec_refused("file:/tmp/targets.json", -EOPNOTSUPP, "file:/tmp/targets.json");
+}
+
+/* Runs the loop until the source has proposed targets once. */
+static void first_targets(sd_event *e, const Config *c, const char *spec, Received *got)
+{
+	char error[CONFIG_ERROR_MAX] = "";
+	Demand *d = NULL;
+	int r;
+
+	r = demand_new(&d, e, spec, c, on_targets, got, error);
+	if (r < 0)
+		fail_msg("demand_new(\"%s\") = %d: %s", spec, r, error);
+	assert_non_null(d);
+	assert_string_equal(demand_kind(d), "random");
+	for (int i = 0; i < 10 && got->calls == 0; i++)
+		assert_true(sd_event_run(e, 1000000) >= 0);
+	assert_int_equal(got->calls, 1);
+	assert_null(demand_free(d));
+}
+
+static void test_new_random(void **state)
+{
+	_cleanup_config_ Config *c = NULL;
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+	Received a = {0}, b = {0};
+
+	assert_int_equal(config_new_default(&c), 0);
+	assert_int_equal(sd_event_new(&e), 0);
+	first_targets(e, c, "random:42", &a);
+	/* The most important app moves within 0..capacity and the next one takes the rest. */
+	assert_in_range(a.targets[0], 0, c->capacity);
+	assert_int_equal(a.targets[0] + a.targets[1], c->capacity);
+	/* Same seed, same demand. */
+	first_targets(e, c, "random:42", &b);
+	assert_memory_equal(a.targets, b.targets, c->n_apps * sizeof(unsigned));
+	/* A freed source proposes nothing more. */
+	assert_true(sd_event_run(e, 0) >= 0);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(b.calls, 1);
+}
+
+/* The two apps come by priority, not by their place in the config; the others are left alone. */
+static void test_random_picks_by_priority(void **state)
+{
+	_cleanup_config_ Config *c = parse_config("{\"capacity\": 20, \"apps\": ["
+	                                          "{\"name\": \"low\", \"image\": \"i\", \"priority\": 9},"
+	                                          "{\"name\": \"second\", \"image\": \"i\", \"priority\": 2},"
+	                                          "{\"name\": \"b-first\", \"image\": \"i\", \"priority\": 1},"
+	                                          "{\"name\": \"a-first\", \"image\": \"i\", \"priority\": 1}]}");
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	for (unsigned seed = 0; seed < 20; seed++) {
+		char spec[32];
+		Received got = {0};
+
+		snprintf(spec, sizeof(spec), "random:%u", seed);
+		first_targets(e, c, spec, &got);
+		/* a-first before b-first: same priority, name order. */
+		assert_in_range(got.targets[3], 0, 20);
+		assert_int_equal(got.targets[2], 20 - got.targets[3]);
+		assert_int_equal(got.targets[0], TARGETS_UNSET);
+		assert_int_equal(got.targets[1], TARGETS_UNSET);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_step_stays_in_range),
+	        cmocka_unit_test(test_step_clamps_current_above_max),
+	        cmocka_unit_test(test_step_size),
+	        cmocka_unit_test(test_step_takes_every_size_both_ways),
+	        cmocka_unit_test(test_step_is_deterministic),
+	        cmocka_unit_test(test_step_moves),
+	        cmocka_unit_test(test_step_reaches_both_ends),
+	        cmocka_unit_test(test_step_max_zero),
+	        cmocka_unit_test(test_new_api),
+	        cmocka_unit_test(test_new_bad_spec),
+	        cmocka_unit_test(test_new_random),
+	        cmocka_unit_test(test_random_picks_by_priority),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
