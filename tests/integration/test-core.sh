@@ -250,3 +250,15 @@ JSON
 	[ "$(count noimage all)" -eq 0 ] || fail "containers of the image-less app exist"
 	[ "$(count badcmd all)" -le 1 ] || fail "leftover containers of badcmd: $(count badcmd all)"
 }
+
+test_corrupt_state_file_is_set_aside() {
+	mkdir -p "$T/state"
+	printf '{"priority1": 3, "prio' >"$T/state/targets.json"
+	start_agent --target priority2=1
+	grep -q 'State file in .* is corrupt' "$T/agent.log" || fail "the corrupt state file was not reported"
+	[ -f "$T/state/targets.json.corrupt" ] || fail "the corrupt file was not set aside"
+	wait_settled 60 priority1=0 priority2=1
+	set_targets '{"priority1": 2}'
+	wait_settled 60 priority1=2 priority2=1
+	jq -e '.priority1 == 2 and .priority2 == 1' "$T/state/targets.json" >/dev/null || fail "the new targets were not kept"
+}
