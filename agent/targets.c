@@ -50,10 +50,15 @@ TargetsError targets_parse(const char *text, size_t len, const Config *config, b
 	if (!utf8_is_valid(text, len))
 		return fail(error, TARGETS_MALFORMED, "body is not valid UTF-8%s", "");
 
-	_cleanup_(cJSON_Deletep) cJSON *json = cJSON_ParseWithLength(text, len);
+	const char *end = NULL;
+	_cleanup_(cJSON_Deletep) cJSON *json = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (!json)
 		return fail(error, TARGETS_MALFORMED, "malformed JSON: expected an object like %s",
 		            "{\"priority1\": 3}");
+	while (end < text + len && strchr(" \t\r\n", *end))
+		end++;
+	if (end < text + len)
+		return fail(error, TARGETS_MALFORMED, "data after the JSON object%s", "");
 	if (!cJSON_IsObject(json))
 		return fail(error, TARGETS_MALFORMED, "expected a JSON object like %s, not another JSON value",
 		            "{\"priority1\": 3}");
