@@ -403,6 +403,8 @@ static int json_parse(const char *text, size_t len, cJSON **ret, char *error)
 		return malformed_at(text, len, (size_t)(nul - text), ": NUL byte", error);
 	if (!utf8_is_valid(text, len))
 		return config_error(error, "config is not valid UTF-8");
+	if (json_has_nul_escape(text, len))
+		return config_error(error, "config contains the escape \\u0000, which no key or value may hold");
 	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (!root)
 		return malformed_at(text, len, end ? (size_t)(end - text) : 0, "", error);

@@ -8,6 +8,17 @@
 #include "force12/targets.h"
 #include "force12/utf8.h"
 
+/* An app name as it may be echoed in an error: one line, ASCII, at most 64 characters. */
+static const char *echo_name(const char *name, char buf[static 68])
+{
+	size_t i;
+
+	for (i = 0; name[i] && i < 64; i++)
+		buf[i] = (name[i] >= 0x20 && name[i] < 0x7f && name[i] != '"' && name[i] != '\\') ? name[i] : '?';
+	strcpy(buf + i, name[i] ? "..." : "");
+	return buf;
+}
+
 static TargetsError fail(char *error, TargetsError e, const char *fmt, const char *arg)
 {
 	if (error)
@@ -49,6 +60,8 @@ TargetsError targets_parse(const char *text, size_t len, const Config *config, b
 		return fail(error, TARGETS_MALFORMED, "body contains a NUL byte%s", "");
 	if (!utf8_is_valid(text, len))
 		return fail(error, TARGETS_MALFORMED, "body is not valid UTF-8%s", "");
+	if (json_has_nul_escape(text, len))
+		return fail(error, TARGETS_MALFORMED, "body contains the escape \\u0000%s", "");
 
 	const char *end = NULL;
 	_cleanup_(cJSON_Deletep) cJSON *json = cJSON_ParseWithLengthOpts(text, len, &end, false);
@@ -67,18 +80,20 @@ TargetsError targets_parse(const char *text, size_t len, const Config *config, b
 		values[i] = TARGETS_UNSET;
 	cJSON_ArrayForEach (item, json) {
 		int idx = config_find_app(config, item->string);
+		char name[68];
 		unsigned n;
 
 		if (has_duplicate_key(json, item))
-			return fail(error, TARGETS_MALFORMED, "app \"%.64s\" is named twice", item->string);
+			return fail(error, TARGETS_MALFORMED, "app \"%s\" is named twice",
+			            echo_name(item->string, name));
 		if (idx < 0) {
 			if (ignore_unknown)
 				continue;
-			return fail(error, TARGETS_UNKNOWN_APP, "unknown app \"%.64s\"", item->string);
+			return fail(error, TARGETS_UNKNOWN_APP, "unknown app \"%s\"", echo_name(item->string, name));
 		}
 		if (!count_from_json(item, &n))
-			return fail(error, TARGETS_BAD_COUNT, "\"%.64s\": the count must be an integer in 0..1000000",
-			            item->string);
+			return fail(error, TARGETS_BAD_COUNT, "\"%s\": the count must be an integer in 0..1000000",
+			            echo_name(item->string, name));
 		values[idx] = n;
 	}
 	memcpy(ret, values, config->n_apps * sizeof(unsigned));

@@ -1,5 +1,6 @@
 /* Strict UTF-8 validation (RFC 3629). Pure. */
 #include <stdint.h>
+#include <string.h>
 
 #include "force12/utf8.h"
 
@@ -39,4 +40,16 @@ bool utf8_is_valid(const char *s, size_t len)
 		i += n;
 	}
 	return true;
+}
+
+bool json_has_nul_escape(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 5 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0)
+			return true;
+		i++; /* skip the escaped character, so that \\u0000 (a backslash, then text) does not count */
+	}
+	return false;
 }

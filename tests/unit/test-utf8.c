@@ -53,12 +53,27 @@ static void test_length_is_respected(void **state)
 	assert_true(utf8_is_valid("abc\x80", 3)); /* what lies past len is not read */
 }
 
+#define NUL_ESCAPE(s) json_has_nul_escape((s), sizeof(s) - 1)
+
+static void test_nul_escape(void **state)
+{
+	assert_true(NUL_ESCAPE("{\"priority1\\u0000x\": 5}"));
+	assert_true(NUL_ESCAPE("\\u0000"));
+	assert_true(NUL_ESCAPE("\\\\\\u0000")); /* an escaped backslash, then the escape */
+	assert_false(NUL_ESCAPE("\\\\u0000"));  /* an escaped backslash, then plain text */
+	assert_false(NUL_ESCAPE("\\u0001"));
+	assert_false(NUL_ESCAPE("\\u000"));
+	assert_false(NUL_ESCAPE("{\"priority1\": 5}"));
+	assert_false(json_has_nul_escape("\\u0000", 5)); /* cut before the last digit */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_valid),
 	        cmocka_unit_test(test_invalid),
 	        cmocka_unit_test(test_length_is_respected),
+	        cmocka_unit_test(test_nul_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
