@@ -31,7 +31,7 @@ static uint64_t xorshift64(uint64_t *s)
 
 unsigned demand_random_step(uint64_t *state, unsigned current, unsigned max, unsigned max_step)
 {
-	long delta = (long)(xorshift64(state) % (2 * max_step + 1)) - (long)max_step;
+	long delta = (long)(xorshift64(state) % (2 * (uint64_t)max_step + 1)) - (long)max_step;
 	long v = (long)current + delta;
 
 	if (v < 0)
@@ -94,7 +94,8 @@ static int parse_seed(const char *spec, uint64_t *ret, char *error)
 	} else {
 		errno = 0;
 		unsigned long long v = strtoull(spec, &end, 10);
-		if (errno || *end || spec[0] == '-' || end == spec) {
+		/* strtoull() would skip spaces and take a sign: only plain digits are a seed. */
+		if (errno || *end || spec[0] < '0' || spec[0] > '9') {
 			snprintf(error, CONFIG_ERROR_MAX,
 			         "--demand random:SEED: \"%.64s\" is not a non-negative integer", spec);
 			return -EINVAL;

@@ -20,7 +20,8 @@
 #include "force12/demand.h"
 #include "force12/targets.h"
 
-#define N_SEEDS 200
+#define N_SEEDS      200
+#define N_PICK_SEEDS 20
 
 /* Any non-zero state is valid; these spread the seeds over the bits. */
 static uint64_t seed_state(unsigned seed)
@@ -51,7 +52,6 @@ static void test_step_clamps_current_above_max(void **state)
 	for (unsigned seed = 1; seed <= N_SEEDS; seed++) {
 		uint64_t s = seed_state(seed);
 
-		assert_in_range(demand_random_step(&s, 50, 9, DEMAND_RANDOM_MAX_STEP), 0, 9);
 		assert_int_equal(demand_random_step(&s, 50, 9, DEMAND_RANDOM_MAX_STEP), 9);
 	}
 }
@@ -172,7 +172,6 @@ typedef struct Received {
 static void on_targets(const unsigned *targets, void *userdata)
 {
 	Received *r = userdata;
-	_cleanup_config_ Config *c = NULL;
 
 	r->calls++;
 	memcpy(r->targets, targets, sizeof(r->targets));
@@ -193,7 +192,8 @@ static void test_new_api(void **state)
 	_cleanup_config_ Config *c = NULL;
 	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
 	char error[CONFIG_ERROR_MAX] = "";
-	Demand *d = (Demand *)&error;
+	static Demand *const sentinel = (Demand *)&sentinel;
+	Demand *d = sentinel;
 	Received got = {0};
 
 	assert_int_equal(config_new_default(&c), 0);
@@ -245,68 +245,127 @@ static void test_new_bad_spec(void **state)
 	assert_spec_refused("file:/tmp/targets.json", -EOPNOTSUPP, "file:/tmp/targets.json");
 }
 
-/* Runs the loop until the source has proposed targets once. */
-static void first_targets(sd_event *e, const Config *c, const char *spec, Received *got)
+/* Starts a random source per spec on one loop and runs it until each has proposed targets once. The first ticks
+ * come together (sd-event coalesces timers within its default accuracy of 250 ms), so the loop waits once for all
+ * of them rather than once per source. */
+static void first_targets(sd_event *e, size_t n, const Config *const *configs, const char *const *specs, Received *got)
 {
-	char error[CONFIG_ERROR_MAX] = "";
-	Demand *d = NULL;
-	int r;
+	Demand *d[64] = {NULL};
+	bool done = false;
 
-	r = demand_new(&d, e, spec, c, on_targets, got, error);
-	if (r < 0)
-		fail_msg("demand_new(\"%s\") = %d: %s", spec, r, error);
-	assert_non_null(d);
-	assert_string_equal(demand_kind(d), "random");
-	for (int i = 0; i < 10 && got->calls == 0; i++)
+	assert_true(n <= ELEMENTSOF(d));
+	for (size_t i = 0; i < n; i++) {
+		char error[CONFIG_ERROR_MAX] = "";
+		int r = demand_new(&d[i], e, specs[i], configs[i], on_targets, &got[i], error);
+
+		if (r < 0)
+			fail_msg("demand_new(\"%s\") = %d: %s", specs[i], r, error);
+		assert_non_null(d[i]);
+		assert_string_equal(demand_kind(d[i]), "random");
+	}
+	for (int i = 0; i < 1000 && !done; i++) {
 		assert_true(sd_event_run(e, 1000000) >= 0);
-	assert_int_equal(got->calls, 1);
-	assert_null(demand_free(d));
+		done = true;
+		for (size_t k = 0; k < n; k++)
+			done = done && got[k].calls > 0;
+	}
+	/* The next tick is DEMAND_RANDOM_INTERVAL_USEC away, not due at once. */
+	for (int i = 0; i < 5; i++)
+		assert_true(sd_event_run(e, 0) >= 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(got[i].calls, 1);
+		assert_null(demand_free(d[i]));
+	}
 }
 
 static void test_new_random(void **state)
 {
 	_cleanup_config_ Config *c = NULL;
 	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
-	Received a = {0}, b = {0};
+	Received got[2] = {{0}};
 
 	assert_int_equal(config_new_default(&c), 0);
 	assert_int_equal(sd_event_new(&e), 0);
-	first_targets(e, c, "random:42", &a);
+	/* Two sources with the same seed. */
+	first_targets(e, 2, (const Config *[]){c, c}, (const char *[]){"random:42", "random:42"}, got);
 	/* The most important app moves within 0..capacity and the next one takes the rest. */
-	assert_in_range(a.targets[0], 0, c->capacity);
-	assert_int_equal(a.targets[0] + a.targets[1], c->capacity);
+	assert_in_range(got[0].targets[0], 0, c->capacity);
+	assert_int_equal(got[0].targets[0] + got[0].targets[1], c->capacity);
 	/* Same seed, same demand. */
-	first_targets(e, c, "random:42", &b);
-	assert_memory_equal(a.targets, b.targets, c->n_apps * sizeof(unsigned));
+	assert_memory_equal(got[0].targets, got[1].targets, c->n_apps * sizeof(unsigned));
 	/* A freed source proposes nothing more. */
 	assert_true(sd_event_run(e, 0) >= 0);
-	assert_int_equal(a.calls, 1);
-	assert_int_equal(b.calls, 1);
+	assert_int_equal(got[0].calls, 1);
+	assert_int_equal(got[1].calls, 1);
 }
 
-/* The two apps come by priority, not by their place in the config; the others are left alone. */
+/* The two apps come by priority, not by their place in the config; the others are left alone. Which app moves
+ * is told by comparing with a config where place, priority and name agree: same seed and capacity, same walk. */
+static void assert_random_picks(const char *config_text, size_t moves, size_t rest)
+{
+	_cleanup_config_ Config *c = parse_config(config_text);
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+	char ref_text[256];
+	unsigned differ = 0;
+
+	snprintf(ref_text, sizeof(ref_text),
+	         "{\"capacity\": %u, \"apps\": [{\"name\": \"a\", \"image\": \"i\", \"priority\": 1},"
+	         "{\"name\": \"b\", \"image\": \"i\", \"priority\": 2}]}",
+	         c->capacity);
+	_cleanup_config_ Config *ref = parse_config(ref_text);
+	const Config *configs[2 * N_PICK_SEEDS];
+	const char *specs[2 * N_PICK_SEEDS];
+	char spec_text[N_PICK_SEEDS][32];
+	Received got[2 * N_PICK_SEEDS] = {{0}};
+
+	/* Even entries run the reference config, odd ones the config under test, with the same seed. */
+	for (unsigned seed = 0; seed < N_PICK_SEEDS; seed++) {
+		snprintf(spec_text[seed], sizeof(spec_text[seed]), "random:%u", seed);
+		configs[2 * seed] = ref;
+		configs[2 * seed + 1] = c;
+		specs[2 * seed] = specs[2 * seed + 1] = spec_text[seed];
+	}
+	assert_int_equal(sd_event_new(&e), 0);
+	first_targets(e, 2 * N_PICK_SEEDS, configs, specs, got);
+	for (unsigned seed = 0; seed < N_PICK_SEEDS; seed++) {
+		const unsigned *expected = got[2 * seed].targets, *t = got[2 * seed + 1].targets;
+
+		assert_int_equal(t[moves], expected[0]);
+		assert_int_equal(t[rest], c->capacity - t[moves]);
+		for (size_t i = 0; i < c->n_apps; i++)
+			if (i != moves && i != rest)
+				assert_int_equal(t[i], TARGETS_UNSET);
+		differ += t[moves] != t[rest];
+	}
+	/* Otherwise the two could be swapped unnoticed. */
+	assert_true(differ > 0);
+}
+
 static void test_random_picks_by_priority(void **state)
 {
-	_cleanup_config_ Config *c = parse_config("{\"capacity\": 20, \"apps\": ["
-	                                          "{\"name\": \"low\", \"image\": \"i\", \"priority\": 9},"
-	                                          "{\"name\": \"second\", \"image\": \"i\", \"priority\": 2},"
-	                                          "{\"name\": \"b-first\", \"image\": \"i\", \"priority\": 1},"
-	                                          "{\"name\": \"a-first\", \"image\": \"i\", \"priority\": 1}]}");
-	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
-
-	assert_int_equal(sd_event_new(&e), 0);
-	for (unsigned seed = 0; seed < 20; seed++) {
-		char spec[32];
-		Received got = {0};
-
-		snprintf(spec, sizeof(spec), "random:%u", seed);
-		first_targets(e, c, spec, &got);
-		/* a-first before b-first: same priority, name order. */
-		assert_in_range(got.targets[3], 0, 20);
-		assert_int_equal(got.targets[2], 20 - got.targets[3]);
-		assert_int_equal(got.targets[0], TARGETS_UNSET);
-		assert_int_equal(got.targets[1], TARGETS_UNSET);
-	}
+	assert_random_picks("{\"capacity\": 20, \"apps\": ["
+	                    "{\"name\": \"low\", \"image\": \"i\", \"priority\": 9},"
+	                    "{\"name\": \"mid\", \"image\": \"i\", \"priority\": 2},"
+	                    "{\"name\": \"top\", \"image\": \"i\", \"priority\": 1}]}",
+	                    2, 1);
+	/* Same priority: name order. */
+	assert_random_picks("{\"capacity\": 20, \"apps\": ["
+	                    "{\"name\": \"low\", \"image\": \"i\", \"priority\": 9},"
+	                    "{\"name\": \"mid\", \"image\": \"i\", \"priority\": 2},"
+	                    "{\"name\": \"b-top\", \"image\": \"i\", \"priority\": 1},"
+	                    "{\"name\": \"a-top\", \"image\": \"i\", \"priority\": 1}]}",
+	                    3, 2);
+	assert_random_picks("{\"capacity\": 5, \"apps\": ["
+	                    "{\"name\": \"a\", \"image\": \"i\", \"priority\": 1},"
+	                    "{\"name\": \"c\", \"image\": \"i\", \"priority\": 3},"
+	                    "{\"name\": \"b\", \"image\": \"i\", \"priority\": 2}]}",
+	                    0, 2);
+	/* Same priority for second place: name order too. */
+	assert_random_picks("{\"capacity\": 7, \"apps\": ["
+	                    "{\"name\": \"top\", \"image\": \"i\", \"priority\": 1},"
+	                    "{\"name\": \"b-mid\", \"image\": \"i\", \"priority\": 2},"
+	                    "{\"name\": \"a-mid\", \"image\": \"i\", \"priority\": 2}]}",
+	                    0, 2);
 }
 
 int main(void)

@@ -57,14 +57,13 @@ static void assert_refused_len(const Config *c, const char *text, size_t len, bo
 	fill(ret, CONFIG_MAX_APPS, SENTINEL);
 	e = parse_exact(text, len, c, ignore_unknown, ret, error);
 	if (e != expected)
-		fail_msg("targets_parse(%.*s) = %d, expected %d (error: \"%s\")", (int)MIN(len, 200), text, e,
-		         expected, error);
+		fail_msg("targets_parse(%.*s) = %d, expected %d (error: \"%s\")", (int)MIN(len, 200), text, e, expected,
+		         error);
 	assert_int_equal(targets_http_status(e), status);
 	assert_untouched(ret);
 	assert_true(error[0] != '\0');
 	if (!strstr(error, needle))
-		fail_msg("error \"%s\" does not contain \"%s\" (input: %.*s)", error, needle, (int)MIN(len, 200),
-		         text);
+		fail_msg("error \"%s\" does not contain \"%s\" (input: %.*s)", error, needle, (int)MIN(len, 200), text);
 	assert_null(strchr(error, '\n'));
 	/* The message buffer is optional. */
 	assert_int_equal(parse_exact(text, len, c, ignore_unknown, ret, NULL), expected);
@@ -91,14 +90,21 @@ static void parse_ok(const Config *c, const char *text, unsigned *ret)
 	parse_ok_len(c, text, strlen(text), false, ret);
 }
 
-static Config *default_config(void)
-{
-	Config *c = NULL;
+/* The embedded default (priority1, priority2), shared by the tests: made once, so that a failing test (cmocka
+ * longjmps out of it) does not leak it. */
+static Config *default_config;
 
-	assert_int_equal(config_new_default(&c), 0);
-	assert_non_null(c);
-	assert_int_equal(c->n_apps, 2);
-	return c;
+static int make_default_config(void **state)
+{
+	if (config_new_default(&default_config) < 0 || default_config->n_apps != 2)
+		return -1;
+	return 0;
+}
+
+static int free_default_config(void **state)
+{
+	default_config = config_free(default_config);
+	return 0;
 }
 
 static void test_http_status(void **state)
@@ -112,7 +118,7 @@ static void test_http_status(void **state)
 
 static void test_all_apps(void **state)
 {
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	unsigned ret[CONFIG_MAX_APPS];
 
 	fill(ret, CONFIG_MAX_APPS, SENTINEL);
@@ -130,7 +136,7 @@ static void test_all_apps(void **state)
 
 static void test_apps_not_named_are_unset(void **state)
 {
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	unsigned ret[CONFIG_MAX_APPS];
 
 	fill(ret, CONFIG_MAX_APPS, SENTINEL);
@@ -149,7 +155,7 @@ static void test_apps_not_named_are_unset(void **state)
 
 static void test_count_bounds(void **state)
 {
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	unsigned ret[CONFIG_MAX_APPS];
 
 	parse_ok(c, "{\"priority1\": 0, \"priority2\": 1000000}", ret);
@@ -169,7 +175,7 @@ static void test_bad_count(void **state)
 	static const char *const bad[] = {
 	        "-1", "1.5", "\"3\"", "true", "false", "null", "1000001", "1e300", "-1e300", "0.5", "[3]", "{}",
 	};
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	char text[128];
 
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
@@ -184,7 +190,7 @@ static void test_bad_count(void **state)
 
 static void test_unknown_app(void **state)
 {
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	unsigned ret[CONFIG_MAX_APPS];
 
 	assert_refused(c, "{\"nope\": 1}", TARGETS_UNKNOWN_APP, 404, "unknown app \"nope\"");
@@ -211,7 +217,7 @@ static void test_unknown_app(void **state)
 
 static void test_duplicate_key(void **state)
 {
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	const char *twice_unknown = "{\"x\": 1, \"x\": 2}";
 
 	assert_refused(c, "{\"priority1\": 3, \"priority1\": 4}", TARGETS_MALFORMED, 400,
@@ -226,7 +232,7 @@ static void test_not_an_object(void **state)
 	static const char *const values[] = {
 	        "[]", "[{\"priority1\": 3}]", "3", "-1", "\"priority1\"", "null", "true",
 	};
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 
 	for (size_t i = 0; i < ELEMENTSOF(values); i++)
 		assert_refused(c, values[i], TARGETS_MALFORMED, 400, "expected a JSON object");
@@ -247,7 +253,7 @@ static void test_malformed(void **state)
 	        "\n",
 	        "priority1=3",
 	};
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 
 	for (size_t i = 0; i < ELEMENTSOF(values); i++)
 		assert_refused(c, values[i], TARGETS_MALFORMED, 400, "malformed JSON");
@@ -264,7 +270,7 @@ static void test_data_after_the_object(void **state)
 	        "{\"priority1\": 3}{\"priority2\": 4}",
 	        "{\"priority1\": 3} 5",
 	};
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	unsigned ret[CONFIG_MAX_APPS];
 
 	for (size_t i = 0; i < ELEMENTSOF(values); i++)
@@ -276,7 +282,7 @@ static void test_data_after_the_object(void **state)
 
 static void test_empty_body(void **state)
 {
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	char error[CONFIG_ERROR_MAX] = "";
 	unsigned ret[CONFIG_MAX_APPS];
 
@@ -294,18 +300,40 @@ static void test_nul_byte(void **state)
 	static const char with_nul_after[] = "{\"priority1\": 3}\0";
 	static const char with_nul_inside[] = "{\"priority1\"\0: 3}";
 	static const char nul_only[] = "\0";
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 
 	assert_refused_len(c, with_nul_after, sizeof(with_nul_after) - 1, false, TARGETS_MALFORMED, 400, "NUL byte");
-	assert_refused_len(c, with_nul_inside, sizeof(with_nul_inside) - 1, false, TARGETS_MALFORMED, 400,
-	                   "NUL byte");
+	assert_refused_len(c, with_nul_inside, sizeof(with_nul_inside) - 1, false, TARGETS_MALFORMED, 400, "NUL byte");
 	assert_refused_len(c, nul_only, 1, false, TARGETS_MALFORMED, 400, "NUL byte");
+}
+
+/* cJSON would cut a key at an escaped NUL: "priority1\u0000x" must not become priority1. */
+static void test_nul_escape(void **state)
+{
+	const Config *c = default_config;
+
+	assert_refused(c, "{\"priority1\\u0000x\": 3}", TARGETS_MALFORMED, 400, "\\u0000");
+	assert_refused(c, "{\"priority1\": 3, \"x\": \"\\u0000\"}", TARGETS_MALFORMED, 400, "\\u0000");
+}
+
+/* Names from the body are echoed on one line, shortened. */
+static void test_echoed_name(void **state)
+{
+	const Config *c = default_config;
+	char text[256], error[CONFIG_ERROR_MAX] = "";
+	unsigned ret[CONFIG_MAX_APPS];
+
+	assert_refused(c, "{\"bad\\nname\": 1}", TARGETS_UNKNOWN_APP, 404, "unknown app \"bad?name\"");
+	snprintf(text, sizeof(text), "{\"%0200d\": 1}", 0);
+	assert_int_equal(targets_parse(text, strlen(text), c, false, ret, error), TARGETS_UNKNOWN_APP);
+	assert_non_null(strstr(error, "..."));
+	assert_true(strlen(error) < 100);
 }
 
 static void test_length_is_respected(void **state)
 {
 	static const char text[] = "{\"priority1\": 3}{garbage";
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	unsigned ret[CONFIG_MAX_APPS];
 
 	fill(ret, CONFIG_MAX_APPS, SENTINEL);
@@ -331,7 +359,7 @@ static char *padded_body(size_t len)
 
 static void test_too_large(void **state)
 {
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	unsigned ret[CONFIG_MAX_APPS];
 	char *t;
 
@@ -358,7 +386,7 @@ static void test_too_large(void **state)
 
 static void test_format_default(void **state)
 {
-	_cleanup_config_ Config *c = default_config();
+	const Config *c = default_config;
 	const unsigned targets[] = {3, 6};
 	unsigned ret[CONFIG_MAX_APPS];
 	char *text = targets_format(c, targets);
@@ -424,11 +452,13 @@ int main(void)
 	        cmocka_unit_test(test_data_after_the_object),
 	        cmocka_unit_test(test_empty_body),
 	        cmocka_unit_test(test_nul_byte),
+	        cmocka_unit_test(test_nul_escape),
+	        cmocka_unit_test(test_echoed_name),
 	        cmocka_unit_test(test_length_is_respected),
 	        cmocka_unit_test(test_too_large),
 	        cmocka_unit_test(test_format_default),
 	        cmocka_unit_test(test_format_round_trip),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, make_default_config, free_default_config);
 }
