@@ -118,4 +118,13 @@ churn: setup
 soak: setup
 	$(MAKE) all
 	bash bench/soak.sh
-.PHONY: bench churn soak
+# The integration suite with every agent under valgrind memcheck: an error or a definite leak fails the test.
+valgrind: setup-test
+	$(MAKE) all $(TOOLS)
+	AGENT_WRAPPER="valgrind --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite -q" \
+		WAIT_FACTOR=5 bash tests/integration/run.sh $(TESTS)
+
+# libFuzzer harnesses, FUZZ_SECONDS each (default 60).
+fuzz:
+	bash tests/fuzz/run.sh
+.PHONY: bench churn soak valgrind fuzz

@@ -57,7 +57,7 @@ new_test_dir() {
 
 # A sanitizer's (or valgrind's, with AGENT_WRAPPER=valgrind ...) report in the agent's log fails the test.
 sanitizer_reports() {
-	[ -f "$T/agent.log" ] && grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]|Invalid (read|write)|uninitialised' "$T/agent.log"
+	[ -f "$T/agent.log" ] && grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]|are definitely lost|Invalid (read|write|free)|uninitialised|Mismatched free' "$T/agent.log"
 }
 
 cleanup() {
