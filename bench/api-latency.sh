@@ -3,33 +3,18 @@
 # same over N fresh connections; p50/p99 of curl's time_total, and the agent's RSS before and after.
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$0")/.." && pwd)
+NAME=api
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
 N=${N:-1000}
-DIR=$(mktemp -d /tmp/force12-api.XXXXXX)
-NODE=force12-apibench-$$
-case "${DOCKER_HOST:-}" in
-unix://*) ENGINE=${DOCKER_HOST#unix://} ;;
-*) ENGINE=/var/run/docker.sock ;;
-esac
-agent_pid=
-cleanup() {
-	if [ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null; then wait "$agent_pid" 2>/dev/null || true; fi
-	local ids
-	mapfile -t ids < <(docker ps -aq --filter "label=io.force12.agent=$NODE")
-	[ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status"; }
 percentiles() { # prints "p50_ms p99_ms" of seconds on stdin
 	sort -n | awk '{a[NR] = $1} END {printf "%.3f %.3f\n", a[int(NR * 0.50 + 0.5)] * 1000, a[int(NR * 0.99 + 0.5)] * 1000}'
 }
 
-"$TOP/build/force12-agent" --node-id "$NODE" --api-socket "$DIR/api.sock" --state-dir "$DIR/state" \
-	--docker-socket "$ENGINE" --target priority1=2 --log-level warning 2>"$DIR/agent.log" &
-agent_pid=$!
-until curl -s --unix-socket "$DIR/api.sock" http://localhost/v1/status | grep -q '"ready":true'; do sleep 0.05; done
+start_agent --target priority1=2
 sleep 2
 rss0=$(rss)
 

@@ -4,20 +4,14 @@
 # Environment: ROUNDS (default 3), SIZES (default "20"), DOCKER_HOST (unix://...).
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-AGENT=$TOP/build/force12-agent
+NAME=bench
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
 ROUNDS=${ROUNDS:-3}
 SIZES=${SIZES:-20}
-case "${DOCKER_HOST:-}" in
-unix://*) ENGINE=${DOCKER_HOST#unix://} ;;
-*) ENGINE=/var/run/docker.sock ;;
-esac
-DIR=$(mktemp -d /tmp/force12-bench.XXXXXX)
-NODE=force12-bench-$$
 CMD="trap 'exit 0' TERM; while :; do sleep 1 & wait \$!; done"
-agent_pid=
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # Running containers with a label, counted from the engine itself.
 engine_count() { # LABEL [STATUS]
@@ -35,24 +29,6 @@ wait_count() { # LABEL STATUS N
 	while [ "$(engine_count "$1" "$2")" -ne "$3" ]; do sleep 0.02; done
 }
 
-cleanup() {
-	if [ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null; then wait "$agent_pid" 2>/dev/null || true; fi
-	local ids
-	mapfile -t ids < <(docker ps -aq --filter "label=io.force12.agent=$NODE"
-		docker ps -aq --filter "label=io.force12.test=$NODE")
-	[ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-start_agent() {
-	"$AGENT" --node-id "$NODE" --api-socket "$DIR/api.sock" --state-dir "$DIR/state" --docker-socket "$ENGINE" \
-		--capacity 1000 --log-level warning 2>"$DIR/agent.log" &
-	agent_pid=$!
-	until curl -s --unix-socket "$DIR/api.sock" http://localhost/v1/status | grep -q '"ready":true'; do
-		sleep 0.05
-	done
-}
 
 set_target() {
 	curl -s --unix-socket "$DIR/api.sock" -X PUT -d "{\"priority1\": $1}" http://localhost/v1/targets >/dev/null
@@ -94,7 +70,7 @@ report() { # NAME VALUE_MS FLOOR_MS
 }
 
 echo "force12 bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), engine $(docker version -f '{{.Server.Version}}'), $ROUNDS rounds"
-start_agent
+start_agent --capacity 1000
 for n in $SIZES; do
 	rm -f "$DIR/agent-up" "$DIR/agent-down" "$DIR/cli-up" "$DIR/cli-down"
 	for ((r = 0; r < ROUNDS; r++)); do

@@ -5,25 +5,13 @@
 # allocated), which must be 0. Also the agent's RSS and open fds at the start and the end.
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$0")/.." && pwd)
+NAME=churn
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
 DURATION=${DURATION:-300}
 SEED=${SEED:-2015}
-case "${DOCKER_HOST:-}" in
-unix://*) ENGINE=${DOCKER_HOST#unix://} ;;
-*) ENGINE=/var/run/docker.sock ;;
-esac
-DIR=$(mktemp -d /tmp/force12-churn.XXXXXX)
-NODE=force12-churn-$$
-agent_pid=
 
-cleanup() {
-	if [ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null; then wait "$agent_pid" 2>/dev/null || true; fi
-	local ids
-	mapfile -t ids < <(docker ps -aq --filter "label=io.force12.agent=$NODE")
-	[ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT
 
 owned_by_state() { # prints "running exited_or_dead created"
 	curl -s --unix-socket "$ENGINE" -G http://localhost/containers/json --data-urlencode all=1 \
@@ -32,19 +20,7 @@ owned_by_state() { # prints "running exited_or_dead created"
 			(map(select(.State == "created")) | length)] | @tsv'
 }
 
-settled() {
-	curl -s --unix-socket "$DIR/api.sock" http://localhost/v1/status |
-		jq -e 'all(.apps[]; .running == .allocated and .starting == 0 and .stopping == 0)' >/dev/null
-}
-
-footprint() { # RSS_KiB FDS
-	echo "$(awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status") $(find "/proc/$agent_pid/fd" -mindepth 1 | wc -l)"
-}
-
-"$TOP/build/force12-agent" --node-id "$NODE" --api-socket "$DIR/api.sock" --state-dir "$DIR/state" \
-	--docker-socket "$ENGINE" --demand "random:$SEED" --log-level warning 2>"$DIR/agent.log" &
-agent_pid=$!
-until curl -s --unix-socket "$DIR/api.sock" http://localhost/v1/status | grep -q '"ready":true'; do sleep 0.05; done
+start_agent --demand "random:$SEED"
 read -r rss0 fds0 < <(footprint)
 
 max_any=0 max_settled=0 max_created=0 samples=0 settled_samples=0

@@ -185,6 +185,17 @@ max_running() {
 	cat "$T/max-running"
 }
 
+free_port() { # a loopback TCP port nothing listens on
+	local p
+	for p in $(shuf -i 20000-40000 -n 50); do
+		(: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
+			echo "$p"
+			return
+		}
+	done
+	fail "no free port"
+}
+
 status_field() { # jq expression over /v1/status
 	api GET /v1/status | jq -r "$1"
 }

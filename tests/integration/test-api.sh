@@ -3,16 +3,6 @@
 # The control API against a running agent and the real engine: every endpoint, every bad input (answered with
 # its status and changing nothing), the TCP listener's token, the unix socket's mode, /metrics by promtool.
 
-free_port() {
-	local p
-	for p in $(shuf -i 20000-40000 -n 50); do
-		(: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
-			echo "$p"
-			return
-		}
-	done
-	fail "no free port"
-}
 
 test_api_endpoints() {
 	start_agent --capacity 4

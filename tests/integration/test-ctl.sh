@@ -61,16 +61,6 @@ line_starting() { # PREFIX: the first line of OUT that starts with PREFIX
 $OUT"
 }
 
-free_tcp_port() {
-	local p
-	for p in $(shuf -i 20000-40000 -n 50); do
-		(: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
-			echo "$p"
-			return
-		}
-	done
-	fail "no free port"
-}
 
 test_ctl_status_table() {
 	start_agent --capacity 4 --target priority1=2 --target priority2=5
@@ -282,14 +272,14 @@ test_ctl_agent_unreachable() {
 	expect_rc 3 "status with a stale socket"
 	grep -qF "agent not reachable at $T/api.sock: is force12-agent running? (connect: Connection refused)" <<<"$ERR" ||
 		fail "a stale socket said: $ERR"
-	run_ctl_raw --url "http://127.0.0.1:$(free_tcp_port)" status
+	run_ctl_raw --url "http://127.0.0.1:$(free_port)" status
 	expect_rc 3 "--url with nothing listening"
 	grep -q 'agent not reachable at http://127.0.0.1:[0-9]*: .*Connection refused' <<<"$ERR" || fail "--url said: $ERR"
 }
 
 test_ctl_tcp_token() {
 	local port url token_file=$T/token
-	port=$(free_tcp_port)
+	port=$(free_port)
 	url=http://127.0.0.1:$port
 	echo "s3cret-token-0123456789" >"$token_file"
 	start_agent --listen "127.0.0.1:$port" --token-file "$token_file"

@@ -7,20 +7,6 @@
 
 DASH_DIR=$TOP/tests/dashboard
 
-dashboard_port() { # a TCP port on the loopback that nothing listens on
-	local p
-	for p in $(shuf -i 20000-40000 -n 50); do
-		if command -v ss >/dev/null && ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-			continue
-		fi
-		(: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
-			echo "$p"
-			return
-		}
-	done
-	fail "no free port"
-}
-
 # chromium, node and npm from Debian when missing (a node that came with the machine will do), then the npm
 # packages of tests/dashboard from its lock file.
 dashboard_prereqs() {
@@ -77,7 +63,7 @@ dashboard_cleanup() {
 test_dashboard() {
 	local port url limit
 	dashboard_prereqs
-	port=$(dashboard_port)
+	port=$(free_port)
 	url="http://127.0.0.1:$port/"
 	start_agent --listen "127.0.0.1:$port" --capacity 4
 	curl -sf "$url" | grep -q '<canvas id="chart"' || fail "GET $url is not the dashboard page"
