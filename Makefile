@@ -4,6 +4,7 @@ CC ?= gcc
 CFLAGS ?= -O2 -g
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD ?= build
 
 PKGS := libcurl libcjson libsystemd libmicrohttpd
@@ -29,7 +30,12 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/dashboard.o
 CTL_SRCS := $(wildcard ctl/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 
-all: $(BUILD)/force12-agent $(BUILD)/force12ctl
+all: $(BUILD)/force12-agent $(BUILD)/force12ctl $(BUILD)/units/force12-agent.service
+
+# Units are made for the install prefix (CoreOS/Flatcar: PREFIX=/opt, since /usr is read-only).
+$(BUILD)/units/force12-agent.service: units/force12-agent.service.in
+	@mkdir -p $(@D)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< >$@
 
 # The integration tests run the binaries of this build (BUILD=build-asan SANITIZE=1 tests the sanitized ones).
 export AGENT_BIN := $(abspath $(BUILD)/force12-agent)
@@ -95,6 +101,10 @@ install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/force12-agent $(DESTDIR)$(BINDIR)/force12-agent
 	install -m 0755 $(BUILD)/force12ctl $(DESTDIR)$(BINDIR)/force12ctl
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' units/force12-agent.service.in >$(DESTDIR)$(UNITDIR)/force12-agent.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/force12-agent.service
+	install -m 0644 units/force12-agent.socket $(DESTDIR)$(UNITDIR)/force12-agent.socket
 
 format:
 	clang-format -i agent/*.c agent/*.h ctl/*.c ctl/*.h include/force12/*.h tests/unit/*.c tests/tools/*.c
