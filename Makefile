@@ -137,4 +137,11 @@ valgrind: setup-test
 # libFuzzer harnesses, FUZZ_SECONDS each (default 60).
 fuzz:
 	bash tests/fuzz/run.sh
-.PHONY: bench churn soak valgrind fuzz
+# Boot configs (Butane, Ignition 3.3.0, cloud-config) from units/ and ignition/agent.json. The agent binary is
+# fetched from AGENT_URL and checked against AGENT_SHA512 (default: this build's, served to the Vagrant VMs
+# from the host at 172.17.8.1:8080, e.g. with `cd build && python3 -m http.server 8080`).
+AGENT_URL ?= http://172.17.8.1:8080/force12-agent
+ignition: $(BUILD)/force12-agent
+	bash scripts/gen-boot-configs.sh "$(AGENT_URL)" "$${AGENT_SHA512:-$$(sha512sum $(BUILD)/force12-agent | cut -c1-128)}"
+
+.PHONY: bench churn soak valgrind fuzz ignition
