@@ -8,14 +8,7 @@
 
 #include "force12/config.h"
 #include "force12/plan.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz.h"
 
 #define MAX_APPS       8
 #define MAX_CONTAINERS 256

@@ -1,20 +1,15 @@
 /* Fuzzes targets_parse(), the one parser behind PUT /v1/targets, the state file and the demand sources, against
- * the embedded default config. Checks that a rejection writes nothing, that ignore_unknown only ever turns an
- * unknown-app refusal into something else, and that what it accepts survives targets_format() and a second parse
- * (the state file is written by one and read back by the other). */
+ * the embedded default config. Checks that a rejection writes nothing but one printable line, that ignore_unknown
+ * only ever turns an unknown-app refusal into something else, and that what it accepts is one whole JSON object and
+ * survives targets_format() and a second parse (the state file is written by one and read back by the other). */
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "force12/config.h"
 #include "force12/targets.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "force12/utf8.h"
+#include "fuzz.h"
 
 #define POISON 0xA5A5A5A5u
 
@@ -22,9 +17,21 @@ static const Config *default_config(void)
 {
 	static Config *c = NULL;
 
-	if (!c && config_new_default(&c) < 0)
-		__builtin_trap();
+	if (!c)
+		CHECK(config_new_default(&c) == 0);
 	return c;
+}
+
+/* The message goes into the JSON answer of PUT /v1/targets and into the log: one line of UTF-8, whatever the
+ * body's keys held. */
+static void check_error_line(const char *error)
+{
+	size_t n = strnlen(error, CONFIG_ERROR_MAX);
+
+	CHECK(n > 0 && n < CONFIG_ERROR_MAX);
+	CHECK(utf8_is_valid(error, n));
+	for (size_t i = 0; i < n; i++)
+		CHECK((unsigned char)error[i] >= 0x20 && error[i] != 0x7f);
 }
 
 /* Parses with the output pre-filled with POISON; on failure it must still be POISON. */
@@ -45,11 +52,24 @@ static TargetsError parse(const uint8_t *data, size_t size, const Config *c, boo
 			CHECK(ret[i] == TARGETS_UNSET || ret[i] <= CONFIG_MAX_TARGET);
 	} else {
 		CHECK(status >= 400 && status < 500);
-		CHECK(error[0] && memchr(error, '\0', sizeof(error)));
+		check_error_line(error);
 		for (size_t i = 0; i < c->n_apps; i++)
 			CHECK(ret[i] == POISON);
 	}
 	return e;
+}
+
+/* An accepted body is one JSON object and nothing after it but white space. */
+static void check_whole_object(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *)data, *end = NULL;
+	cJSON *json = cJSON_ParseWithLengthOpts(text, size, &end, false);
+
+	CHECK(cJSON_IsObject(json));
+	while (end < text + size && strchr(" \t\r\n", *end))
+		end++;
+	CHECK(end == text + size);
+	cJSON_Delete(json);
 }
 
 /* What the agent does with a parse: unset apps keep their current target, then the whole set is saved. */
@@ -79,9 +99,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (es != TARGETS_UNKNOWN_APP)
 		CHECK(el == es);
 	CHECK(el != TARGETS_UNKNOWN_APP);
-	if (es == TARGETS_OK)
+	if (es == TARGETS_OK) {
 		CHECK(memcmp(strict, lenient, c->n_apps * sizeof(unsigned)) == 0);
-	if (el == TARGETS_OK)
+		/* A key cut short at an escaped NUL is not the name the client sent ({"priority1\u0000x": 3}). */
+		CHECK(!has_escaped_nul(data, size));
+	}
+	if (el == TARGETS_OK) {
+		check_whole_object(data, size);
 		check_round_trip(c, lenient);
+	}
 	return 0;
 }

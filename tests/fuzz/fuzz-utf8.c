@@ -1,13 +1,13 @@
 /* Fuzzes utf8_is_valid() against a decoder written the other way round: it computes each code point and then
  * rejects overlong forms, surrogates and values above U+10FFFF, where the module checks byte ranges. The two
- * must agree on every input; a disagreement lets malformed text from outside into the agent, or refuses good text. */
+ * must agree on every input; a disagreement lets malformed text from outside into the agent, or refuses good text.
+ * The module's scanner for the JSON escape \u0000 is checked the same way against fuzz.h's. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "force12/utf8.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static bool reference_is_valid(const uint8_t *s, size_t n)
 {
@@ -48,16 +48,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	bool got = utf8_is_valid((const char *)data, size);
 
-	if (got != reference_is_valid(data, size))
-		__builtin_trap();
+	CHECK(got == reference_is_valid(data, size));
+	/* The module's \u0000 scanner (it pairs up escapes) against the harness's (it counts backslash runs). */
+	CHECK(json_has_nul_escape((const char *)data, size) == has_escaped_nul(data, size));
 	/* Validity is decided per sequence: a valid text stays valid when any valid text is appended to itself. */
 	if (got && size > 0 && size <= 4096) {
 		uint8_t twice[8192];
 
 		for (size_t i = 0; i < size; i++)
 			twice[i] = twice[size + i] = data[i];
-		if (!utf8_is_valid((const char *)twice, 2 * size))
-			__builtin_trap();
+		CHECK(utf8_is_valid((const char *)twice, 2 * size));
 	}
 	return 0;
 }

@@ -51,10 +51,14 @@ build() {
 		-o "$OUT/fuzz-$name" "tests/fuzz/fuzz-$name.c" "${srcs[@]}" "${cjson[@]}"
 }
 
-# The figures of a finished run: executions from "Done N runs", coverage and features from the last status line.
+# The figures of a run: executions from "Done N runs" (or, after a crash, the last "#N" status line), coverage and
+# features from the last status line.
 summary() {
 	local log=$1 execs cov ft
 	execs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
+	if [ -z "$execs" ]; then
+		execs=$(sed -n 's/^#\([0-9]*\)\s.*/\1/p' "$log" | tail -n 1)
+	fi
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
 	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
 	echo "${execs:-?} execs, ${cov:-?} coverage, ${ft:-?} features"
@@ -75,7 +79,7 @@ fuzz() {
 		-artifact_prefix="$OUT/artifacts/$name-" "${dict[@]}" "$work" >"$log" 2>&1 || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "fuzz-$name: $(summary "$log"), FAILED (exit $rc; log $log)"
-		grep -E '^(==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)|runtime error' "$log" | head -n 20 | sed 's/^/    /'
+		grep -E '^(==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)|runtime error|invariant failed' "$log" | head -n 20 | sed 's/^/    /'
 		return 1
 	fi
 	echo "fuzz-$name: $(summary "$log"), OK"
@@ -102,7 +106,7 @@ regressions() {
 			echo "regression $file: OK"
 		else
 			echo "regression $file: FAILED"
-			grep -E '^(==[0-9]+==ERROR|SUMMARY)|runtime error' "$OUT/regression.log" | head -n 10 | sed 's/^/    /'
+			grep -E '^(==[0-9]+==ERROR|SUMMARY)|runtime error|invariant failed' "$OUT/regression.log" | head -n 10 | sed 's/^/    /'
 			failed=1
 		fi
 	done
