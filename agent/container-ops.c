@@ -55,7 +55,7 @@ static void on_start(const DockerReply *reply, void *userdata)
 		a->apps[c->app].failures = 0, a->apps[c->app].last_error[0] = 0;
 	c->started_at = now_usec(CLOCK_REALTIME);
 	c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
-	log_app(LOG_DEBUG, 0, c->app_name, c->id, "Started %s in %.0f ms", c->name, seconds_since(c->op_begin) * 1e3);
+	log_app(LOG_INFO, 0, c->app_name, c->id, "Started %s in %.0f ms", c->name, seconds_since(c->op_begin) * 1e3);
 	op_end(c, false);
 }
 
@@ -183,8 +183,11 @@ static void count_exit(Agent *a, Container *c)
 			        "app so that an init process passes the signal on",
 			        c->app_name);
 		}
-	} else
+	} else {
 		a->totals.stopped++;
+		log_app(LOG_INFO, 0, c->app_name, c->id, "Stopped %s (exit %d) in %.0f ms", c->name, c->exit_code,
+		        seconds_since(c->op_begin) * 1e3);
+	}
 }
 
 static void after_exit(Container *c)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
 #include "force12/log.h"
@@ -82,11 +83,25 @@ static const char *level_name(int level)
 	}
 }
 
+/* One entry with the fields that apply: APP= and CONTAINER_ID= only when there is one. */
 static void log_to_journal(int level, const char *app, const char *container, const char *func, const char *msg)
 {
-	sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=force12-agent", "NODE_ID=%s",
-	                node_id, "APP=%s", app ? app : "", "CONTAINER_ID=%s", container ? container : "",
-	                "CODE_FUNC=%s", func, NULL);
+	char f[6][1200];
+	struct iovec iov[6];
+	int n = 0;
+
+	snprintf(f[n++], sizeof(f[0]), "MESSAGE=%s", msg);
+	snprintf(f[n++], sizeof(f[0]), "PRIORITY=%i", level);
+	snprintf(f[n++], sizeof(f[0]), "SYSLOG_IDENTIFIER=force12-agent");
+	snprintf(f[n++], sizeof(f[0]), "NODE_ID=%s", node_id);
+	if (app && app[0])
+		snprintf(f[n++], sizeof(f[0]), "APP=%s", app);
+	if (container && container[0])
+		snprintf(f[n++], sizeof(f[0]), "CONTAINER_ID=%s", container);
+	for (int i = 0; i < n; i++)
+		iov[i] = (struct iovec){.iov_base = f[i], .iov_len = strlen(f[i])};
+	/* sd_journal_sendv() adds no CODE_ fields of its own: name the function that logged. */
+	(void)sd_journal_sendv_with_location("CODE_FILE=force12-agent", "CODE_LINE=0", func, iov, n);
 }
 
 static void log_to_stderr(int level, const char *app, const char *container, const char *msg)

@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libsystemd-dev
 	libmicrohttpd-dev libcmocka-dev docker.io busybox-static ca-certificates curl jq)
 # promtool (package prometheus) checks /metrics; chromium + node drive the dashboard test.
-TEST_PACKAGES=(socat prometheus chromium nodejs npm valgrind clang vagrant python3-jsonschema python3-yaml)
+TEST_PACKAGES=(socat prometheus chromium nodejs npm valgrind clang vagrant python3-jsonschema python3-yaml debootstrap)
 [ "${1:-}" = --test ] && PACKAGES+=("${TEST_PACKAGES[@]}")
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }

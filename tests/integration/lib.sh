@@ -76,7 +76,15 @@ cleanup() {
 	mapfile -t ids < <(dk ps -aq --filter "label=io.force12.agent=$NODE"
 		dk ps -aq --filter "label=io.force12.test=$NODE")
 	[ ${#ids[@]} -eq 0 ] || dk rm -f "${ids[@]}" >/dev/null 2>&1
+	# Node ids of agents a test ran in other ways (a booted host): their containers go too.
+	local n
+	[ -f "$T/extra-nodes" ] && while read -r n; do
+		mapfile -t ids < <(dk ps -aq --filter "label=io.force12.agent=$n")
+		[ ${#ids[@]} -eq 0 ] || dk rm -f "${ids[@]}" >/dev/null 2>&1
+	done <"$T/extra-nodes"
 	[ -z "${PROXY_PID:-}" ] || kill "$PROXY_PID" 2>/dev/null || true
+	# Helpers a test started in the background (servers): listed one pid a line in $T/pids.
+	[ -f "$T/pids" ] && while read -r n; do kill "$n" 2>/dev/null || true; done <"$T/pids"
 	stop_private_engine
 	[ -n "${KEEP_TEST_DIRS:-}" ] || rm -rf "$T"
 	exit "$rc"
