@@ -23,7 +23,9 @@ for file in "$here"/test-*.sh; do
 			# shellcheck disable=SC1090
 			. "$file"
 			new_test_dir
-			set -e
+			set -eE
+			# A command that fails outside a condition ends the test: say which, not nothing.
+			trap 'echo "    FAIL: \"$BASH_COMMAND\" exited with $? (${BASH_SOURCE[0]##*/} line $LINENO)" >&3' ERR
 			"$t"
 		) 2>"/tmp/force12-$t.err"
 		rc=$?

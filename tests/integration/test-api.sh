@@ -162,7 +162,7 @@ test_api_abuse_agent_stays_responsive() {
 		grep -q 'opened 1000 of 1000' "$T/abuse-$mode.log" || fail "$mode: $(cat "$T/abuse-$mode.log")"
 		worst=$(probe_healthz 20)
 		rss=$(awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
-		wait "$abuser"
+		wait "$abuser" || fail "api-abuse --mode $mode failed: $(cat "$T/abuse-$mode.log")"
 		figure "healthz_worst_us_during_1000_${mode}_clients" "$worst"
 		figure "agent_rss_kib_during_1000_${mode}_clients" "$rss"
 		[ "$rss" -lt $((rss0 + 65536)) ] || fail "RSS grew from $rss0 KiB to $rss KiB under $mode clients"

@@ -136,5 +136,10 @@ int main(int argc, char **argv)
 		usleep(mode == MODE_SLOWLORIS ? 500000 : 100000);
 	}
 	printf("held at most %d; the server closed %d; %d still open\n", max_open, closed_by_server, open_now);
+	for (int i = 0; i < count; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	free(sent);
 	return 0;
 }
