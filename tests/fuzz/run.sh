@@ -12,9 +12,9 @@ cd "$(dirname "$0")/../.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_MERGE=${FUZZ_MERGE:-0}
 OUT=build/fuzz
-HARNESSES=(config targets docker-json plan utf8)
+HARNESSES=(config targets docker-json plan utf8 api)
 
-# Each harness links the module it fuzzes and what that module needs; nothing with I/O or an event loop.
+# Each harness links the module it fuzzes and what that module needs; only api runs an event loop (its own).
 sources_for() {
 	case "$1" in
 	config) echo agent/config.c agent/utf8.c agent/docker-json.c ;;
@@ -22,6 +22,12 @@ sources_for() {
 	docker-json) echo agent/docker-json.c agent/config.c agent/utf8.c ;;
 	plan) echo agent/plan.c ;;
 	utf8) echo agent/utf8.c ;;
+	# The whole agent but main(), with the embedded dashboard, behind a real libmicrohttpd server.
+	api)
+		local f
+		for f in agent/*.c; do [ "$f" = agent/main.c ] || printf '%s ' "$f"; done
+		echo "$OUT/dashboard.c"
+		;;
 	*) return 1 ;;
 	esac
 }
@@ -43,8 +49,9 @@ need_tools() {
 
 build() {
 	local name=$1 srcs cjson
+	[ "$name" = api ] && bash scripts/embed.sh dashboard_html web/dashboard.html >"$OUT/dashboard.c"
 	read -r -a srcs <<<"$(sources_for "$name")"
-	read -r -a cjson <<<"$(pkg-config --cflags --libs libcjson)"
+	read -r -a cjson <<<"$(pkg-config --cflags --libs libcjson libcurl libsystemd libmicrohttpd)"
 	# -fno-sanitize-recover: UBSan only prints by default, and a printed finding is a passed run.
 	clang -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -Wall -Wextra -Wno-unused-parameter \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
