@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "force12/docker-json.h"
 #include "force12/docker.h"
 #include "force12/json.h"
 
@@ -205,12 +206,6 @@ int docker_ping(Docker *d, DockerCallback cb, void *userdata)
 	return call_start(d, "GET", "/_ping", NULL, CALL_TIMEOUT_MSEC, 4096, NULL, c, NULL);
 }
 
-static bool id_ok(const char *id)
-{
-	size_t n = strspn(id, "0123456789abcdef");
-	return n > 0 && n <= 64 && id[n] == 0;
-}
-
 int docker_create(Docker *d, const char *name, const char *body, DockerCallback cb, void *userdata)
 {
 	_cleanup_free_ char *escaped = curl_easy_escape(NULL, name, 0);
@@ -227,7 +222,7 @@ static int id_call(Docker *d, const char *method, const char *id, const char *su
 {
 	char path[256];
 
-	if (!id_ok(id))
+	if (!docker_id_is_valid(id))
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/containers/%s%s", id, suffix);
 	return simple_call(d, method, path, NULL, timeout_msec, cb, userdata);
