@@ -322,6 +322,7 @@ static void schedule_ping(Agent *a)
 	if (enabled != SD_EVENT_OFF)
 		return;
 	delay = MIN(delay, PING_BACKOFF_MAX_USEC);
+	log_debug("Next engine ping in %llu ms", (unsigned long long)(delay / 1000));
 	(void)sd_event_source_set_time(a->ping_timer, now_usec(CLOCK_MONOTONIC) + delay);
 	(void)sd_event_source_set_enabled(a->ping_timer, SD_EVENT_ONESHOT);
 }
