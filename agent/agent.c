@@ -275,7 +275,8 @@ void agent_engine_lost(Agent *a, int error)
 {
 	if (a->shutting_down)
 		return;
-	if (a->engine_up || a->pings_failed == 0)
+	/* Once, on the way down: every call in flight fails the same way and reports it here. */
+	if (a->engine_up)
 		log_warning_errno(error, "Engine not reachable at %s: %m; waiting for it",
 		                  docker_socket_path(a->docker));
 	a->engine_up = false;
