@@ -262,7 +262,8 @@ static void demanded_apps(const Run *r, bool *ret)
 			ret[r->rows[i].app] = true;
 }
 
-/* The running counts at the first sample, and the time of that sample (-INFINITY without one). */
+/* The running counts at the first once-a-second sample (its rows share one time: running per app, stopped,
+ * list_ms; an app without a running row there had none), and the time of that sample (-INFINITY without one). */
 static double running_base(const Run *r, int *counts)
 {
 	double t = -INFINITY;
@@ -270,13 +271,14 @@ static double running_base(const Run *r, int *counts)
 	memset(counts, 0, RUN_MAX_APPS * sizeof(int));
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const Row *row = &r->rows[i];
-		if (row->kind != ROW_RUNNING)
+		if (row->kind != ROW_RUNNING && row->kind != ROW_STOPPED && row->kind != ROW_LIST_MS)
 			continue;
 		if (t == -INFINITY)
 			t = row->time;
 		else if (row->time != t)
 			break;
-		counts[row->app] = (int)row->value;
+		if (row->kind == ROW_RUNNING)
+			counts[row->app] = (int)row->value;
 	}
 	return t;
 }

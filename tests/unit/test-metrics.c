@@ -167,6 +167,25 @@ static void test_running_base_from_first_sample(void **state)
 	assert_float_equal(ttt[0], 0.5, 1e-9);
 }
 
+/* The first sample knew no app yet (no running rows): every app starts from zero there, not from a later sample. */
+static void test_running_base_without_apps_yet(void **state)
+{
+	_cleanup_(run_freep) Run *r = parse_ok("1,stopped,,,0\n"
+	                                       "1,list_ms,,,3\n"
+	                                       "2,demand,a,,2\n"
+	                                       "2.5,start,a,x,\n"
+	                                       "2.75,start,a,y,\n"
+	                                       "3,running,a,,2\n"
+	                                       "3,stopped,,,0\n");
+	_cleanup_free_ double *ttt = NULL;
+	int running[RUN_MAX_APPS];
+
+	assert_int_equal(run_time_to_target(r, &ttt), 1);
+	assert_float_equal(ttt[0], 0.75, 1e-9);
+	run_running_at(r, 2.6, running);
+	assert_int_equal(running[0], 1);
+}
+
 static void test_stop_durations_and_exits(void **state)
 {
 	_cleanup_(run_freep) Run *r = parse_ok(trace);
@@ -303,6 +322,7 @@ int main(void)
 	        cmocka_unit_test(test_tracking_error_zero_when_exact),
 	        cmocka_unit_test(test_running_at),
 	        cmocka_unit_test(test_running_base_from_first_sample),
+	        cmocka_unit_test(test_running_base_without_apps_yet),
 	        cmocka_unit_test(test_stop_durations_and_exits),
 	        cmocka_unit_test(test_exit_categories),
 	        cmocka_unit_test(test_percentile),
