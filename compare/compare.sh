@@ -5,7 +5,7 @@
 # TAIL seconds more, then removes every container of the run. Then force12-report and gnuplot write OUT/report.md
 # and OUT/report.png beside the raw CSVs.
 # Environment: DURATION (120), SEED (2015), TAIL (10), ECS_CONTAINER_STOP_TIMEOUT (30s),
-# ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION (3h), FORCE12_STOP_TIMEOUT (2), RUN_PREFIX (a label-safe prefix of the
+# ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION (3h), ECS_BASELINE_PARALLEL (1), FORCE12_STOP_TIMEOUT (2), RUN_PREFIX (a label-safe prefix of the
 # run ids, default cmp-<pid>), VARIANTS ("plain trap"), SYSTEMS ("force12 ecs").
 set -euo pipefail
 
@@ -20,6 +20,7 @@ TAIL=${TAIL:-10}
 FORCE12_STOP_TIMEOUT=${FORCE12_STOP_TIMEOUT:-2}
 export ECS_CONTAINER_STOP_TIMEOUT=${ECS_CONTAINER_STOP_TIMEOUT:-30s}
 export ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION=${ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION:-3h}
+export ECS_BASELINE_PARALLEL=${ECS_BASELINE_PARALLEL:-1}
 RUN_PREFIX=${RUN_PREFIX:-cmp-$$}
 read -ra VARIANTS <<<"${VARIANTS:-plain trap}"
 read -ra SYSTEMS <<<"${SYSTEMS:-force12 ecs}"
@@ -153,7 +154,8 @@ compare/drive.sh, then ${TAIL} s more with the last demand. force12-observe reco
   same engine. The real ECS Agent needs the AWS control plane, which this host cannot reach, so it did not run here.
   The emulation stops with ECS_CONTAINER_STOP_TIMEOUT = ${ECS_CONTAINER_STOP_TIMEOUT} (POST /containers/{id}/stop),
   keeps stopped containers for ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION = ${ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION} and
-  carries out task changes one at a time, in order (stops before starts). Defaults are the agent's documented ones
+  carries out task changes $(if [ "$ECS_BASELINE_PARALLEL" = 1 ]; then echo "one at a time, in order"; else
+		echo "$ECS_BASELINE_PARALLEL at a time (ECS_BASELINE_PARALLEL), begun in order"; fi) (stops before starts). Defaults are the agent's documented ones
   (README of aws/amazon-ecs-agent; amazon-ecs-agent issue 92 and PR 1036 for the ordering). It does not emulate the
   control plane's scheduling delay or image pulls, so it is if anything kinder than the real agent.
 
@@ -164,7 +166,7 @@ compare/drive.sh, then ${TAIL} s more with the last demand. force12-observe reco
   exits 0 at once on SIGTERM.
 
 Reproduce: \`make compare\` (DURATION=, SEED=, TAIL=, ECS_CONTAINER_STOP_TIMEOUT=,
-ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION=, FORCE12_STOP_TIMEOUT=).
+ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION=, ECS_BASELINE_PARALLEL=, FORCE12_STOP_TIMEOUT=).
 EOF
 }
 

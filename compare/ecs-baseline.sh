@@ -2,7 +2,8 @@
 # The ECS Agent baseline: an EMULATION of the documented behaviour of the Amazon ECS container agent on one host,
 # against the same Docker engine, because the real agent needs the AWS control plane, which these machines cannot
 # reach. It reads demand changes ("APP=N [APP=N...]", one line per change) from a FIFO, turns each into task changes
-# (stop one task of an app, start one task of an app; stops first) and carries them out ONE AT A TIME, IN ORDER.
+# (stop one task of an app, start one task of an app; stops first) and carries them out ONE AT A TIME, IN ORDER
+# (by default: --parallel lets N run at once, still begun in order).
 #
 # Parameters (flag, or the ECS agent's own environment variable), with their documented defaults:
 #   --stop-timeout / ECS_CONTAINER_STOP_TIMEOUT, default 30s: "time to wait for the container to exit normally
@@ -11,9 +12,10 @@
 #   --cleanup-wait / ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION, default 3h: "time to wait to delete containers for a
 #       stopped task. If set to less than 1 minute, the value is ignored" (same table). Stopped containers stay on
 #       the engine until then, so within a run nothing is removed unless the wait is set shorter.
-#   One task change at a time, in order: from the comparison's issue and amazon-ecs-agent issue 92 (agent v1.1:
-#       a 20-25 s delay before a start that follows stops) and PR 1036 (a new task waits for the resources of the
-#       tasks being stopped). Not settable here: see the README.
+#   --parallel / ECS_BASELINE_PARALLEL, default 1: task changes carried out at once. One at a time, in order,
+#       from the comparison's issue and amazon-ecs-agent issue 92 (agent v1.1: a 20-25 s delay before a start
+#       that follows stops) and PR 1036 (a new task waits for the resources of the tasks being stopped). This is
+#       the emulation's own knob, not an ECS variable: raise it to model an agent that overlaps task changes.
 # What it does not emulate: the control plane's scheduling delay, image pulls (the image is local; ECS's default
 # pull behaviour would pull on every start, which would only make the real agent slower), the agent's own
 # state-change reporting. So this baseline is, if anything, kinder than the real agent.
@@ -31,6 +33,7 @@ Emulates the ECS Agent's documented behaviour on this engine (see the comments a
   --demand-fifo PATH      read "APP=N [APP=N...]" lines from this FIFO (created if missing; required)
   --stop-timeout DUR      ECS_CONTAINER_STOP_TIMEOUT (default 30s): 45, 45s, 2m, 1h30m
   --cleanup-wait DUR      ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION (default 3h; under 1m is ignored, as by the agent)
+  --parallel N            ECS_BASELINE_PARALLEL: task changes at once, begun in order (default 1, 1..64)
   --image IMAGE           (default busybox:latest)
   --cmd-json JSON         the container's command as a JSON array (default: the image's own)
   --docker-socket PATH    (default: \$DOCKER_HOST when unix://..., else /var/run/docker.sock)
@@ -60,6 +63,7 @@ duration_seconds() { # NAME VALUE
 RUN_ID='' FIFO='' IMAGE=busybox:latest CMD_JSON=null
 STOP_TIMEOUT=${ECS_CONTAINER_STOP_TIMEOUT:-30s}
 CLEANUP_WAIT=${ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION:-3h}
+PARALLEL=${ECS_BASELINE_PARALLEL:-1}
 case "${DOCKER_HOST:-}" in
 unix://*) ENGINE=${DOCKER_HOST#unix://} ;;
 *) ENGINE=/var/run/docker.sock ;;
@@ -71,6 +75,7 @@ while [ $# -gt 0 ]; do
 	--demand-fifo) FIFO=$2 ;;
 	--stop-timeout) STOP_TIMEOUT=$2 ;;
 	--cleanup-wait) CLEANUP_WAIT=$2 ;;
+	--parallel) PARALLEL=$2 ;;
 	--image) IMAGE=$2 ;;
 	--cmd-json) CMD_JSON=$2 ;;
 	--docker-socket) ENGINE=$2 ;;
@@ -84,6 +89,9 @@ while [ $# -gt 0 ]; do
 done
 [[ $RUN_ID =~ ^[a-z0-9][a-z0-9_.-]{0,62}$ ]] || die "--run-id: \"$RUN_ID\" must be 1..63 of a-z 0-9 _ . -"
 [ -n "$FIFO" ] || die "--demand-fifo is required"
+if ! [[ $PARALLEL =~ ^[0-9]{1,2}$ ]] || [ "$PARALLEL" -lt 1 ] || [ "$PARALLEL" -gt 64 ]; then
+	die "--parallel: \"$PARALLEL\" is not a number in 1..64"
+fi
 jq -e 'type == "array" or type == "null"' >/dev/null 2>&1 <<<"$CMD_JSON" || die "--cmd-json: not a JSON array"
 STOP_SECS=$(duration_seconds --stop-timeout "$STOP_TIMEOUT")
 CLEANUP_SECS=$(duration_seconds --cleanup-wait "$CLEANUP_WAIT")
@@ -100,36 +108,47 @@ engine() { # METHOD PATH [curl args...]: prints the body; fails on an HTTP error
 		"http://localhost/v1.41$path"
 }
 
-declare -A desired=()  # the tasks asked for, per app (the control plane's view)
-declare -A running=()  # ids of the app's running tasks, oldest first, space-separated
-cleanup_queue=()       # "epoch id" of stopped tasks awaiting their cleanup
+declare -A desired=()   # the tasks asked for, per app (the control plane's view)
+declare -A running=()   # names of the app's tasks, oldest first, space-separated
+declare -A start_job=() # name -> pid of the job that creates and starts it
+cleanup_queue=()        # "epoch name" of stopped tasks awaiting their cleanup
 seq_no=0
 
+# At most PARALLEL task changes in flight; with 1, each waits for the one before.
+throttle() {
+	local n
+	while n=$(jobs -rp | wc -l) && [ "$n" -ge "$PARALLEL" ]; do wait -n || true; done
+}
+
 start_task() { # APP
-	local app=$1 body id
+	local app=$1 body name
 	seq_no=$((seq_no + 1))
+	name=ecs-$RUN_ID-$app-$seq_no
 	body=$(jq -nc --arg image "$IMAGE" --argjson cmd "$CMD_JSON" --arg run "$RUN_ID" --arg app "$app" \
 		'{Image: $image, Labels: {"io.force12.baseline": $run, "com.amazonaws.ecs.container-name": $app},
 		  HostConfig: {NetworkMode: "none"}} + (if $cmd then {Cmd: $cmd} else {} end)')
-	id=$(engine POST "/containers/create?name=ecs-$RUN_ID-$app-$seq_no" -H 'Content-Type: application/json' \
-		-d "$body" | jq -r .Id) || {
-		echo "ecs-baseline: creating a task of $app failed" >&2
-		return 0
-	}
-	engine POST "/containers/$id/start" >/dev/null || echo "ecs-baseline: starting $id failed" >&2
-	running[$app]="${running[$app]:-} $id"
+	throttle
+	{
+		engine POST "/containers/create?name=$name" -H 'Content-Type: application/json' -d "$body" >/dev/null &&
+			engine POST "/containers/$name/start" >/dev/null
+	} || echo "ecs-baseline: starting a task of $app ($name) failed" >&2 &
+	start_job[$name]=$!
+	running[$app]="${running[$app]:-} $name"
 }
 
-stop_task() { # APP: the oldest running task
-	local app=$1 ids id
-	read -ra ids <<<"${running[$app]:-}"
-	[ ${#ids[@]} -gt 0 ] || return 0
-	id=${ids[0]}
-	running[$app]="${ids[*]:1}"
-	# In the background and waited for, so that a TERM to this script is not held up for the stop timeout.
-	CALL_TIMEOUT=$((STOP_SECS + 60)) engine POST "/containers/$id/stop?t=$STOP_SECS" >/dev/null &
-	wait $! || echo "ecs-baseline: stopping $id failed" >&2
-	cleanup_queue+=("$(($(date +%s) + CLEANUP_SECS)) $id")
+stop_task() { # APP: the oldest task
+	local app=$1 names name
+	read -ra names <<<"${running[$app]:-}"
+	[ ${#names[@]} -gt 0 ] || return 0
+	name=${names[0]}
+	running[$app]="${names[*]:1}"
+	# A task is stopped only once it has started, whatever the parallelism.
+	wait "${start_job[$name]}" 2>/dev/null || true
+	unset "start_job[$name]"
+	throttle
+	CALL_TIMEOUT=$((STOP_SECS + 60)) engine POST "/containers/$name/stop?t=$STOP_SECS" >/dev/null ||
+		echo "ecs-baseline: stopping $name failed" >&2 &
+	cleanup_queue+=("$(($(date +%s) + STOP_SECS + CLEANUP_SECS)) $name")
 }
 
 clean_up_due() {
@@ -162,15 +181,23 @@ apply_change() { # LINE
 	done
 	for spec in ${new[@]+"${new[@]}"}; do
 		app=${spec% *} n=${spec#* }
+		local have
 		read -ra have <<<"${running[$app]:-}"
 		for ((i = ${#have[@]}; i < n; i++)); do start_task "$app"; done
 	done
 	clean_up_due
 }
 
-trap 'exit 0' TERM INT
+# On TERM, starts under way finish first, so that no container appears after whoever stopped us cleaned up; a stop
+# under way is left to the engine (it cannot add a container).
+finish() {
+	local p
+	for p in ${start_job[@]+"${start_job[@]}"}; do wait "$p" 2>/dev/null || true; done
+	exit 0
+}
+trap finish TERM INT
 exec 3<>"$FIFO"
-echo "ecs-baseline: ready (run $RUN_ID, stop timeout ${STOP_SECS}s, cleanup wait ${CLEANUP_SECS}s, serial)" >&2
+echo "ecs-baseline: ready (run $RUN_ID, stop timeout ${STOP_SECS}s, cleanup wait ${CLEANUP_SECS}s, parallel $PARALLEL)" >&2
 while :; do
 	if IFS= read -r -t 1 line <&3; then
 		apply_change "$line"
