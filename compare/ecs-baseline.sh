@@ -111,7 +111,9 @@ engine() { # METHOD PATH [curl args...]: prints the body; fails on an HTTP error
 declare -A desired=()   # the tasks asked for, per app (the control plane's view)
 declare -A running=()   # names of the app's tasks, oldest first, space-separated
 declare -A start_job=() # name -> pid of the job that creates and starts it
-cleanup_queue=()        # "epoch name" of stopped tasks awaiting their cleanup
+declare -A removed=()   # names of stopped tasks cleaned up
+CLEANUP_FILE=$(mktemp /tmp/ecs-baseline-cleanup.XXXXXX) # "due-epoch name", appended by each stop when it is done
+trap 'rm -f "$CLEANUP_FILE"' EXIT
 seq_no=0
 
 # At most PARALLEL task changes in flight; with 1, each waits for the one before.
@@ -146,22 +148,21 @@ stop_task() { # APP: the oldest task
 	wait "${start_job[$name]}" 2>/dev/null || true
 	unset "start_job[$name]"
 	throttle
-	CALL_TIMEOUT=$((STOP_SECS + 60)) engine POST "/containers/$name/stop?t=$STOP_SECS" >/dev/null ||
-		echo "ecs-baseline: stopping $name failed" >&2 &
-	cleanup_queue+=("$(($(date +%s) + STOP_SECS + CLEANUP_SECS)) $name")
+	{
+		CALL_TIMEOUT=$((STOP_SECS + 60)) engine POST "/containers/$name/stop?t=$STOP_SECS" >/dev/null ||
+			echo "ecs-baseline: stopping $name failed" >&2
+		echo "$(($(date +%s) + CLEANUP_SECS)) $name" >>"$CLEANUP_FILE"
+	} &
 }
 
 clean_up_due() {
-	local now keep=() entry
+	local now due name
 	now=$(date +%s)
-	for entry in ${cleanup_queue[@]+"${cleanup_queue[@]}"}; do
-		if [ "${entry%% *}" -le "$now" ]; then
-			engine DELETE "/containers/${entry#* }" >/dev/null || true
-		else
-			keep+=("$entry")
-		fi
-	done
-	cleanup_queue=(${keep[@]+"${keep[@]}"})
+	while read -r due name; do
+		if [ -n "${removed[$name]:-}" ] || [ "$due" -gt "$now" ]; then continue; fi
+		removed[$name]=1
+		engine DELETE "/containers/$name" >/dev/null || true
+	done <"$CLEANUP_FILE"
 }
 
 # One demand change into task changes, carried out one at a time: every stop first, then every start.
@@ -199,7 +200,7 @@ trap finish TERM INT
 exec 3<>"$FIFO"
 echo "ecs-baseline: ready (run $RUN_ID, stop timeout ${STOP_SECS}s, cleanup wait ${CLEANUP_SECS}s, parallel $PARALLEL)" >&2
 while :; do
-	if IFS= read -r -t 1 line <&3; then
+	if IFS= read -r -n 4096 -t 1 line <&3; then # a longer line arrives in pieces, each refused
 		apply_change "$line"
 	else
 		clean_up_due
