@@ -60,6 +60,17 @@ _printf_(3, 4) static int parse_error(char *error, size_t line, const char *form
 	return -EINVAL;
 }
 
+/* A field quoted in an error: at most 32 bytes, anything but printable ASCII as '?', so the error stays one line. */
+static const char *echo_field(char *buf, size_t size, const char *field)
+{
+	size_t i = 0;
+
+	for (; field[i] && i + 1 < size && i < 32; i++)
+		buf[i] = (unsigned char)field[i] >= 0x20 && (unsigned char)field[i] < 0x7f ? field[i] : '?';
+	buf[i] = 0;
+	return buf;
+}
+
 static int app_index(Run *r, const char *name)
 {
 	for (size_t i = 0; i < r->n_apps; i++)
@@ -104,15 +115,16 @@ static int split_fields(char *line, char **fields, size_t n)
 /* One data line into a row; returns 1 for a row, 0 for a line to skip. */
 static int parse_line(Run *r, char *line, size_t lineno, Row *row, char *error)
 {
-	char *f[5];
+	char *f[5], echo[40];
 	int k;
 
 	if (split_fields(line, f, ELEMENTSOF(f)) < 0)
 		return parse_error(error, lineno, "expected 5 fields: time,kind,app,container,value");
 	if (streq(f[0], "time"))
 		return 0; /* the header */
-	if (parse_number(f[0], &row->time) < 0 || row->time < 0)
-		return parse_error(error, lineno, "time \"%.32s\" is not a non-negative number", f[0]);
+	if (parse_number(f[0], &row->time) < 0 || row->time < 0 || row->time > 1e12)
+		return parse_error(error, lineno, "time \"%s\" is not a number of seconds in 0..1e12",
+		                   echo_field(echo, sizeof(echo), f[0]));
 	k = row_kind_from_string(f[1]);
 	if (k < 0)
 		return 0; /* a kind of a newer observer: ignored */
@@ -129,8 +141,15 @@ static int parse_line(Run *r, char *line, size_t lineno, Row *row, char *error)
 	}
 	snprintf(row->container, sizeof(row->container), "%s", f[3]);
 	row->value = 0;
-	if (kind_needs_value(row->kind) && parse_number(f[4], &row->value) < 0)
-		return parse_error(error, lineno, "%s: value \"%.32s\" is not a number", f[1], f[4]);
+	if (!kind_needs_value(row->kind))
+		return 1;
+	/* Counts, signals and exit codes are integers in 0..RUN_MAX_COUNT; list_ms any number in 0..RUN_MAX_MS. */
+	bool integral = row->kind != ROW_LIST_MS;
+	if (parse_number(f[4], &row->value) < 0 || row->value < 0 ||
+	    row->value > (integral ? RUN_MAX_COUNT : RUN_MAX_MS) || (integral && row->value != floor(row->value)))
+		return parse_error(error, lineno, "%s: value \"%s\" is not %s", f[1],
+		                   echo_field(echo, sizeof(echo), f[4]),
+		                   integral ? "an integer in 0..1000000" : "a number of milliseconds in 0..1e9");
 	return 1;
 }
 

@@ -14,6 +14,8 @@
 #define RUN_LINE_MAX     4096
 #define RUN_MAX_ROWS     (8u * 1024 * 1024)
 #define RUN_ERROR_MAX    256
+#define RUN_MAX_COUNT    1000000 /* the most a demand, count, signal or exit code may say */
+#define RUN_MAX_MS       1e9
 #define RUN_LATENCY_EDGE 5 /* samples whose median is the list latency "at start" and "at end" */
 
 typedef enum RowKind {

@@ -290,11 +290,17 @@ static void test_parse_refuses(void **state)
 	parse_fails("1,demand,a,\n", "line 1: expected 5 fields");
 	parse_fails("1,demand,a,,2\n1,demand,a,,2,3\n", "line 2: expected 5 fields");
 	parse_fails("x,demand,a,,2\n", "time \"x\"");
-	parse_fails("-1,demand,a,,2\n", "non-negative");
+	parse_fails("1\t\x1b,demand,a,,2\n", "time \"1??\"");
+	parse_fails("-1,demand,a,,2\n", "in 0..1e12");
+	parse_fails("1e13,demand,a,,2\n", "in 0..1e12");
 	parse_fails("1,demand,,,2\n", "demand without an app");
 	parse_fails("1,die,a,c,\n", "die: value");
 	parse_fails("1,list_ms,,,nan\n", "list_ms: value");
 	parse_fails("1,running,a,,1e999\n", "running: value");
+	parse_fails("1,demand,a,,1e119\n", "demand: value \"1e119\" is not an integer");
+	parse_fails("1,demand,a,,-1\n", "demand: value");
+	parse_fails("1,running,a,,2.5\n", "running: value");
+	parse_fails("1,list_ms,,,-3\n", "list_ms: value \"-3\" is not a number of milliseconds");
 	memset(long_line, 'x', sizeof(long_line) - 1);
 	long_line[sizeof(long_line) - 1] = 0;
 	parse_fails(long_line, "longer than");
