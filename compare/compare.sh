@@ -157,7 +157,9 @@ compare/drive.sh, then ${TAIL} s more with the last demand. force12-observe reco
   carries out task changes $(if [ "$ECS_BASELINE_PARALLEL" = 1 ]; then echo "one at a time, in order"; else
 		echo "$ECS_BASELINE_PARALLEL at a time (ECS_BASELINE_PARALLEL), begun in order"; fi) (stops before starts). Defaults are the agent's documented ones
   (README of aws/amazon-ecs-agent; amazon-ecs-agent issue 92 and PR 1036 for the ordering). It does not emulate the
-  control plane's scheduling delay or image pulls, so it is if anything kinder than the real agent.
+  control plane's scheduling delay or image pulls, so it is if anything kinder than the real agent. The stop
+  timeouts differ because the defaults do; \`ECS_CONTAINER_STOP_TIMEOUT=${FORCE12_STOP_TIMEOUT}s make compare\` gives
+  both sides the same one.
 
 **Containers.** busybox:latest, network none, in two variants, both run under both systems:
 - **no trap**: \`sh -c 'while true; do sleep 1; done'\` (the seed's first container): as PID 1 it ignores SIGTERM,
