@@ -112,6 +112,7 @@ declare -A desired=()   # the tasks asked for, per app (the control plane's view
 declare -A running=()   # names of the app's tasks, oldest first, space-separated
 declare -A start_job=() # name -> pid of the job that creates and starts it
 declare -A removed=()   # names of stopped tasks cleaned up
+stop_jobs=()            # pids of the stops under way (or done)
 CLEANUP_FILE=$(mktemp /tmp/ecs-baseline-cleanup.XXXXXX) # "due-epoch name", appended by each stop when it is done
 trap 'rm -f "$CLEANUP_FILE"' EXIT
 seq_no=0
@@ -151,8 +152,9 @@ stop_task() { # APP: the oldest task
 	{
 		CALL_TIMEOUT=$((STOP_SECS + 60)) engine POST "/containers/$name/stop?t=$STOP_SECS" >/dev/null ||
 			echo "ecs-baseline: stopping $name failed" >&2
-		echo "$(($(date +%s) + CLEANUP_SECS)) $name" >>"$CLEANUP_FILE"
+		[ ! -e "$CLEANUP_FILE" ] || echo "$(($(date +%s) + CLEANUP_SECS)) $name" >>"$CLEANUP_FILE"
 	} &
+	stop_jobs+=($!)
 }
 
 clean_up_due() {
@@ -190,10 +192,11 @@ apply_change() { # LINE
 }
 
 # On TERM, starts under way finish first, so that no container appears after whoever stopped us cleaned up; a stop
-# under way is left to the engine (it cannot add a container).
+# under way is left to the engine (it cannot add a container), its job ended so that it records nothing more.
 finish() {
 	local p
 	for p in ${start_job[@]+"${start_job[@]}"}; do wait "$p" 2>/dev/null || true; done
+	for p in ${stop_jobs[@]+"${stop_jobs[@]}"}; do kill "$p" 2>/dev/null || true; done
 	exit 0
 }
 trap finish TERM INT
