@@ -178,7 +178,7 @@ int file_source_new(FileSource **ret, sd_event *event, const char *path, const C
 	f->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (f->fd < 0)
 		return -errno;
-	if (inotify_add_watch(f->fd, f->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR) < 0) {
+	if (inotify_add_watch(f->fd, f->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
 		r = -errno;
 		snprintf(error, CONFIG_ERROR_MAX, "--demand file:%.64s: cannot watch the directory %.64s: %s", path,
 		         f->dir, strerror(-r));
