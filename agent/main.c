@@ -268,6 +268,13 @@ static int load_config(Args *args, Config **ret)
 	return r;
 }
 
+/* The targets of every source but the random walk are kept in the state dir: a restarted agent resumes them until
+ * its source speaks again (an etcd or http source answers only later, and the containers must not flap meanwhile). */
+static bool demand_keeps_targets(const char *spec)
+{
+	return !streq(spec, "random") && strncmp(spec, "random:", 7) != 0;
+}
+
 /* Targets at start: the config, overlaid by the state dir, overlaid by --target flags. */
 static int initial_targets(Args *args, const Config *config, bool use_state, unsigned *targets)
 {
@@ -456,7 +463,7 @@ static int run(Args *args)
 		        r == -EBADMSG ? "the token must be at least 16 characters" : strerror(-r));
 		return 2;
 	}
-	if (initial_targets(args, config, streq(args->demand, "api"), targets) < 0)
+	if (initial_targets(args, config, demand_keeps_targets(args->demand), targets) < 0)
 		return 2;
 	log_set_node_id(args->node_id);
 	r = setup_event(&m);
@@ -468,7 +475,7 @@ static int run(Args *args)
 	        .docker_socket = args->docker_socket,
 	        .node_id = args->node_id,
 	        .state_dir = args->state_dir,
-	        .persist_targets = streq(args->demand, "api"),
+	        .persist_targets = demand_keeps_targets(args->demand),
 	        .notify = true,
 	};
 	r = agent_new(&m.agent, m.event, TAKE_PTR(config), targets, &ao);
