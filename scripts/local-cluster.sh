@@ -10,6 +10,8 @@
 #   put-targets JSON     sets the cluster totals, e.g. '{"priority1": 12, "priority2": 9}'
 #   kill-host I          host I dies: its agent is SIGKILLed, its containers vanish, its engine stops
 #   restart-etcd [SECS]  stops etcd, waits SECS (default 3), starts it again on the same data and ports
+#   stop-etcd, start-etcd  the two halves of it
+#   restart-agent I      stops host I's agent (TERM: its containers stay) and starts it again
 #   endpoint             prints etcd's client URL
 # Environment: F12_CLUSTER_DIR (default /tmp/force12-cluster), F12_CLUSTER_ID (node ids are ID-host-I; default
 # local), F12_CAPACITY (default 9), F12_LEASE_TTL (default 10), AGENT_BIN (default build/force12-agent).
@@ -149,9 +151,9 @@ agent_api() { # I PATH
 	curl -s --unix-socket "$(host_dir "$1")/api.sock" "http://localhost$2"
 }
 
-agent_ready() { # I
+agent_ready() { # I [JQ-CONDITION]
 	alive "$(host_dir "$1")/agent.pid" || die "host $1's agent exited; see $(host_dir "$1")/agent.log"
-	agent_api "$1" /v1/status | jq -e '.ready == true and .cluster.reachable == true' >/dev/null
+	agent_api "$1" /v1/status | jq -e ".ready == true and ${2:-true}" >/dev/null
 }
 
 host_stop() { # I: the agent, its containers, its engine
@@ -182,7 +184,7 @@ cmd_start() {
 		agent_start "$i"
 	done
 	for ((i = 1; i <= n; i++)); do
-		wait_for 60 "host $i's agent to be ready" agent_ready "$i"
+		wait_for 60 "host $i's agent to be ready" agent_ready "$i" '.cluster.reachable == true'
 		log "host $i: node $(node_id "$i"), capacity $CAPACITY, engine $(host_sock "$i"), API $(host_dir "$i")/api.sock"
 	done
 	log "set the totals with: $0 put-targets '{\"priority1\": 12, \"priority2\": 9}'"
@@ -234,6 +236,13 @@ cmd_restart_etcd() { # [SECONDS]
 	etcd_start
 }
 
+cmd_restart_agent() { # I
+	[ -d "$(host_dir "$1")" ] || die "no host $1"
+	stop_pid "$(host_dir "$1")/agent.pid" 10
+	agent_start "$1"
+	wait_for 60 "host $1's agent to be ready" agent_ready "$1"
+}
+
 case "${1:-}" in
 start) cmd_start "${2:-3}" ;;
 stop) cmd_stop ;;
@@ -241,9 +250,12 @@ status) cmd_status ;;
 put-targets) put_targets "${2:?put-targets JSON}" ;;
 kill-host) cmd_kill_host "${2:?kill-host I}" ;;
 restart-etcd) cmd_restart_etcd "${2:-3}" ;;
+stop-etcd) stop_pid "$DIR/etcd/pid" 10 ;;
+start-etcd) etcd_start ;;
+restart-agent) cmd_restart_agent "${2:?restart-agent I}" ;;
 endpoint) etcd_url ;;
 *)
-	sed -n '6,14p' "$0" >&2
+	sed -n '6,16p' "$0" >&2
 	exit 2
 	;;
 esac
