@@ -121,6 +121,8 @@ static Member *member_find(Cluster *c, const char *id)
 {
 	Member key;
 
+	if (c->n_members == 0)
+		return NULL; /* bsearch() must not be given a NULL array */
 	snprintf(key.id, sizeof(key.id), "%s", id);
 	return bsearch(&key, c->members, c->n_members, sizeof(Member), member_cmp);
 }

@@ -14,7 +14,8 @@
 #   restart-agent I      stops host I's agent (TERM: its containers stay) and starts it again
 #   endpoint             prints etcd's client URL
 # Environment: F12_CLUSTER_DIR (default /tmp/force12-cluster), F12_CLUSTER_ID (node ids are ID-host-I; default
-# local), F12_CAPACITY (default 9), F12_LEASE_TTL (default 10), AGENT_BIN (default build/force12-agent).
+# local), F12_CAPACITY (default 9), F12_LEASE_TTL (default 10), AGENT_BIN (default build/force12-agent),
+# F12_LOG_DIR (stop copies each agent's log there as host-I.agent.log before removing everything).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +25,9 @@ CAPACITY=${F12_CAPACITY:-9}
 TTL=${F12_LEASE_TTL:-10}
 AGENT_BIN=${AGENT_BIN:-$TOP/build/force12-agent}
 
-log() { printf 'local-cluster: %s\n' "$*" >&2; }
+# fd 4 is the script's stderr even inside a wait_for, which silences the command it polls.
+exec 4>&2
+log() { printf 'local-cluster: %s\n' "$*" >&4; }
 die() {
 	log "$*"
 	exit 1
@@ -160,6 +163,9 @@ host_stop() { # I: the agent, its containers, its engine
 	local d ids
 	d=$(host_dir "$1")
 	stop_pid "$d/agent.pid" 10
+	if [ -n "${F12_LOG_DIR:-}" ] && [ -f "$d/agent.log" ]; then
+		cp "$d/agent.log" "$F12_LOG_DIR/host-$1.agent.log"
+	fi
 	if alive "$d/engine/pid"; then
 		mapfile -t ids < <(hdk "$1" ps -aq)
 		[ ${#ids[@]} -eq 0 ] || hdk "$1" rm -f "${ids[@]}" >/dev/null 2>&1 || true
@@ -255,7 +261,7 @@ start-etcd) etcd_start ;;
 restart-agent) cmd_restart_agent "${2:?restart-agent I}" ;;
 endpoint) etcd_url ;;
 *)
-	sed -n '6,16p' "$0" >&2
+	sed -n '6,18p' "$0" >&2
 	exit 2
 	;;
 esac

@@ -7,7 +7,10 @@
 
 TTL=10
 
-lc() { F12_CLUSTER_DIR=$T/cluster F12_CLUSTER_ID=$NODE F12_LEASE_TTL=$TTL bash "$TOP/scripts/local-cluster.sh" "$@"; }
+lc() {
+	F12_CLUSTER_DIR=$T/cluster F12_CLUSTER_ID=$NODE F12_LEASE_TTL=$TTL F12_LOG_DIR=$T \
+		bash "$TOP/scripts/local-cluster.sh" "$@"
+}
 hsock() { echo "$T/cluster/host-$1/engine/docker.sock"; }
 hdk() { # HOST docker-args...
 	local h=$1
@@ -74,6 +77,8 @@ cluster_cleanup() {
 	local rc=$?
 	set +e # the test's errexit must not cut the cleanup short
 	lc stop >/dev/null 2>&1
+	# The agents' logs, where lib.sh's cleanup looks for sanitizer and valgrind reports.
+	cat "$T"/host-*.agent.log >>"$T/agent.log" 2>/dev/null
 	(exit "$rc")
 	cleanup
 }
