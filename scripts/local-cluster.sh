@@ -11,6 +11,7 @@
 #   kill-host I          host I dies: its agent is SIGKILLed, its containers vanish, its engine stops
 #   restart-etcd [SECS]  stops etcd, waits SECS (default 3), starts it again on the same data and ports
 #   stop-etcd, start-etcd  the two halves of it
+#   compact              compacts etcd's history up to its current revision
 #   restart-agent I      stops host I's agent (TERM: its containers stay) and starts it again
 #   endpoint             prints etcd's client URL
 # Environment: F12_CLUSTER_DIR (default /tmp/force12-cluster), F12_CLUSTER_ID (node ids are ID-host-I; default
@@ -116,6 +117,13 @@ put_targets() { # JSON
 	curl -sf "$(etcd_url)/v3/kv/put" \
 		-d "{\"key\": \"$(b64 /force12/targets)\", \"value\": \"$(b64 "$1")\"}" >/dev/null ||
 		die "put-targets: etcd did not take it"
+}
+
+compact() {
+	local rev
+	rev=$(curl -sf "$(etcd_url)/v3/kv/range" -d "{\"key\": \"$(b64 /force12/targets)\"}" | jq -r .header.revision)
+	curl -sf "$(etcd_url)/v3/kv/compaction" -d "{\"revision\": \"$rev\", \"physical\": true}" >/dev/null ||
+		die "compact: etcd refused to compact at revision $rev"
 }
 
 etcd_get() { # KEY: the value, or nothing
@@ -258,10 +266,11 @@ kill-host) cmd_kill_host "${2:?kill-host I}" ;;
 restart-etcd) cmd_restart_etcd "${2:-3}" ;;
 stop-etcd) stop_pid "$DIR/etcd/pid" 10 ;;
 start-etcd) etcd_start ;;
+compact) compact ;;
 restart-agent) cmd_restart_agent "${2:?restart-agent I}" ;;
 endpoint) etcd_url ;;
 *)
-	sed -n '6,18p' "$0" >&2
+	sed -n '6,19p' "$0" >&2
 	exit 2
 	;;
 esac

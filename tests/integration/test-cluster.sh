@@ -138,6 +138,19 @@ test_cluster_three_hosts_split_etcd_restart_host_loss() {
 	events=$(container_events 2 "$since")
 	[ -z "$events" ] || fail "host 2: container events around its agent's restart: $events"
 
+	# Changes made while the agents were away, then compacted away before they come back: they read everything
+	# again and converge. 10 + 5: 4+1, 3+2, 3+2.
+	lc stop-etcd
+	wait_until 30 "the agents to back off" sh -c "for h in 1 2 3; do curl -s --unix-socket $T/cluster/host-\$h/api.sock http://x/v1/status | jq -e '.cluster.failures >= 5' >/dev/null || exit 1; done"
+	lc start-etcd 2>>"$T/cluster.log"
+	lc put-targets '{"priority1": 10, "priority2": 5}'
+	lc put-targets '{"priority1": 10, "priority2": 5}'
+	lc compact
+	wait_until 90 "the split after a compaction" split_is 1:4:1 2:3:2 3:3:2
+	local reread
+	reread=$(cat "$T"/cluster/host-*/agent.log | grep -c 'was compacted' || true)
+	figure cluster_agents_that_reread_after_compaction "$reread of 3"
+
 	# A later change converges: 8 + 6 is 3+2, 3+2, 2+2 (the odd ones to the smallest ids).
 	t0=$(ms)
 	lc put-targets '{"priority1": 8, "priority2": 6}'
