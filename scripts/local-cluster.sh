@@ -16,7 +16,8 @@
 #   endpoint             prints etcd's client URL
 # Environment: F12_CLUSTER_DIR (default /tmp/force12-cluster), F12_CLUSTER_ID (node ids are ID-host-I; default
 # local), F12_CAPACITY (default 9), F12_LEASE_TTL (default 10), AGENT_BIN (default build/force12-agent),
-# F12_LOG_DIR (stop copies each agent's log there as host-I.agent.log before removing everything).
+# AGENT_WRAPPER (e.g. valgrind ...), F12_LOG_DIR (stop copies each agent's log there as host-I.agent.log before
+# removing everything).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -105,7 +106,7 @@ etcd_start() {
 	nohup etcd --name "$ID" --data-dir "$d/data" \
 		--listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
 		--listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-		--initial-cluster "$ID=http://127.0.0.1:$peer" >>"$d/etcd.log" 2>&1 &
+		--initial-cluster "$ID=http://127.0.0.1:$peer" >>"$d/etcd.log" 2>&1 4>&- &
 	echo $! >"$d/pid"
 	wait_for 30 "etcd to answer on 127.0.0.1:$client" curl -sf "http://127.0.0.1:$client/health"
 }
@@ -139,7 +140,7 @@ engine_start() { # I
 	# Its own network namespace: nothing it does to interfaces can reach the host engine's.
 	nohup unshare --net dockerd --host "unix://$d/docker.sock" --data-root "$d/data" --exec-root "$d/exec" \
 		--pidfile "$d/docker.pid" --bridge none --iptables=false --ip-masq=false --ip-forward=false \
-		>>"$d/dockerd.log" 2>&1 &
+		>>"$d/dockerd.log" 2>&1 4>&- &
 	echo $! >"$d/pid"
 	wait_for 60 "host $1's engine" curl -sf --unix-socket "$d/docker.sock" http://localhost/_ping
 	if ! hdk "$1" image inspect busybox:latest >/dev/null 2>&1; then
@@ -152,9 +153,10 @@ agent_start() { # I
 	local d
 	d=$(host_dir "$1")
 	mkdir -p "$d/state"
-	nohup "$AGENT_BIN" --node-id "$(node_id "$1")" --capacity "$CAPACITY" --lease-ttl "$TTL" \
+	# shellcheck disable=SC2086 # AGENT_WRAPPER is a command line (make valgrind)
+	nohup ${AGENT_WRAPPER:-} "$AGENT_BIN" --node-id "$(node_id "$1")" --capacity "$CAPACITY" --lease-ttl "$TTL" \
 		--demand "etcd://127.0.0.1:$(cat "$DIR/etcd/client-port")" --docker-socket "$(host_sock "$1")" \
-		--api-socket "$d/api.sock" --state-dir "$d/state" >>"$d/agent.log" 2>&1 &
+		--api-socket "$d/api.sock" --state-dir "$d/state" >>"$d/agent.log" 2>&1 4>&- &
 	echo $! >"$d/agent.pid"
 }
 
@@ -270,7 +272,7 @@ compact) compact ;;
 restart-agent) cmd_restart_agent "${2:?restart-agent I}" ;;
 endpoint) etcd_url ;;
 *)
-	sed -n '6,19p' "$0" >&2
+	sed -n '6,20p' "$0" >&2
 	exit 2
 	;;
 esac
