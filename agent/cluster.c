@@ -17,11 +17,6 @@
 
 #define STEP_TIMEOUT_MSEC 5000
 
-typedef struct Member {
-	char id[SPLIT_NODE_ID_MAX + 1];
-	unsigned capacity;
-} Member;
-
 struct Cluster {
 	sd_event *event;
 	HttpClient *http;
@@ -33,11 +28,9 @@ struct Cluster {
 	DemandFn fn;
 	void *userdata;
 
-	/* What etcd said, as of revision. */
-	int64_t revision, lease_id;
-	Member *members;
-	size_t n_members;
-	unsigned totals[CONFIG_MAX_APPS];
+	/* What etcd said, as of view.revision. */
+	ClusterView view;
+	int64_t lease_id;
 	unsigned share[CONFIG_MAX_APPS];
 	bool have_view, have_share;
 
@@ -110,116 +103,6 @@ int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, char *
 	return 0;
 }
 
-/* ---- the view: members and totals, and this node's share of them ---- */
-
-static int member_cmp(const void *a, const void *b)
-{
-	return strcmp(((const Member *)a)->id, ((const Member *)b)->id);
-}
-
-static Member *member_find(Cluster *c, const char *id)
-{
-	Member key;
-
-	if (c->n_members == 0)
-		return NULL; /* bsearch() must not be given a NULL array */
-	snprintf(key.id, sizeof(key.id), "%s", id);
-	return bsearch(&key, c->members, c->n_members, sizeof(Member), member_cmp);
-}
-
-static bool node_id_is_valid(const char *id)
-{
-	size_t n = strlen(id);
-
-	return n > 0 && n <= SPLIT_NODE_ID_MAX &&
-	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
-}
-
-/* {"capacity": N}; anything else is refused, with a reason for the log. */
-static int parse_capacity(const char *text, size_t len, unsigned *ret)
-{
-	_cleanup_json_ cJSON *j = cJSON_ParseWithLength(text, len);
-	const cJSON *cap = cJSON_GetObjectItemCaseSensitive(j, "capacity");
-
-	if (!cJSON_IsObject(j) || !cJSON_IsNumber(cap) || !(cap->valuedouble >= 0) ||
-	    cap->valuedouble > CONFIG_MAX_CAPACITY || cap->valuedouble != (double)(unsigned)cap->valuedouble)
-		return -EINVAL;
-	*ret = (unsigned)cap->valuedouble;
-	return 0;
-}
-
-static void member_remove(Cluster *c, const char *id)
-{
-	Member *m = member_find(c, id);
-
-	if (!m)
-		return;
-	memmove(m, m + 1, (size_t)(c->members + c->n_members - m - 1) * sizeof(Member));
-	c->n_members--;
-}
-
-static void member_put(Cluster *c, const char *id, const EtcdKv *kv)
-{
-	unsigned capacity;
-	Member *m;
-
-	if (!node_id_is_valid(id) || parse_capacity(kv->value, kv->value_len, &capacity) < 0) {
-		log_warning("etcd: %s%.64s: expected a node id and {\"capacity\": N}, ignoring", CLUSTER_NODES_PREFIX,
-		            id);
-		return;
-	}
-	m = member_find(c, id);
-	if (!m) {
-		if (c->n_members == SPLIT_MAX_NODES) {
-			log_warning("etcd: more than %d nodes, ignoring %.64s", SPLIT_MAX_NODES, id);
-			return;
-		}
-		Member *a = reallocarray(c->members, c->n_members + 1, sizeof(Member));
-		if (!a) {
-			log_warning("etcd: out of memory for node %s, ignoring", id);
-			return;
-		}
-		c->members = a;
-		m = &c->members[c->n_members++];
-		snprintf(m->id, sizeof(m->id), "%s", id);
-	}
-	m->capacity = capacity;
-	qsort(c->members, c->n_members, sizeof(Member), member_cmp);
-}
-
-static void totals_put(Cluster *c, const EtcdKv *kv)
-{
-	char error[CONFIG_ERROR_MAX];
-	unsigned t[CONFIG_MAX_APPS];
-
-	if (kv->deleted) {
-		memset(c->totals, 0, sizeof(c->totals));
-		return;
-	}
-	if (targets_parse(kv->value, kv->value_len, c->config, false, t, error) != TARGETS_OK) {
-		log_error("etcd: %s at revision %" PRId64 ": %s; keeping the last totals", CLUSTER_TARGETS_KEY,
-		          kv->mod_revision, error);
-		return;
-	}
-	/* The cluster owns every app: one not named has a total of 0. */
-	for (size_t i = 0; i < c->config->n_apps; i++)
-		c->totals[i] = t[i] == TARGETS_UNSET ? 0 : t[i];
-}
-
-static void view_apply(Cluster *c, const EtcdKv *kv)
-{
-	if (streq(kv->key, CLUSTER_TARGETS_KEY))
-		totals_put(c, kv);
-	else if (strncmp(kv->key, CLUSTER_NODES_PREFIX, strlen(CLUSTER_NODES_PREFIX)) == 0) {
-		const char *id = kv->key + strlen(CLUSTER_NODES_PREFIX);
-		if (kv->deleted)
-			member_remove(c, id);
-		else
-			member_put(c, id, kv);
-	}
-	c->revision = MAX(c->revision, kv->mod_revision);
-}
-
 static void format_counts(const Config *config, const unsigned *v, char *buf, size_t size)
 {
 	size_t n = 0;
@@ -229,36 +112,29 @@ static void format_counts(const Config *config, const unsigned *v, char *buf, si
 		n += (size_t)snprintf(buf + n, size - n, "%s%s=%u", i ? " " : "", config->apps[i].name, v[i]);
 }
 
-/* Computes this node's row of the split and hands it over if it changed. */
+/* Computes this node's row of the split and hands it over if it changed. Not a member (its lease was lost): a
+ * share of 0, the others have taken it over. */
 static void view_publish(Cluster *c)
 {
-	unsigned share[CONFIG_MAX_APPS] = {0};
-	size_t n_apps = c->config->n_apps;
-	Member *self;
+	unsigned share[CONFIG_MAX_APPS];
+	size_t n_apps = c->config->n_apps, n = c->view.n_members;
 	char buf[512];
+	int self;
 
 	if (!c->have_view)
 		return;
-	_cleanup_free_ SplitNode *nodes = calloc(c->n_members + 1, sizeof(SplitNode));
-	_cleanup_free_ unsigned *rows = calloc((c->n_members + 1) * n_apps, sizeof(unsigned));
-	if (!nodes || !rows) {
-		log_warning("Failed to compute the cluster split: out of memory, keeping the last share");
+	self = cluster_view_share(&c->view, c->node_id, share);
+	if (self < 0) {
+		log_warning_errno(self, "Failed to compute the cluster split: %m, keeping the last share");
 		return;
 	}
-	for (size_t i = 0; i < c->n_members; i++)
-		nodes[i] = (SplitNode){c->members[i].id, c->members[i].capacity};
-	if (split_compute(c->config, c->totals, nodes, c->n_members, rows) < 0)
-		return; /* ids are unique by construction */
-	self = member_find(c, c->node_id);
-	if (self) /* not a member (lease lost): the others have taken its share over */
-		memcpy(share, rows + (size_t)(self - c->members) * n_apps, n_apps * sizeof(unsigned));
 	if (c->have_share && memcmp(share, c->share, n_apps * sizeof(unsigned)) == 0)
 		return;
 	memcpy(c->share, share, n_apps * sizeof(unsigned));
 	c->have_share = true;
 	format_counts(c->config, share, buf, sizeof(buf));
-	log_info("Cluster share at revision %" PRId64 " over %zu member%s%s: %s", c->revision, c->n_members,
-	         c->n_members == 1 ? "" : "s", self ? "" : " (this node is not one of them)", buf);
+	log_info("Cluster share at revision %" PRId64 " over %zu member%s%s: %s", c->view.revision, n,
+	         n == 1 ? "" : "s", self ? "" : " (this node is not one of them)", buf);
 	c->fn(c->share, c->userdata);
 }
 
@@ -304,7 +180,7 @@ static void mark_reachable(Cluster *c)
 {
 	if (!c->reachable && c->failures > 0)
 		log_info("etcd at %s is reachable again; resuming from revision %" PRId64, c->endpoints[c->current],
-		         c->revision);
+		         c->view.revision);
 	c->reachable = true;
 	c->failures = 0;
 	c->error[0] = 0;
@@ -321,15 +197,15 @@ static int on_watch_message(Cluster *c, const char *line, size_t len)
 		if (c->rerange)
 			log_warning("etcd: revision %" PRId64 " was compacted (now %" PRId64
 			            "); reading everything again",
-			            c->revision + 1, a.compact_revision);
+			            c->view.revision + 1, a.compact_revision);
 		etcd_answer_done(&a);
 		return -ECANCELED;
 	}
 	if (a.created)
 		mark_reachable(c);
 	for (size_t i = 0; i < a.n_kvs; i++)
-		view_apply(c, &a.kvs[i]);
-	c->revision = MAX(c->revision, a.revision);
+		cluster_view_apply(&c->view, &a.kvs[i]);
+	c->view.revision = MAX(c->view.revision, a.revision);
 	etcd_answer_done(&a);
 	view_publish(c);
 	return 0;
@@ -383,7 +259,7 @@ static void on_watch_done(HttpRequest *req, int error, long status, const char *
 
 static void watch_start(Cluster *c)
 {
-	int r = post(c, "/v3/watch", etcd_body_watch_prefix(CLUSTER_PREFIX, c->revision + 1), on_watch_chunk,
+	int r = post(c, "/v3/watch", etcd_body_watch_prefix(CLUSTER_PREFIX, c->view.revision + 1), on_watch_chunk,
 	             on_watch_done, &c->watch);
 	if (r < 0)
 		fail(c, "watch: %s", strerror(-r));
@@ -402,11 +278,10 @@ static void on_range_done(HttpRequest *req, int error, long status, const char *
 		return;
 	}
 	/* A full read replaces the view: members that left while we were not watching are gone. */
-	c->n_members = 0;
-	memset(c->totals, 0, sizeof(c->totals));
+	cluster_view_reset(&c->view);
 	for (size_t i = 0; i < a.n_kvs; i++)
-		view_apply(c, &a.kvs[i]);
-	c->revision = a.revision;
+		cluster_view_apply(&c->view, &a.kvs[i]);
+	c->view.revision = a.revision;
 	c->have_view = true;
 	etcd_answer_done(&a);
 	view_publish(c);
@@ -594,12 +469,13 @@ int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const cha
 	r = cluster_parse_endpoints(endpoints, &c->endpoints, &c->n_endpoints, error);
 	if (r < 0)
 		return r;
-	if (!node_id_is_valid(node_id)) {
+	if (!cluster_node_id_is_valid(node_id)) {
 		snprintf(error, CONFIG_ERROR_MAX, "--node-id %.64s: not usable as an etcd key", node_id);
 		return -EINVAL;
 	}
 	c->event = sd_event_ref(event);
 	c->config = config;
+	cluster_view_init(&c->view, config);
 	c->fn = fn;
 	c->userdata = userdata;
 	c->ttl = ttl ? ttl : CLUSTER_DEFAULT_TTL;
@@ -636,7 +512,7 @@ Cluster *cluster_free(Cluster *c)
 	strv_free(c->endpoints, c->n_endpoints);
 	free(c->node_id);
 	free(c->node_key);
-	free(c->members);
+	cluster_view_done(&c->view);
 	free(c->line);
 	free(c);
 	return NULL;
@@ -662,17 +538,17 @@ cJSON *cluster_status_json(const Cluster *c)
 
 	if (!members)
 		return o;
-	for (size_t i = 0; i < c->n_members; i++) {
+	for (size_t i = 0; i < c->view.n_members; i++) {
 		cJSON *m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "id", c->members[i].id);
-		cJSON_AddNumberToObject(m, "capacity", c->members[i].capacity);
+		cJSON_AddStringToObject(m, "id", c->view.members[i].id);
+		cJSON_AddNumberToObject(m, "capacity", c->view.members[i].capacity);
 		cJSON_AddItemToArray(members, m);
 	}
 	cJSON_AddBoolToObject(o, "reachable", c->reachable);
 	cJSON_AddStringToObject(o, "endpoint", c->endpoints[c->current]);
-	cJSON_AddNumberToObject(o, "revision", (double)c->revision);
+	cJSON_AddNumberToObject(o, "revision", (double)c->view.revision);
 	cJSON_AddNumberToObject(o, "lease_ttl", c->ttl);
-	cJSON_AddItemToObject(o, "totals", c->have_view ? counts_json(c->config, c->totals) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "totals", c->have_view ? counts_json(c->config, c->view.totals) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "share", c->have_share ? counts_json(c->config, c->share) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "error", c->error[0] ? cJSON_CreateString(c->error) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(o, "failures", c->failures);

@@ -7,12 +7,10 @@
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
 
+#include "force12/cluster-view.h"
 #include "force12/config.h"
 #include "force12/demand.h"
 
-#define CLUSTER_PREFIX           "/force12/"
-#define CLUSTER_TARGETS_KEY      "/force12/targets"
-#define CLUSTER_NODES_PREFIX     "/force12/nodes/"
 #define CLUSTER_DEFAULT_TTL      10
 #define CLUSTER_MAX_ENDPOINTS    16
 #define CLUSTER_BACKOFF_MIN_USEC (250 * 1000ULL)
