@@ -22,7 +22,8 @@ sources_for() {
 	docker-json) echo agent/docker-json.c agent/config.c agent/utf8.c ;;
 	plan) echo agent/plan.c ;;
 	utf8) echo agent/utf8.c ;;
-	etcd-json) echo agent/etcd-json.c agent/utf8.c ;;
+	etcd-json) echo agent/etcd-json.c agent/cluster-view.c agent/split.c agent/targets.c agent/config.c \
+		agent/docker-json.c agent/utf8.c agent/log.c ;;
 	# The whole agent but main(), with the embedded dashboard, behind a real libmicrohttpd server.
 	api)
 		local f
