@@ -32,6 +32,7 @@ exec 4>&2
 log() { printf 'local-cluster: %s\n' "$*" >&4; }
 die() {
 	log "$*"
+	[ -z "${STARTING:-}" ] || log "what was started is still running: $0 stop removes it"
 	exit 1
 }
 
@@ -192,6 +193,7 @@ cmd_start() {
 	command -v etcd >/dev/null || die "etcd not found: apt-get install etcd-server (or scripts/setup-host.sh --test)"
 	[ -x "$AGENT_BIN" ] || die "$AGENT_BIN not found: run make first"
 	alive "$DIR/etcd/pid" && die "a cluster runs in $DIR already: $0 stop first"
+	STARTING=1
 	mkdir -p "$DIR"
 	etcd_start
 	log "etcd at $(etcd_url) (data in $DIR/etcd)"
