@@ -39,6 +39,9 @@ struct Api {
 	Server unix_server, tcp_server;
 	char *token;
 	char *demand_kind;
+	void (*status_hook)(cJSON *status, void *userdata);
+	const char *(*health_hook)(void *userdata);
+	void *hook_userdata;
 	char *socket_path; /* ours to unlink at exit; NULL when systemd owns it */
 	ApiStats stats;
 };
@@ -138,12 +141,26 @@ static enum MHD_Result get_metrics(struct MHD_Connection *conn, Api *api)
 	return respond(conn, api, "/metrics", 200, "text/plain; version=0.0.4; charset=utf-8", text);
 }
 
+/* Health is the engine's: a node whose engine answers keeps its containers as they should be, even while etcd is
+ * away (it keeps its last share), so it stays 200 and the note says what is degraded. */
 static enum MHD_Result get_healthz(struct MHD_Connection *conn, Api *api)
 {
 	bool ok = agent_engine_reachable(api->agent);
+	const char *note = api->health_hook ? api->health_hook(api->hook_userdata) : NULL;
+	char *text = NULL;
 
-	return respond(conn, api, "/healthz", ok ? 200 : 503, "text/plain; charset=utf-8",
-	               strdup(ok ? "ok\n" : "engine not reachable\n"));
+	if (asprintf(&text, "%s%s%s\n", ok ? "ok" : "engine not reachable", note ? "; " : "", note ? note : "") < 0)
+		text = NULL;
+	return respond(conn, api, "/healthz", ok ? 200 : 503, "text/plain; charset=utf-8", text);
+}
+
+static cJSON *status_json(Api *api)
+{
+	cJSON *o = agent_status_json(api->agent);
+
+	if (o && api->status_hook)
+		api->status_hook(o, api->hook_userdata);
+	return o;
 }
 
 typedef enum Route {
@@ -184,7 +201,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, Api *api, const cha
 		                                            : "method not allowed; use GET");
 	switch (route) {
 	case ROUTE_STATUS:
-		return respond_json(conn, api, url, 200, agent_status_json(api->agent));
+		return respond_json(conn, api, url, 200, status_json(api));
 	case ROUTE_TARGETS:
 		return respond_json(conn, api, url, 200, agent_targets_json(api->agent));
 	case ROUTE_CONTAINERS:
@@ -536,6 +553,9 @@ int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, char 
 		return -ENOMEM;
 	api->event = sd_event_ref(event);
 	api->agent = agent;
+	api->status_hook = o->status_hook;
+	api->health_hook = o->health_hook;
+	api->hook_userdata = o->hook_userdata;
 	fd = open_unix(api, o, error);
 	if (fd < 0)
 		return fd;

@@ -5,11 +5,18 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "force12/cluster.h"
+#include "force12/demand-sources.h"
 #include "force12/demand.h"
 #include "force12/log.h"
 #include "force12/targets.h"
 
 struct Demand {
+	const char *kind;
+	FileSource *file;
+	HttpSource *http;
+	Cluster *cluster;
+	/* random */
 	sd_event_source *timer;
 	const Config *config;
 	DemandFn fn;
@@ -117,6 +124,7 @@ static int random_new(Demand **ret, sd_event *event, const char *seed_spec, cons
 	r = parse_seed(seed_spec, &seed, error);
 	if (r < 0)
 		return r;
+	d->kind = "random";
 	d->config = config;
 	d->fn = fn;
 	d->userdata = userdata;
@@ -134,8 +142,37 @@ static int random_new(Demand **ret, sd_event *event, const char *seed_spec, cons
 	return 0;
 }
 
-int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *config, DemandFn fn, void *userdata,
-               char *error)
+/* The file, http and etcd sources live in their own modules; this wraps them so that main.c sees one object. */
+static int remote_new(Demand **ret, sd_event *event, const char *spec, const Config *config, const DemandOptions *o,
+                      DemandFn fn, void *userdata, char *error)
+{
+	_cleanup_(demand_freep) Demand *d = calloc(1, sizeof(Demand));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	if (strncmp(spec, "file:", 5) == 0) {
+		d->kind = "file";
+		r = file_source_new(&d->file, event, spec + 5, config, fn, userdata, error);
+	} else if (strncmp(spec, "etcd://", 7) == 0) {
+		d->kind = "etcd";
+		if (!o || !o->node_id) {
+			snprintf(error, CONFIG_ERROR_MAX, "--demand %.64s: cluster mode needs a node id", spec);
+			return -EINVAL;
+		}
+		r = cluster_new(&d->cluster, event, spec + 7, o->node_id, o->lease_ttl, config, fn, userdata, error);
+	} else {
+		d->kind = "http";
+		r = http_source_new(&d->http, event, spec, o ? o->interval : 0, config, fn, userdata, error);
+	}
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+int demand_new_with_options(Demand **ret, sd_event *event, const char *spec, const Config *config,
+                            const DemandOptions *o, DemandFn fn, void *userdata, char *error)
 {
 	if (streq(spec, "api")) {
 		*ret = NULL;
@@ -145,11 +182,9 @@ int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *co
 		return random_new(ret, event, "", config, fn, userdata, error);
 	if (strncmp(spec, "random:", 7) == 0)
 		return random_new(ret, event, spec + 7, config, fn, userdata, error);
-	if (strncmp(spec, "file:", 5) == 0 || strncmp(spec, "http://", 7) == 0 || strncmp(spec, "etcd://", 7) == 0) {
-		snprintf(error, CONFIG_ERROR_MAX, "--demand %.64s: this source is not available yet; use api or random",
-		         spec);
-		return -EOPNOTSUPP;
-	}
+	if (strncmp(spec, "file:", 5) == 0 || strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0 ||
+	    strncmp(spec, "etcd://", 7) == 0)
+		return remote_new(ret, event, spec, config, o, fn, userdata, error);
 	snprintf(error, CONFIG_ERROR_MAX,
 	         "--demand %.64s: unknown source; expected api, random[:SEED], file:PATH, http://URL or "
 	         "etcd://HOST:PORT",
@@ -157,16 +192,44 @@ int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *co
 	return -EINVAL;
 }
 
+int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *config, DemandFn fn, void *userdata,
+               char *error)
+{
+	return demand_new_with_options(ret, event, spec, config, NULL, fn, userdata, error);
+}
+
 Demand *demand_free(Demand *d)
 {
 	if (!d)
 		return NULL;
 	sd_event_source_disable_unref(d->timer);
+	file_source_free(d->file);
+	http_source_free(d->http);
+	cluster_free(d->cluster);
 	free(d);
 	return NULL;
 }
 
 const char *demand_kind(const Demand *d)
 {
-	return d ? "random" : "api";
+	return d ? d->kind : "api";
+}
+
+void demand_status_json(const Demand *d, cJSON *status)
+{
+	if (!d)
+		return;
+	if (d->cluster)
+		cJSON_AddItemToObject(status, "cluster", cluster_status_json(d->cluster));
+	else if (d->file)
+		cJSON_AddItemToObject(status, "demand", file_source_status_json(d->file));
+	else if (d->http)
+		cJSON_AddItemToObject(status, "demand", http_source_status_json(d->http));
+}
+
+const char *demand_health_note(const Demand *d)
+{
+	if (d && d->cluster && !cluster_reachable(d->cluster))
+		return "etcd not reachable: keeping the last cluster share";
+	return NULL;
 }

@@ -30,7 +30,8 @@ typedef struct Args {
 	char docker_socket[4096];
 	const char *api_socket, *api_group, *listen, *token_file, *state_dir, *demand;
 	char node_id[256];
-	unsigned capacity; /* 0: from the config */
+	unsigned capacity;                   /* 0: from the config */
+	unsigned demand_interval, lease_ttl; /* 0: the sources' defaults */
 	const char *targets[MAX_TARGET_FLAGS];
 	size_t n_targets;
 } Args;
@@ -62,7 +63,13 @@ static void help(void)
 	       "      --target APP=N       initial target count of an app (repeatable)\n"
 	       "      --state-dir DIR      where the last targets are kept across restarts\n"
 	       "                           (default " DEFAULT_STATE_DIR ")\n"
-	       "      --demand SOURCE      where targets come from: api (default), random[:SEED]\n"
+	       "      --demand SOURCE      where targets come from: api (default), random[:SEED],\n"
+	       "                           file:PATH (JSON like PUT /v1/targets, read again when it changes),\n"
+	       "                           http://URL (polled, with If-None-Match), or\n"
+	       "                           etcd://HOST:PORT[,HOST:PORT...] (cluster mode: this node's share of\n"
+	       "                           the totals in /force12/targets)\n"
+	       "      --demand-interval S  seconds between polls of an http:// source (default 5)\n"
+	       "      --lease-ttl S        cluster mode: TTL of this node's registration (default 10)\n"
 	       "      --log-level LEVEL    error | warning | info | debug (default info)\n"
 	       "  -h, --help               show this help\n"
 	       "      --version            show the version\n\n"
@@ -135,6 +142,8 @@ enum {
 	ARG_TARGET,
 	ARG_STATE_DIR,
 	ARG_DEMAND,
+	ARG_DEMAND_INTERVAL,
+	ARG_LEASE_TTL,
 	ARG_LOG_LEVEL,
 	ARG_VERSION,
 };
@@ -183,6 +192,14 @@ static int parse_option(Args *args, int c)
 	case ARG_DEMAND:
 		args->demand = optarg;
 		return 0;
+	case ARG_DEMAND_INTERVAL:
+		if (parse_uint(optarg, 86400, &args->demand_interval) < 0 || args->demand_interval == 0)
+			return usage_error("--demand-interval %s: must be a number of seconds in 1..86400", optarg);
+		return 0;
+	case ARG_LEASE_TTL:
+		if (parse_uint(optarg, 3600, &args->lease_ttl) < 0 || args->lease_ttl < 2)
+			return usage_error("--lease-ttl %s: must be a number of seconds in 2..3600", optarg);
+		return 0;
 	case ARG_LOG_LEVEL:
 		level = log_level_from_string(optarg);
 		if (level < 0)
@@ -209,6 +226,8 @@ static int parse_args(int argc, char **argv, Args *args)
 	        {"target", required_argument, NULL, ARG_TARGET},
 	        {"state-dir", required_argument, NULL, ARG_STATE_DIR},
 	        {"demand", required_argument, NULL, ARG_DEMAND},
+	        {"demand-interval", required_argument, NULL, ARG_DEMAND_INTERVAL},
+	        {"lease-ttl", required_argument, NULL, ARG_LEASE_TTL},
 	        {"log-level", required_argument, NULL, ARG_LOG_LEVEL},
 	        {"help", no_argument, NULL, 'h'},
 	        {"version", no_argument, NULL, ARG_VERSION},
@@ -247,6 +266,13 @@ static int load_config(Args *args, Config **ret)
 	if (r < 0)
 		fprintf(stderr, "force12-agent: bad config: %s\n", error);
 	return r;
+}
+
+/* The targets of every source but the random walk are kept in the state dir: a restarted agent resumes them until
+ * its source speaks again (an etcd or http source answers only later, and the containers must not flap meanwhile). */
+static bool demand_keeps_targets(const char *spec)
+{
+	return !streq(spec, "random") && strncmp(spec, "random:", 7) != 0;
 }
 
 /* Targets at start: the config, overlaid by the state dir, overlaid by --target flags. */
@@ -305,6 +331,29 @@ static int read_token(const char *path, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+static void on_demand(const unsigned *targets, void *userdata);
+
+static int new_demand(Main *m, Demand **ret, char *error)
+{
+	DemandOptions o = {
+	        .node_id = m->args->node_id,
+	        .interval = m->args->demand_interval,
+	        .lease_ttl = m->args->lease_ttl,
+	};
+
+	return demand_new_with_options(ret, m->event, m->args->demand, agent_config(m->agent), &o, on_demand, m, error);
+}
+
+static void on_status(cJSON *status, void *userdata)
+{
+	demand_status_json(((Main *)userdata)->demand, status);
+}
+
+static const char *on_health(void *userdata)
+{
+	return demand_health_note(((Main *)userdata)->demand);
+}
+
 static void on_demand(const unsigned *targets, void *userdata)
 {
 	Main *m = userdata;
@@ -342,7 +391,7 @@ static void reload(Main *m)
 	/* The demand source holds the old config: replace it after the agent switched over. */
 	m->demand = demand_free(m->demand);
 	agent_reload(m->agent, config);
-	r = demand_new(&demand, m->event, m->args->demand, agent_config(m->agent), on_demand, m, error);
+	r = new_demand(m, &demand, error);
 	if (r < 0)
 		log_error("Failed to restart the demand source: %s", error);
 	m->demand = demand;
@@ -414,7 +463,7 @@ static int run(Args *args)
 		        r == -EBADMSG ? "the token must be at least 16 characters" : strerror(-r));
 		return 2;
 	}
-	if (initial_targets(args, config, streq(args->demand, "api"), targets) < 0)
+	if (initial_targets(args, config, demand_keeps_targets(args->demand), targets) < 0)
 		return 2;
 	log_set_node_id(args->node_id);
 	r = setup_event(&m);
@@ -426,7 +475,7 @@ static int run(Args *args)
 	        .docker_socket = args->docker_socket,
 	        .node_id = args->node_id,
 	        .state_dir = args->state_dir,
-	        .persist_targets = streq(args->demand, "api"),
+	        .persist_targets = demand_keeps_targets(args->demand),
 	        .notify = true,
 	};
 	r = agent_new(&m.agent, m.event, TAKE_PTR(config), targets, &ao);
@@ -434,7 +483,7 @@ static int run(Args *args)
 		log_error_errno(r, "Failed to set up the agent: %m");
 		goto out;
 	}
-	r = demand_new(&m.demand, m.event, args->demand, agent_config(m.agent), on_demand, &m, error);
+	r = new_demand(&m, &m.demand, error);
 	if (r < 0) {
 		fprintf(stderr, "force12-agent: %s\n", error);
 		status = 2;
@@ -447,6 +496,9 @@ static int run(Args *args)
 	        .listen = args->listen,
 	        .token = token,
 	        .demand_kind = demand_kind(m.demand),
+	        .status_hook = on_status,
+	        .health_hook = on_health,
+	        .hook_userdata = &m,
 	};
 	r = api_new(&m.api, m.event, m.agent, &po, error);
 	if (r < 0) {

@@ -6,8 +6,10 @@ set -euo pipefail
 
 PACKAGES=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libsystemd-dev
 	libmicrohttpd-dev libcmocka-dev docker.io busybox-static ca-certificates curl jq)
-# promtool (package prometheus) checks /metrics; chromium + node drive the dashboard test.
-TEST_PACKAGES=(socat prometheus chromium nodejs npm valgrind clang vagrant python3-jsonschema python3-yaml debootstrap)
+# promtool (package prometheus) checks /metrics; chromium + node drive the dashboard test; etcd-server is the
+# local cluster's etcd (scripts/local-cluster.sh), python3 runs the http source's test server.
+TEST_PACKAGES=(socat prometheus chromium nodejs npm valgrind clang vagrant python3-jsonschema python3-yaml debootstrap
+	etcd-server python3)
 [ "${1:-}" = --test ] && PACKAGES+=("${TEST_PACKAGES[@]}")
 # make compare draws its plot with gnuplot (--compare: just that; make check runs a short comparison too).
 COMPARE_PACKAGES=(gnuplot-nox)

@@ -2,6 +2,7 @@
  * libmicrohttpd inside the agent's sd-event loop. A rejected request changes nothing. */
 #pragma once
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
@@ -16,6 +17,11 @@ typedef struct ApiOptions {
 	const char *listen;       /* "ADDR:PORT" or NULL */
 	const char *token;        /* required for TCP when ADDR is not loopback */
 	const char *demand_kind;  /* "api" accepts PUT /v1/targets; other sources own the targets */
+	/* Optional: adds fields to GET /v1/status (the cluster view); a note appended to a 200 /healthz ("ok; etcd
+	 * not reachable: ..."), NULL when there is nothing to say. */
+	void (*status_hook)(cJSON *status, void *userdata);
+	const char *(*health_hook)(void *userdata);
+	void *hook_userdata;
 } ApiOptions;
 
 /* Fails with a one-line reason in error (CONFIG_ERROR_MAX bytes) when a socket cannot be set up, or when a

@@ -2,6 +2,7 @@
  * targets through one callback; the reconciler never knows where they came from. */
 #pragma once
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -14,14 +15,28 @@ typedef void (*DemandFn)(const unsigned *targets, void *userdata);
 #define DEMAND_RANDOM_INTERVAL_USEC (3 * 1000000ULL)
 #define DEMAND_RANDOM_MAX_STEP      3
 
-/* spec: "api" (no source: *ret = NULL) or "random[:SEED]". The config must outlive the source. On a bad spec
- * returns -EINVAL with a one-line reason in error (CONFIG_ERROR_MAX bytes). */
+typedef struct DemandOptions {
+	const char *node_id; /* etcd: this node's key */
+	unsigned interval;   /* http: seconds between polls, 0: the default */
+	unsigned lease_ttl;  /* etcd: seconds, 0: the default */
+} DemandOptions;
+
+/* spec: "api" (no source: *ret = NULL), "random[:SEED]", "file:PATH", "http://URL" (or https), or
+ * "etcd://HOST:PORT[,HOST:PORT...]" (needs o->node_id). The config must outlive the source. On a bad spec returns
+ * -EINVAL with a one-line reason in error (CONFIG_ERROR_MAX bytes). */
+int demand_new_with_options(Demand **ret, sd_event *event, const char *spec, const Config *config,
+                            const DemandOptions *o, DemandFn fn, void *userdata, char *error);
+/* With the default options (no etcd). */
 int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *config, DemandFn fn, void *userdata,
                char *error);
 Demand *demand_free(Demand *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Demand *, demand_free);
-/* "random", ...: for status and error messages. */
+/* "api", "random", "file", "http", "etcd": for status and error messages. */
 const char *demand_kind(const Demand *d);
+/* Adds the source's view to a /v1/status object: "cluster" for etcd, "demand" for file and http. */
+void demand_status_json(const Demand *d, cJSON *status);
+/* A line for /healthz when the source cannot reach what it follows (etcd), else NULL. */
+const char *demand_health_note(const Demand *d);
 
 /* The Force12 demo's random walk, one step: current moves by up to max_step either way, within 0..max.
  * state is the generator's state (never 0). Pure, for the tests. */

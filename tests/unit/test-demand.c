@@ -241,8 +241,10 @@ static void test_new_bad_spec(void **state)
 	assert_spec_refused("randomly", -EINVAL, "randomly");
 	assert_spec_refused("API", -EINVAL, "API");
 	assert_spec_refused("", -EINVAL, "unknown source");
-	/* Named in the interface, not there yet: a distinct error. */
-	assert_spec_refused("file:/tmp/targets.json", -EOPNOTSUPP, "file:/tmp/targets.json");
+	/* Sources that need more than a name. */
+	assert_spec_refused("file:", -EINVAL, "file:");
+	assert_spec_refused("etcd://nohost", -EINVAL, "etcd://nohost");
+	assert_spec_refused("http://", -EINVAL, "http://");
 }
 
 /* Starts a random source per spec on one loop and runs it until each has proposed targets once. The first ticks

@@ -1,0 +1,556 @@
+/* Cluster mode over etcd v3's JSON gateway: lease grant, node registration, one range read, then one streaming
+ * watch of /force12/ from the revision after it, and a keepalive every TTL/3. Any failure drops the connection and
+ * retries with capped backoff on the next endpoint, resuming the watch from the last revision; the share handed
+ * to the agent changes only when the totals or the members do, never because etcd went away. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "force12/cluster.h"
+#include "force12/etcd-json.h"
+#include "force12/http-client.h"
+#include "force12/json.h"
+#include "force12/log.h"
+#include "force12/split.h"
+#include "force12/targets.h"
+
+#define STEP_TIMEOUT_MSEC 5000
+
+struct Cluster {
+	sd_event *event;
+	HttpClient *http;
+	const Config *config;
+	char *node_id, *node_key;
+	unsigned ttl;
+	char **endpoints;
+	size_t n_endpoints, current;
+	DemandFn fn;
+	void *userdata;
+
+	/* What etcd said, as of view.revision. */
+	ClusterView view;
+	int64_t lease_id;
+	unsigned share[CONFIG_MAX_APPS];
+	bool have_view, have_share;
+
+	/* The connection. */
+	HttpRequest *step, *watch, *keepalive;
+	char *line;
+	size_t line_len;
+	bool rerange; /* the watch was cancelled for a compaction: read again */
+	sd_event_source *retry_timer, *keepalive_timer;
+	unsigned failures;
+	bool reachable;
+	char error[256];
+	RateLimit log_limit;
+};
+
+static void connect_start(Cluster *c);
+static void fail(Cluster *c, const char *fmt, ...) _printf_(2, 3);
+
+/* ---- endpoints ---- */
+
+static bool hostport_is_valid(const char *s, size_t n)
+{
+	const char *colon = memrchr(s, ':', n);
+
+	if (n == 0 || n > 255 || !colon || colon == s || colon + 1 == s + n || s + n - colon - 1 > 5)
+		return false;
+	for (const char *p = colon + 1; p < s + n; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	for (const char *p = s; p < colon; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:", *p))
+			return false;
+	return true;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, char *error)
+{
+	char **v = calloc(CLUSTER_MAX_ENDPOINTS, sizeof(char *));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (const char *p = spec;; p++) {
+		size_t len = strcspn(p, ",");
+		if (!hostport_is_valid(p, len) || n == CLUSTER_MAX_ENDPOINTS) {
+			snprintf(error, CONFIG_ERROR_MAX,
+			         "--demand etcd://%.64s: expected HOST:PORT[,HOST:PORT...] (at most %d)", spec,
+			         CLUSTER_MAX_ENDPOINTS);
+			strv_free(v, n);
+			return -EINVAL;
+		}
+		if (asprintf(&v[n], "http://%.*s", (int)len, p) < 0) {
+			strv_free(v, n);
+			return -ENOMEM;
+		}
+		n++;
+		p += len;
+		if (!*p)
+			break;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static void format_counts(const Config *config, const unsigned *v, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < config->n_apps && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s=%u", i ? " " : "", config->apps[i].name, v[i]);
+}
+
+/* Computes this node's row of the split and hands it over if it changed. Not a member (its lease was lost): a
+ * share of 0, the others have taken it over. */
+static void view_publish(Cluster *c)
+{
+	unsigned share[CONFIG_MAX_APPS];
+	size_t n_apps = c->config->n_apps, n = c->view.n_members;
+	char buf[512];
+	int self;
+
+	if (!c->have_view)
+		return;
+	self = cluster_view_share(&c->view, c->node_id, share);
+	if (self < 0) {
+		log_warning_errno(self, "Failed to compute the cluster split: %m, keeping the last share");
+		return;
+	}
+	if (c->have_share && memcmp(share, c->share, n_apps * sizeof(unsigned)) == 0)
+		return;
+	memcpy(c->share, share, n_apps * sizeof(unsigned));
+	c->have_share = true;
+	format_counts(c->config, share, buf, sizeof(buf));
+	log_info("Cluster share at revision %" PRId64 " over %zu member%s%s: %s", c->view.revision, n,
+	         n == 1 ? "" : "s", self ? "" : " (this node is not one of them)", buf);
+	c->fn(c->share, c->userdata);
+}
+
+/* ---- requests ---- */
+
+static int post(Cluster *c, const char *path, char *body, HttpChunkFn on_chunk, HttpDoneFn done, HttpRequest **ret)
+{
+	_cleanup_free_ char *url = NULL, *b = body;
+
+	if (!b || asprintf(&url, "%s%s", c->endpoints[c->current], path) < 0)
+		return -ENOMEM;
+	HttpRequestSpec spec = {
+	        .method = "POST",
+	        .url = url,
+	        .body = b,
+	        .body_len = strlen(b),
+	        .timeout_msec = on_chunk ? 0 : STEP_TIMEOUT_MSEC,
+	        .max_response = ETCD_ANSWER_MAX,
+	        .on_chunk = on_chunk,
+	};
+	return http_request_start(c->http, &spec, done, c, ret);
+}
+
+/* The common checks of a step's answer: a 200 with a body, else fail() with the reason. */
+static bool answer_ok(Cluster *c, HttpRequest *req, int error, long status, const char *body, size_t len,
+                      const char *what)
+{
+	char text[160];
+
+	if (error < 0) {
+		fail(c, "%s: %s", what, http_request_error_text(req));
+		return false;
+	}
+	if (status != 200) {
+		etcd_error_text(body, len, text, sizeof(text));
+		fail(c, "%s: HTTP %ld%s%s", what, status, text[0] ? ": " : "", text);
+		return false;
+	}
+	return true;
+}
+
+static void mark_reachable(Cluster *c)
+{
+	if (!c->reachable && c->failures > 0)
+		log_info("etcd at %s is reachable again; resuming from revision %" PRId64, c->endpoints[c->current],
+		         c->view.revision);
+	c->reachable = true;
+	c->failures = 0;
+	c->error[0] = 0;
+}
+
+static int on_watch_message(Cluster *c, const char *line, size_t len)
+{
+	EtcdAnswer a;
+
+	if (etcd_parse_watch(line, len, &a) < 0)
+		return -EPROTO;
+	if (a.canceled) {
+		c->rerange = a.compact_revision > 0;
+		if (c->rerange)
+			log_warning("etcd: revision %" PRId64 " was compacted (now %" PRId64
+			            "); reading everything again",
+			            c->view.revision + 1, a.compact_revision);
+		etcd_answer_done(&a);
+		return -ECANCELED;
+	}
+	if (a.created)
+		mark_reachable(c);
+	for (size_t i = 0; i < a.n_kvs; i++)
+		cluster_view_apply(&c->view, &a.kvs[i]);
+	c->view.revision = MAX(c->view.revision, a.revision);
+	etcd_answer_done(&a);
+	view_publish(c);
+	return 0;
+}
+
+static int on_watch_chunk(HttpRequest *req, const char *data, size_t len, void *userdata)
+{
+	Cluster *c = userdata;
+
+	if (len > ETCD_ANSWER_MAX - c->line_len)
+		return -EMSGSIZE;
+	char *b = realloc(c->line, c->line_len + len + 1);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b + c->line_len, data, len);
+	c->line = b;
+	c->line_len += len;
+	/* The gateway writes one JSON message a line. */
+	char *nl;
+	while ((nl = memchr(c->line, '\n', c->line_len))) {
+		size_t n = (size_t)(nl - c->line);
+		int r = n > 0 ? on_watch_message(c, c->line, n) : 0;
+		memmove(c->line, nl + 1, c->line_len - n - 1);
+		c->line_len -= n + 1;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void range_start(Cluster *c);
+
+static void on_watch_done(HttpRequest *req, int error, long status, const char *body, size_t len, void *userdata)
+{
+	Cluster *c = userdata;
+
+	c->watch = NULL;
+	c->line_len = 0;
+	if (c->rerange) {
+		c->rerange = false;
+		range_start(c);
+		return;
+	}
+	if (error == -ECANCELED || error == -EMSGSIZE)
+		fail(c, "watch: etcd cancelled the watch or sent a malformed or oversized message");
+	else if (error < 0)
+		fail(c, "watch: %s", http_request_error_text(req));
+	else
+		fail(c, "watch: the stream ended (HTTP %ld)", status);
+}
+
+static void watch_start(Cluster *c)
+{
+	int r = post(c, "/v3/watch", etcd_body_watch_prefix(CLUSTER_PREFIX, c->view.revision + 1), on_watch_chunk,
+	             on_watch_done, &c->watch);
+	if (r < 0)
+		fail(c, "watch: %s", strerror(-r));
+}
+
+static void on_range_done(HttpRequest *req, int error, long status, const char *body, size_t len, void *userdata)
+{
+	Cluster *c = userdata;
+	EtcdAnswer a;
+
+	c->step = NULL;
+	if (!answer_ok(c, req, error, status, body, len, "range"))
+		return;
+	if (etcd_parse_range(body, len, &a) < 0) {
+		fail(c, "range: malformed answer");
+		return;
+	}
+	/* A full read replaces the view: members that left while we were not watching are gone. */
+	cluster_view_reset(&c->view);
+	for (size_t i = 0; i < a.n_kvs; i++)
+		cluster_view_apply(&c->view, &a.kvs[i]);
+	c->view.revision = a.revision;
+	c->have_view = true;
+	etcd_answer_done(&a);
+	view_publish(c);
+	watch_start(c);
+}
+
+static void range_start(Cluster *c)
+{
+	int r = post(c, "/v3/kv/range", etcd_body_range_prefix(CLUSTER_PREFIX), NULL, on_range_done, &c->step);
+	if (r < 0)
+		fail(c, "range: %s", strerror(-r));
+}
+
+static void on_put_done(HttpRequest *req, int error, long status, const char *body, size_t len, void *userdata)
+{
+	Cluster *c = userdata;
+
+	c->step = NULL;
+	if (!answer_ok(c, req, error, status, body, len, "registration"))
+		return;
+	if (c->watch)
+		return; /* a registration again after a lost lease: the running watch shows it */
+	/* With a view already, resume the watch where it stopped; else read everything first. */
+	if (c->have_view)
+		watch_start(c);
+	else
+		range_start(c);
+}
+
+static void put_start(Cluster *c)
+{
+	char value[64];
+
+	snprintf(value, sizeof(value), "{\"capacity\": %u}", c->config->capacity);
+	int r = post(c, "/v3/kv/put", etcd_body_put(c->node_key, value, c->lease_id), NULL, on_put_done, &c->step);
+	if (r < 0)
+		fail(c, "registration: %s", strerror(-r));
+}
+
+static void on_grant_done(HttpRequest *req, int error, long status, const char *body, size_t len, void *userdata)
+{
+	Cluster *c = userdata;
+	EtcdAnswer a;
+
+	c->step = NULL;
+	if (!answer_ok(c, req, error, status, body, len, "lease grant"))
+		return;
+	if (etcd_parse_lease(body, len, &a) < 0 || a.ttl <= 0) {
+		fail(c, "lease grant: malformed answer");
+		return;
+	}
+	c->lease_id = a.lease_id;
+	log_info("Registering as %s (capacity %u) under lease %" PRIx64 ", TTL %" PRId64 " s", c->node_key,
+	         c->config->capacity, (uint64_t)c->lease_id, a.ttl);
+	put_start(c);
+}
+
+static void grant_start(Cluster *c)
+{
+	int r = post(c, "/v3/lease/grant", etcd_body_grant(c->ttl), NULL, on_grant_done, &c->step);
+	if (r < 0)
+		fail(c, "lease grant: %s", strerror(-r));
+}
+
+/* Keepalive answers, both the one that starts a reconnection (step) and the periodic ones. */
+static void on_keepalive_done(HttpRequest *req, int error, long status, const char *body, size_t len, void *userdata)
+{
+	Cluster *c = userdata;
+	bool connecting = req == c->step;
+	EtcdAnswer a;
+
+	if (connecting)
+		c->step = NULL;
+	else
+		c->keepalive = NULL;
+	if (!answer_ok(c, req, error, status, body, len, "lease keepalive"))
+		return;
+	if (etcd_parse_lease(body, len, &a) < 0) {
+		fail(c, "lease keepalive: malformed answer");
+		return;
+	}
+	if (a.ttl > 0) {
+		if (connecting)
+			put_start(c);
+		return;
+	}
+	log_warning("etcd: lease %" PRIx64 " has expired; registering again", (uint64_t)c->lease_id);
+	c->lease_id = 0;
+	if (connecting)
+		grant_start(c);
+	else if (!c->step)
+		grant_start(c); /* the watch goes on; the new registration shows up in it */
+}
+
+static int keepalive_send(Cluster *c, HttpRequest **slot)
+{
+	return post(c, "/v3/lease/keepalive", etcd_body_keepalive(c->lease_id), NULL, on_keepalive_done, slot);
+}
+
+static int on_keepalive_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Cluster *c = userdata;
+
+	(void)sd_event_source_set_time(s, usec + c->ttl * 1000000ULL / 3);
+	if (c->watch && c->lease_id && !c->keepalive && !c->step) {
+		int r = keepalive_send(c, &c->keepalive);
+		if (r < 0)
+			fail(c, "lease keepalive: %s", strerror(-r));
+	}
+	return 0;
+}
+
+/* ---- failures and reconnection ---- */
+
+static void drop_connection(Cluster *c)
+{
+	http_request_cancel(TAKE_PTR(c->step));
+	http_request_cancel(TAKE_PTR(c->watch));
+	http_request_cancel(TAKE_PTR(c->keepalive));
+	c->line_len = 0;
+	c->rerange = false;
+}
+
+static uint64_t backoff_usec(unsigned failures)
+{
+	uint64_t d = CLUSTER_BACKOFF_MIN_USEC;
+
+	for (unsigned i = 1; i < failures && d < CLUSTER_BACKOFF_MAX_USEC; i++)
+		d *= 2;
+	return MIN(d, CLUSTER_BACKOFF_MAX_USEC);
+}
+
+static void fail(Cluster *c, const char *fmt, ...)
+{
+	uint64_t now = 0, delay;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	va_end(ap);
+	drop_connection(c);
+	c->reachable = false;
+	c->failures++;
+	delay = backoff_usec(c->failures);
+	(void)sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+	if (ratelimit_below(&c->log_limit, now))
+		log_warning("etcd at %s: %s; keeping the last share, retrying in %.1f s (attempt %u)",
+		            c->endpoints[c->current], c->error, delay / 1e6, c->failures);
+	c->current = (c->current + 1) % c->n_endpoints;
+	(void)sd_event_source_set_time(c->retry_timer, now + delay);
+	(void)sd_event_source_set_enabled(c->retry_timer, SD_EVENT_ONESHOT);
+}
+
+static void connect_start(Cluster *c)
+{
+	int r;
+
+	drop_connection(c);
+	/* A lease that is still alive keeps the registration; else a new one. */
+	if (c->lease_id) {
+		r = keepalive_send(c, &c->step);
+		if (r < 0)
+			fail(c, "lease keepalive: %s", strerror(-r));
+	} else
+		grant_start(c);
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	connect_start(userdata);
+	return 0;
+}
+
+/* ---- object ---- */
+
+int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const char *node_id, unsigned ttl,
+                const Config *config, DemandFn fn, void *userdata, char *error)
+{
+	_cleanup_(cluster_freep) Cluster *c = calloc(1, sizeof(Cluster));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->log_limit = (RateLimit)RATELIMIT_INIT(60 * 1000000ULL, 5);
+	r = cluster_parse_endpoints(endpoints, &c->endpoints, &c->n_endpoints, error);
+	if (r < 0)
+		return r;
+	if (!cluster_node_id_is_valid(node_id)) {
+		snprintf(error, CONFIG_ERROR_MAX, "--node-id %.64s: not usable as an etcd key", node_id);
+		return -EINVAL;
+	}
+	c->event = sd_event_ref(event);
+	c->config = config;
+	cluster_view_init(&c->view, config);
+	c->fn = fn;
+	c->userdata = userdata;
+	c->ttl = ttl ? ttl : CLUSTER_DEFAULT_TTL;
+	if (!(c->node_id = strdup(node_id)) || asprintf(&c->node_key, "%s%s", CLUSTER_NODES_PREFIX, node_id) < 0)
+		return -ENOMEM;
+	r = http_client_new(&c->http, event);
+	if (r < 0)
+		return r;
+	r = sd_event_add_time(event, &c->retry_timer, CLOCK_MONOTONIC, 0, 0, on_retry, c);
+	if (r < 0)
+		return r;
+	r = sd_event_add_time_relative(event, &c->keepalive_timer, CLOCK_MONOTONIC, c->ttl * 1000000ULL / 3, 0,
+	                               on_keepalive_timer, c);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_enabled(c->keepalive_timer, SD_EVENT_ON);
+	log_info("Cluster mode: etcd at %s, node %s, lease TTL %u s", endpoints, node_id, c->ttl);
+	/* The retry timer is armed at 0: the first connection starts from the loop, not from here. */
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+Cluster *cluster_free(Cluster *c)
+{
+	if (!c)
+		return NULL;
+	/* The lease is not revoked: the containers keep running after a stop, so the share stays claimed until the
+	 * lease expires. */
+	drop_connection(c);
+	http_client_free(c->http);
+	sd_event_source_disable_unref(c->retry_timer);
+	sd_event_source_disable_unref(c->keepalive_timer);
+	sd_event_unref(c->event);
+	strv_free(c->endpoints, c->n_endpoints);
+	free(c->node_id);
+	free(c->node_key);
+	cluster_view_done(&c->view);
+	free(c->line);
+	free(c);
+	return NULL;
+}
+
+bool cluster_reachable(const Cluster *c)
+{
+	return c->reachable;
+}
+
+static cJSON *counts_json(const Config *config, const unsigned *v)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	for (size_t i = 0; o && i < config->n_apps; i++)
+		cJSON_AddNumberToObject(o, config->apps[i].name, v[i]);
+	return o;
+}
+
+cJSON *cluster_status_json(const Cluster *c)
+{
+	cJSON *o = cJSON_CreateObject(), *members = cJSON_AddArrayToObject(o, "members");
+
+	if (!members)
+		return o;
+	for (size_t i = 0; i < c->view.n_members; i++) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "id", c->view.members[i].id);
+		cJSON_AddNumberToObject(m, "capacity", c->view.members[i].capacity);
+		cJSON_AddItemToArray(members, m);
+	}
+	cJSON_AddBoolToObject(o, "reachable", c->reachable);
+	cJSON_AddStringToObject(o, "endpoint", c->endpoints[c->current]);
+	cJSON_AddNumberToObject(o, "revision", (double)c->view.revision);
+	cJSON_AddNumberToObject(o, "lease_ttl", c->ttl);
+	cJSON_AddItemToObject(o, "totals", c->have_view ? counts_json(c->config, c->view.totals) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "share", c->have_share ? counts_json(c->config, c->share) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "error", c->error[0] ? cJSON_CreateString(c->error) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(o, "failures", c->failures);
+	return o;
+}

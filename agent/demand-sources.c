@@ -1,0 +1,388 @@
+/* The file: and http:// demand sources. Both end in demand_payload_apply(): the one targets parser, then a merge
+ * into the last good targets, so a bad document never changes anything. Neither blocks: the file is a bounded read
+ * of a regular file, the URL goes through the libcurl multi client. */
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include "force12/demand-sources.h"
+#include "force12/http-client.h"
+#include "force12/json.h"
+#include "force12/log.h"
+#include "force12/targets.h"
+
+int demand_payload_apply(const char *text, size_t len, const Config *config, unsigned *targets, char *error)
+{
+	unsigned parsed[CONFIG_MAX_APPS];
+	int changed = 0;
+
+	if (targets_parse(text, len, config, false, parsed, error) != TARGETS_OK)
+		return -EINVAL;
+	for (size_t i = 0; i < config->n_apps; i++)
+		if (parsed[i] != TARGETS_UNSET && parsed[i] != targets[i]) {
+			targets[i] = parsed[i];
+			changed = 1;
+		}
+	return changed;
+}
+
+/* What both sources keep: the last good targets, what went wrong last, how often they were applied. */
+typedef struct SourceState {
+	const Config *config;
+	DemandFn fn;
+	void *userdata;
+	unsigned targets[CONFIG_MAX_APPS];
+	bool have_targets;
+	char error[CONFIG_ERROR_MAX];
+	unsigned updates, rejected;
+} SourceState;
+
+static void state_init(SourceState *s, const Config *config, DemandFn fn, void *userdata)
+{
+	*s = (SourceState){.config = config, .fn = fn, .userdata = userdata};
+	for (size_t i = 0; i < CONFIG_MAX_APPS; i++)
+		s->targets[i] = TARGETS_UNSET;
+}
+
+/* Applies a document; logs one line when it is refused (once per distinct reason). */
+static void state_apply(SourceState *s, const char *origin, const char *text, size_t len)
+{
+	char error[CONFIG_ERROR_MAX];
+	int r = demand_payload_apply(text, len, s->config, s->targets, error);
+
+	if (r < 0) {
+		s->rejected++;
+		if (!streq(error, s->error))
+			log_error("%s: %s; keeping the last good targets", origin, error);
+		snprintf(s->error, sizeof(s->error), "%s", error);
+		return;
+	}
+	s->error[0] = 0;
+	if (r == 0 && s->have_targets)
+		return;
+	s->have_targets = true;
+	s->updates++;
+	log_info("New targets from %s", origin);
+	s->fn(s->targets, s->userdata);
+}
+
+static void state_status(const SourceState *s, cJSON *o)
+{
+	cJSON_AddItemToObject(o, "error", s->error[0] ? cJSON_CreateString(s->error) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(o, "updates", s->updates);
+	cJSON_AddNumberToObject(o, "rejected", s->rejected);
+}
+
+/* ---- file: ---- */
+
+struct FileSource {
+	SourceState state;
+	char *path, *dir, *name, *origin;
+	int fd; /* inotify */
+	sd_event_source *io;
+};
+
+/* Reads at most TARGETS_BODY_MAX + 1 bytes of a regular file; O_NONBLOCK so that a FIFO put there cannot hang us.
+ * Returns the length, or a negative errno. */
+static ssize_t read_bounded(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	size_t n = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
+	while (n < size) {
+		ssize_t k = read(fd, buf + n, size - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	return (ssize_t)n;
+}
+
+static void file_reread(FileSource *f)
+{
+	_cleanup_free_ char *buf = malloc(TARGETS_BODY_MAX + 1);
+	ssize_t n;
+
+	if (!buf)
+		return;
+	n = read_bounded(f->path, buf, TARGETS_BODY_MAX + 1);
+	if (n == -ENOENT) {
+		log_warning("%s: no such file (yet); keeping the last good targets", f->origin);
+		return;
+	}
+	if (n == -EBADFD) {
+		log_error("%s: not a regular file; keeping the last good targets", f->origin);
+		return;
+	}
+	if (n < 0) {
+		log_error_errno((int)n, "%s: cannot read it: %m; keeping the last good targets", f->origin);
+		return;
+	}
+	state_apply(&f->state, f->origin, buf, (size_t)n);
+}
+
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	FileSource *f = userdata;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool ours = false;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			if (ev->len > 0 && streq(ev->name, f->name))
+				ours = true;
+			if (ev->mask & IN_Q_OVERFLOW)
+				ours = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	/* A rename into place (IN_MOVED_TO) or a write that finished (IN_CLOSE_WRITE): read it whole once. */
+	if (ours)
+		file_reread(f);
+	return 0;
+}
+
+int file_source_new(FileSource **ret, sd_event *event, const char *path, const Config *config, DemandFn fn,
+                    void *userdata, char *error)
+{
+	_cleanup_(file_source_freep) FileSource *f = calloc(1, sizeof(FileSource));
+	_cleanup_free_ char *d = NULL, *b = NULL;
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	f->fd = -1;
+	if (!path[0] || path[strlen(path) - 1] == '/') {
+		snprintf(error, CONFIG_ERROR_MAX, "--demand file:%.64s: expected the path of a file", path);
+		return -EINVAL;
+	}
+	state_init(&f->state, config, fn, userdata);
+	if (!(d = strdup(path)) || !(b = strdup(path)) || !(f->path = strdup(path)) || !(f->dir = strdup(dirname(d))) ||
+	    !(f->name = strdup(basename(b))) || asprintf(&f->origin, "file:%s", path) < 0)
+		return -ENOMEM;
+	f->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (f->fd < 0)
+		return -errno;
+	if (inotify_add_watch(f->fd, f->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
+		r = -errno;
+		snprintf(error, CONFIG_ERROR_MAX, "--demand file:%.64s: cannot watch the directory %.64s: %s", path,
+		         f->dir, strerror(-r));
+		return r == -ENOMEM ? r : -EINVAL;
+	}
+	r = sd_event_add_io(event, &f->io, f->fd, EPOLLIN, on_inotify, f);
+	if (r < 0)
+		return r;
+	log_info("Targets from %s, read again whenever it changes", f->origin);
+	file_reread(f);
+	*ret = TAKE_PTR(f);
+	return 0;
+}
+
+FileSource *file_source_free(FileSource *f)
+{
+	if (!f)
+		return NULL;
+	sd_event_source_disable_unref(f->io);
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->path);
+	free(f->dir);
+	free(f->name);
+	free(f->origin);
+	free(f);
+	return NULL;
+}
+
+cJSON *file_source_status_json(const FileSource *f)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "source", f->origin);
+	state_status(&f->state, o);
+	return o;
+}
+
+/* ---- http:// ---- */
+
+struct HttpSource {
+	SourceState state;
+	sd_event *event;
+	HttpClient *http;
+	HttpRequest *req;
+	sd_event_source *timer;
+	char *url, *origin, *etag;
+	uint64_t interval_usec;
+	unsigned failures, not_modified;
+};
+
+static uint64_t http_next_delay(const HttpSource *h)
+{
+	uint64_t d = h->interval_usec;
+
+	for (unsigned i = 0; i < h->failures && d < DEMAND_HTTP_BACKOFF_MAX * 1000000ULL; i++)
+		d *= 2;
+	return MIN(d, DEMAND_HTTP_BACKOFF_MAX * 1000000ULL);
+}
+
+static void http_failed(HttpSource *h, const char *fmt, const char *arg)
+{
+	char what[CONFIG_ERROR_MAX];
+
+	snprintf(what, sizeof(what), fmt, arg);
+	h->failures++;
+	if (!streq(what, h->state.error))
+		log_warning("%s: %s; keeping the last good targets, polling again in %.0f s", h->origin, what,
+		            http_next_delay(h) / 1e6);
+	snprintf(h->state.error, sizeof(h->state.error), "%s", what);
+}
+
+static void http_answer(HttpSource *h, HttpRequest *req, long status, const char *body, size_t len)
+{
+	const char *etag;
+	char line[32];
+
+	if (status == 304) {
+		h->not_modified++;
+		h->failures = 0;
+		h->state.error[0] = 0;
+		return;
+	}
+	if (status != 200) {
+		snprintf(line, sizeof(line), "HTTP %ld", status);
+		http_failed(h, "the server answered %s", line);
+		return;
+	}
+	h->failures = 0;
+	state_apply(&h->state, h->origin, body, len);
+	if (h->state.error[0])
+		return; /* no ETag for a refused document: the next poll fetches it whole again */
+	etag = http_request_header(req, "ETag");
+	free(h->etag);
+	h->etag = etag && strlen(etag) < 256 && !strpbrk(etag, "\r\n") ? strdup(etag) : NULL;
+}
+
+static void on_http_done(HttpRequest *req, int error, long status, const char *body, size_t len, void *userdata)
+{
+	HttpSource *h = userdata;
+	uint64_t now = 0;
+
+	h->req = NULL;
+	if (error == -EMSGSIZE)
+		http_failed(h, "the answer is over %s bytes", "65536");
+	else if (error < 0)
+		http_failed(h, "%s", http_request_error_text(req));
+	else
+		http_answer(h, req, status, body, len);
+	(void)sd_event_now(h->event, CLOCK_MONOTONIC, &now);
+	(void)sd_event_source_set_time(h->timer, now + http_next_delay(h));
+	(void)sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+}
+
+static int on_http_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	HttpSource *h = userdata;
+	_cleanup_free_ char *inm = NULL;
+	const char *headers[] = {"Accept: application/json", NULL, NULL};
+	int r;
+
+	if (h->etag) {
+		if (asprintf(&inm, "If-None-Match: %s", h->etag) < 0)
+			return 0;
+		headers[1] = inm;
+	}
+	HttpRequestSpec spec = {
+	        .url = h->url,
+	        .headers = headers,
+	        .timeout_msec = DEMAND_HTTP_TIMEOUT_MSEC,
+	        .max_response = TARGETS_BODY_MAX,
+	};
+	r = http_request_start(h->http, &spec, on_http_done, h, &h->req);
+	if (r < 0) {
+		http_failed(h, "cannot start a request: %s", strerror(-r));
+		(void)sd_event_source_set_time(s, usec + http_next_delay(h));
+		(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	}
+	return 0;
+}
+
+static bool url_is_valid(const char *url)
+{
+	size_t n = strlen(url);
+
+	if (n > 2048 || strpbrk(url, " \t\r\n"))
+		return false;
+	if (strncmp(url, "http://", 7) == 0)
+		return n > 7;
+	return strncmp(url, "https://", 8) == 0 && n > 8;
+}
+
+int http_source_new(HttpSource **ret, sd_event *event, const char *url, unsigned interval, const Config *config,
+                    DemandFn fn, void *userdata, char *error)
+{
+	_cleanup_(http_source_freep) HttpSource *h = calloc(1, sizeof(HttpSource));
+	int r;
+
+	if (!h)
+		return -ENOMEM;
+	if (!url_is_valid(url)) {
+		snprintf(error, CONFIG_ERROR_MAX, "--demand %.64s: expected http://HOST[:PORT]/PATH", url);
+		return -EINVAL;
+	}
+	state_init(&h->state, config, fn, userdata);
+	h->event = sd_event_ref(event);
+	h->interval_usec = (interval ? interval : DEMAND_HTTP_DEFAULT_INTERVAL) * 1000000ULL;
+	if (!(h->url = strdup(url)) || !(h->origin = strdup(url)))
+		return -ENOMEM;
+	r = http_client_new(&h->http, event);
+	if (r < 0)
+		return r;
+	/* The first poll at once, from the loop. */
+	r = sd_event_add_time(event, &h->timer, CLOCK_MONOTONIC, 0, 0, on_http_timer, h);
+	if (r < 0)
+		return r;
+	log_info("Targets from %s, polled every %.0f s", url, h->interval_usec / 1e6);
+	*ret = TAKE_PTR(h);
+	return 0;
+}
+
+HttpSource *http_source_free(HttpSource *h)
+{
+	if (!h)
+		return NULL;
+	http_request_cancel(h->req);
+	http_client_free(h->http);
+	sd_event_source_disable_unref(h->timer);
+	sd_event_unref(h->event);
+	free(h->url);
+	free(h->origin);
+	free(h->etag);
+	free(h);
+	return NULL;
+}
+
+cJSON *http_source_status_json(const HttpSource *h)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "source", h->url);
+	state_status(&h->state, o);
+	cJSON_AddNumberToObject(o, "not_modified", h->not_modified);
+	cJSON_AddNumberToObject(o, "failures", h->failures);
+	cJSON_AddNumberToObject(o, "interval", h->interval_usec / 1e6);
+	return o;
+}

@@ -1,0 +1,173 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2153 # T, NODE, TOP come from lib.sh
+# Cluster mode on the local cluster (scripts/local-cluster.sh): etcd and three emulated hosts, each its own dockerd
+# and agent, capacity 9. The totals split as expected over the hosts; an etcd restart starts or stops nothing and
+# a later change still converges; when a host dies the survivors take its share over within TTL + 5 s; no host
+# ever runs more than its capacity. Counts come from the hosts' engines, never from the agents.
+
+TTL=10
+
+lc() {
+	F12_CLUSTER_DIR=$T/cluster F12_CLUSTER_ID=$NODE F12_LEASE_TTL=$TTL F12_LOG_DIR=$T \
+		bash "$TOP/scripts/local-cluster.sh" "$@"
+}
+hsock() { echo "$T/cluster/host-$1/engine/docker.sock"; }
+hdk() { # HOST docker-args...
+	local h=$1
+	shift
+	docker -H "unix://$(hsock "$h")" "$@"
+}
+hapi() { curl -s --unix-socket "$T/cluster/host-$1/api.sock" "http://localhost$2"; }
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+running() { # HOST APP
+	hdk "$1" ps -q --filter status=running --filter "label=io.force12.app=$2" | wc -l
+}
+
+# split_is HOST:P1:P2 ...: each host runs exactly that many of priority1 and priority2, and nothing else of ours.
+split_is() {
+	local spec h p1 p2
+	for spec in "$@"; do
+		IFS=: read -r h p1 p2 <<<"$spec"
+		[ "$(running "$h" priority1)" -eq "$p1" ] || return 1
+		[ "$(running "$h" priority2)" -eq "$p2" ] || return 1
+		[ "$(hdk "$h" ps -aq --filter "label=io.force12.agent=$NODE-host-$h" | wc -l)" -eq $((p1 + p2)) ] || return 1
+	done
+}
+
+# Samples every host's running count; a count over the capacity is written to $T/over-capacity.
+start_capacity_sampler() {
+	(
+		while :; do
+			for h in 1 2 3; do
+				[ -S "$(hsock "$h")" ] || continue
+				n=$(hdk "$h" ps -q --filter status=running 2>/dev/null | wc -l)
+				[ "$n" -le 9 ] || echo "host $h ran $n at $(date +%T.%N)" >>"$T/over-capacity"
+			done
+			sleep 0.2
+		done
+	) &
+	echo $! >>"$T/pids"
+}
+
+all_reachable() {
+	local h
+	for h in "$@"; do
+		hapi "$h" /v1/status | json_check '.cluster.reachable == true' || return 1
+	done
+}
+
+# Every container of the hosts with its start time: an etcd restart must not change a line of it.
+snapshot() {
+	local h
+	for h in 1 2 3; do
+		hdk "$h" ps -aq --no-trunc | sort | while read -r id; do
+			hdk "$h" inspect -f "$h {{.Id}} {{.State.Status}} {{.State.StartedAt}}" "$id"
+		done
+	done
+}
+
+container_events() { # HOST SINCE-EPOCH: start, stop, die, create and destroy events since then
+	hdk "$1" events --since "$2" --until "$(date +%s)" --filter type=container \
+		--filter event=start --filter event=stop --filter event=die --filter event=create --filter event=destroy \
+		--format '{{.Action}} {{.Actor.Attributes.name}}'
+}
+
+cluster_cleanup() {
+	local rc=$?
+	set +e # the test's errexit must not cut the cleanup short
+	lc stop >/dev/null 2>&1
+	# The agents' logs, where lib.sh's cleanup looks for sanitizer and valgrind reports.
+	cat "$T"/host-*.agent.log >>"$T/agent.log" 2>/dev/null
+	(exit "$rc")
+	cleanup
+}
+
+test_cluster_three_hosts_split_etcd_restart_host_loss() {
+	command -v etcd >/dev/null || {
+		echo "etcd not installed (apt-get install etcd-server, or scripts/setup-host.sh --test)"
+		exit 77
+	}
+	[ "$(id -u)" -eq 0 ] || {
+		echo "needs root: every emulated host is its own dockerd"
+		exit 77
+	}
+	trap cluster_cleanup EXIT
+	lc start 3 2>>"$T/cluster.log" || fail "the local cluster did not start: $(tail -n 3 "$T/cluster.log")"
+	start_capacity_sampler
+	local t0 h before after since events
+
+	# 12 + 9 over three hosts of 9: 4 + 3 each.
+	t0=$(ms)
+	lc put-targets '{"priority1": 12, "priority2": 9}'
+	wait_until 90 "the split 4+3 on every host" split_is 1:4:3 2:4:3 3:4:3
+	figure cluster_totals_to_converged_ms "$(($(ms) - t0))"
+	for h in 1 2 3; do
+		hapi "$h" /v1/status | json_check '(.cluster.members | length) == 3 and .cluster.share == {"priority1": 4, "priority2": 3}' ||
+			fail "host $h's status: $(hapi "$h" /v1/status | jq -c .cluster)"
+	done
+
+	# etcd restarts: every agent says so, /healthz stays 200 with a note, nothing starts or stops.
+	before=$(snapshot)
+	since=$(date +%s)
+	lc restart-etcd 4 2>>"$T/cluster.log" &
+	local restart_pid=$!
+	wait_until 15 "host 1 to report etcd unreachable" sh -c "curl -s --unix-socket $T/cluster/host-1/api.sock http://x/v1/status | jq -e '.cluster.reachable == false'"
+	body=$(curl -s -w ' %{http_code}' --unix-socket "$T/cluster/host-1/api.sock" http://localhost/healthz)
+	[[ $body == *"etcd not reachable"*" 200" ]] || fail "/healthz during the etcd outage: $body"
+	wait "$restart_pid" || fail "etcd did not come back: $(tail -n 3 "$T/cluster.log")"
+	wait_until 30 "every agent to reach etcd again" all_reachable 1 2 3
+	sleep 3
+	after=$(snapshot)
+	[ "$before" = "$after" ] || fail "the etcd restart changed containers: $(diff <(echo "$before") <(echo "$after"))"
+	for h in 1 2 3; do
+		events=$(container_events "$h" "$since")
+		[ -z "$events" ] || fail "host $h: container events during the etcd restart: $events"
+	done
+	split_is 1:4:3 2:4:3 3:4:3 || fail "the split changed across the etcd restart"
+
+	# An agent restarted while etcd is away keeps its share too: it resumes it from its state dir.
+	since=$(date +%s)
+	lc stop-etcd
+	lc restart-agent 2 2>>"$T/cluster.log" || fail "host 2's agent did not come back"
+	sleep 3
+	lc start-etcd 2>>"$T/cluster.log"
+	wait_until 30 "every agent to reach etcd again" all_reachable 1 2 3
+	sleep 2
+	[ "$before" = "$(snapshot)" ] || fail "the agent restart changed containers: $(diff <(echo "$before") <(snapshot))"
+	events=$(container_events 2 "$since")
+	[ -z "$events" ] || fail "host 2: container events around its agent's restart: $events"
+
+	# Changes made while the agents were away, then compacted away before they come back: they read everything
+	# again and converge. 10 + 5: 4+1, 3+2, 3+2.
+	lc stop-etcd
+	wait_until 30 "the agents to back off" sh -c "for h in 1 2 3; do curl -s --unix-socket $T/cluster/host-\$h/api.sock http://x/v1/status | jq -e '.cluster.failures >= 5' >/dev/null || exit 1; done"
+	lc start-etcd 2>>"$T/cluster.log"
+	lc put-targets '{"priority1": 10, "priority2": 5}'
+	lc put-targets '{"priority1": 10, "priority2": 5}'
+	lc compact
+	wait_until 90 "the split after a compaction" split_is 1:4:1 2:3:2 3:3:2
+	local reread
+	reread=$(cat "$T"/cluster/host-*/agent.log | grep -c 'was compacted' || true)
+	figure cluster_agents_that_reread_after_compaction "$reread of 3"
+
+	# A later change converges: 8 + 6 is 3+2, 3+2, 2+2 (the odd ones to the smallest ids).
+	t0=$(ms)
+	lc put-targets '{"priority1": 8, "priority2": 6}'
+	wait_until 90 "the split after the etcd restart" split_is 1:3:2 2:3:2 3:2:2
+	figure cluster_change_after_etcd_restart_to_converged_ms "$(($(ms) - t0))"
+
+	# Host 3 dies: the two others take its share over (4+3 each) within TTL + 5 s.
+	t0=$(ms)
+	lc kill-host 3 2>>"$T/cluster.log"
+	wait_until 90 "the survivors to cover host 3's share" split_is 1:4:3 2:4:3
+	local took=$(($(ms) - t0))
+	figure cluster_host_death_to_share_covered_ms "$took"
+	[ "$took" -le $(((TTL + 5) * 1000 * WAIT_FACTOR)) ] || fail "host 3's share was covered after ${took} ms, over TTL + 5 s"
+	for h in 1 2; do
+		hapi "$h" /v1/status | json_check '(.cluster.members | length) == 2' ||
+			fail "host $h still counts host 3: $(hapi "$h" /v1/status | jq -c .cluster.members)"
+	done
+
+	[ ! -s "$T/over-capacity" ] || fail "over capacity: $(head -n 3 "$T/over-capacity")"
+}
