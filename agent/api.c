@@ -134,7 +134,12 @@ static enum MHD_Result put_targets(struct MHD_Connection *conn, Api *api, const 
 
 static enum MHD_Result get_metrics(struct MHD_Connection *conn, Api *api)
 {
-	char *text = metrics_render(api->agent, &api->stats);
+	_cleanup_json_ cJSON *extra = api->status_hook ? cJSON_CreateObject() : NULL;
+	char *text;
+
+	if (extra)
+		api->status_hook(extra, api->hook_userdata);
+	text = metrics_render(api->agent, &api->stats, extra);
 
 	if (!text)
 		return MHD_NO;

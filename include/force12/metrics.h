@@ -2,6 +2,7 @@
  * API's own request counters. Rendering reads state only. */
 #pragma once
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 
 #include "force12/agent.h"
@@ -23,5 +24,6 @@ typedef struct ApiStats {
 void api_stats_count(ApiStats *s, const char *route, unsigned status);
 void api_stats_free(ApiStats *s);
 
-/* Returns malloc'ed text, or NULL on allocation failure. */
-char *metrics_render(Agent *a, const ApiStats *s);
+/* Returns malloc'ed text, or NULL on allocation failure. extra: what the status hook adds to /v1/status (NULL or
+ * an object); its "cluster" object becomes the force12_cluster_* gauges. */
+char *metrics_render(Agent *a, const ApiStats *s, const cJSON *extra);

@@ -106,6 +106,13 @@ test_cluster_three_hosts_split_etcd_restart_host_loss() {
 		hapi "$h" /v1/status | json_check '(.cluster.members | length) == 3 and .cluster.share == {"priority1": 4, "priority2": 3}' ||
 			fail "host $h's status: $(hapi "$h" /v1/status | jq -c .cluster)"
 	done
+	hapi 1 /metrics >"$T/metrics"
+	{ grep -qx 'force12_cluster_members 3' "$T/metrics" && grep -qx 'force12_cluster_reachable 1' "$T/metrics" &&
+		grep -qx 'force12_cluster_share{app="priority1"} 4' "$T/metrics"; } ||
+		fail "/metrics lacks the cluster view: $(grep cluster "$T/metrics")"
+	if command -v promtool >/dev/null; then
+		promtool check metrics <"$T/metrics" >"$T/promtool.log" 2>&1 || fail "promtool: $(cat "$T/promtool.log")"
+	fi
 
 	# etcd restarts: every agent says so, /healthz stays 200 with a note, nothing starts or stops.
 	before=$(snapshot)
