@@ -90,6 +90,8 @@ cJSON *agent_status(Agent *a);
 /* /proc readings of a process. */
 int proc_mem(pid_t pid, long *ret_rss_kib, long *ret_private_dirty_kib);
 double proc_cpu_seconds(pid_t pid);
+/* Time on CPU in ns precision (the main thread's; the agent has no other), -1 without schedstats. */
+double proc_schedstat_seconds(pid_t pid);
 int proc_fds(pid_t pid);
 
 /* Removes every container labelled label=value on the engine: the cleanup of this run. Returns how many. */
