@@ -397,7 +397,6 @@ int agent_start(Agent *a, const char *const *args, char *errline, size_t errsize
 	char cmd[400];
 	int r;
 
-	snprintf(cmd, sizeof(cmd), "%s/state", a->dir);
 	/* A fresh state dir each time: targets of an earlier agent must not carry over. */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", a->dir);
 	if (system(cmd) != 0)

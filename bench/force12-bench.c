@@ -139,7 +139,7 @@ static double secs(uint64_t ns)
 
 /* ---- waiting on the event stream ---- */
 
-/* Waits for pred, checking every second that the agent (if one should run) is alive. */
+/* Waits for pred, checking every second that the agent, if one runs, is alive. */
 static void wait_for(Bench *b, bool (*pred)(Watch *w, void *ud), void *ud, double timeout_s, const char *what)
 {
 	uint64_t end = now_ns() + (uint64_t)(timeout_s * 1e9);
@@ -150,7 +150,8 @@ static void wait_for(Bench *b, bool (*pred)(Watch *w, void *ud), void *ud, doubl
 			return;
 		if (r != -ETIMEDOUT)
 			fatal("the engine's event stream ended while waiting for %s", what);
-		if (b->agent.exit_status >= 0 || !agent_alive(&b->agent))
+		/* pid is 0 when no agent should run (the cleanup after one): then only the engine is waited on. */
+		if (b->agent.pid > 0 && !agent_alive(&b->agent))
 			fatal("the agent died (status %d) while waiting for %s", b->agent.exit_status, what);
 		if (now_ns() > end)
 			fatal("gave up after %.0f s waiting for %s", timeout_s, what);
@@ -242,8 +243,12 @@ static void start_agent(Bench *b, const char *const *args)
 static void stop_agent_and_clean(Bench *b)
 {
 	Want none = {.n = 0};
+	int status = agent_stop(&b->agent);
 
-	agent_stop(&b->agent);
+	if (status != 0) {
+		fprintf(stderr, "force12-bench: the agent exited with status %d on SIGTERM (expected 0)\n", status);
+		b->broken = true;
+	}
 	b->agent.exit_status = -1;
 	engine_remove_labelled(b->engine, "io.force12.agent", b->node);
 	wait_for(b, pred_live, &none, 120, "the agent's containers to be removed");
