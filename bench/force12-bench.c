@@ -406,17 +406,22 @@ static void report_scale(Bench *b, unsigned n, Samples *s)
 	char name[64];
 
 	snprintf(name, sizeof(name), "floor_create_start_sequential_%u", n);
-	figure(name, seq_up, "s", "(raw API loop)");
+	figure(name, seq_up, "s", "(raw API loop)  rounds %.2f..%.2f s", s->seq_up[0], s->seq_up[b->rounds - 1]);
 	snprintf(name, sizeof(name), "floor_create_start_parallel_%u", n);
-	figure(name, par_up, "s", "(raw API, %u in flight)", b->parallel);
+	figure(name, par_up, "s", "(raw API, %u in flight)  rounds %.2f..%.2f s", b->parallel, s->par_up[0],
+	       s->par_up[b->rounds - 1]);
 	snprintf(name, sizeof(name), "scale_up_0_to_%u", n);
-	figure(name, up, "s", "(%.2fx the floor)  goal: <= %.2fx", up / floor_up, GOAL_RATIO);
+	/* median() sorted the samples: the spread of the rounds is first..last. */
+	figure(name, up, "s", "(%.2fx the floor)  rounds %.2f..%.2f s  goal: <= %.2fx", up / floor_up, s->agent_up[0],
+	       s->agent_up[b->rounds - 1], GOAL_RATIO);
 	snprintf(name, sizeof(name), "floor_stop_remove_sequential_%u", n);
-	figure(name, seq_down, "s", "(raw API loop)");
+	figure(name, seq_down, "s", "(raw API loop)  rounds %.2f..%.2f s", s->seq_down[0], s->seq_down[b->rounds - 1]);
 	snprintf(name, sizeof(name), "floor_stop_remove_parallel_%u", n);
-	figure(name, par_down, "s", "(raw API, %u in flight)", b->parallel);
+	figure(name, par_down, "s", "(raw API, %u in flight)  rounds %.2f..%.2f s", b->parallel, s->par_down[0],
+	       s->par_down[b->rounds - 1]);
 	snprintf(name, sizeof(name), "scale_down_%u_to_0", n);
-	figure(name, down, "s", "(%.2fx the floor)  goal: <= %.2fx", down / floor_down, GOAL_RATIO);
+	figure(name, down, "s", "(%.2fx the floor)  rounds %.2f..%.2f s  goal: <= %.2fx", down / floor_down,
+	       s->agent_down[0], s->agent_down[b->rounds - 1], GOAL_RATIO);
 }
 
 static void bench_scale(Bench *b)
