@@ -8,6 +8,7 @@ BENCH=${BENCH_BIN:-$TOP/build/force12-bench}
 # Figures every run prints (SIZES=2, FOOTPRINT_N=3), each "name: NUMBER unit ...".
 BENCH_FIGURES=(floor_create_start_sequential_2 floor_create_start_parallel_2 scale_up_0_to_2
 	floor_stop_remove_sequential_2 floor_stop_remove_parallel_2 scale_down_2_to_0
+	floor_stop_p50 floor_stop_p99 floor_stop_remove_p50 floor_stop_remove_p99
 	stop_latency_die_p50 stop_latency_die_p99 stop_latency_destroy_p50 stop_latency_destroy_p99
 	preempt_swap_cold footprint_idle_rss footprint_idle_private_dirty footprint_3_rss footprint_3_private_dirty
 	cpu_per_100_ops cpu_idle churn_time_to_target_p50 churn_time_to_target_p95 churn_rss_start churn_rss_end
