@@ -141,6 +141,12 @@ valgrind: setup-test
 	AGENT_WRAPPER="valgrind --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite -q" \
 		WAIT_FACTOR=5 bash tests/integration/run.sh $(TESTS)
 
+# clang's static analyzer over the agent and force12ctl. Its findings and why each is not a bug: README, "Tests".
+analyze:
+	@for f in agent/*.c ctl/*.c; do \
+		clang --analyze -std=gnu11 -D_GNU_SOURCE -Iinclude $(pkg_cflags) $$f -o /dev/null || exit 1; \
+	done
+
 # libFuzzer harnesses, FUZZ_SECONDS each (default 60).
 fuzz:
 	bash tests/fuzz/run.sh
@@ -151,4 +157,34 @@ AGENT_URL ?= http://172.17.8.1:8080/force12-agent
 ignition: $(BUILD)/force12-agent
 	bash scripts/gen-boot-configs.sh "$(AGENT_URL)" "$${AGENT_SHA512:-$$(sha512sum $(BUILD)/force12-agent | cut -c1-128)}"
 
-.PHONY: bench churn soak valgrind fuzz ignition
+.PHONY: bench churn soak valgrind fuzz ignition analyze
+
+# Comparison runs against the ECS Agent baseline (compare/, observe/): the observer, the report and the demand
+# trace; `make compare` runs 2 systems x 2 container variants for DURATION seconds each (default 120) into
+# build/compare/.
+COMPARE_BINS := $(BUILD)/force12-observe $(BUILD)/force12-report $(BUILD)/force12-trace
+export OBSERVE_BIN := $(abspath $(BUILD)/force12-observe)
+export REPORT_BIN := $(abspath $(BUILD)/force12-report)
+export TRACE_BIN := $(abspath $(BUILD)/force12-trace)
+# Objects of compare/ go under obj/: build/compare/ is the report's directory.
+COMPARE_OBJ := $(BUILD)/obj/compare
+all: $(COMPARE_BINS)
+$(COMPARE_OBJ)/%.o: compare/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icompare $(pkg_cflags) -c -o $@ $<
+$(BUILD)/force12-observe: $(BUILD)/observe/observe.o $(BUILD)/libforce12.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(pkg_libs) -lm
+$(BUILD)/force12-trace: $(COMPARE_OBJ)/trace.o $(BUILD)/libforce12.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(pkg_libs) -lm
+$(BUILD)/force12-report: $(COMPARE_OBJ)/report.o $(COMPARE_OBJ)/metrics.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+$(BUILD)/tests/test-metrics: $(COMPARE_OBJ)/metrics.o
+$(BUILD)/tests/unit/test-metrics.o: override CFLAGS += -Icompare
+compare: setup-compare
+	$(MAKE) all
+	bash compare/compare.sh $(BUILD)/compare
+setup-compare:
+	bash scripts/setup-host.sh --compare
+compare-format:
+	clang-format -i compare/*.c compare/*.h observe/*.c tests/unit/test-metrics.c tests/fuzz/fuzz-metrics.c
+.PHONY: compare setup-compare compare-format

@@ -15,6 +15,8 @@ typedef enum ContainerOp {
 	OP_STOP,
 	OP_INSPECT,
 	OP_REMOVE,
+	OP_PAUSE,
+	OP_UNPAUSE,
 } ContainerOp;
 
 typedef struct Container {
@@ -32,6 +34,7 @@ typedef struct Container {
 	int exit_code;       /* from the die event or inspect; -1 unknown */
 	bool died;           /* a die event came while an op was in flight */
 	bool by_us;          /* we asked it to stop */
+	bool warm;           /* created for the standby pool: paused once started */
 } Container;
 
 typedef struct AppState {
@@ -94,3 +97,9 @@ void container_touch(Container *c);
 int container_create_and_start(Agent *a, int app);
 int container_stop_and_remove(Container *c);
 int container_remove(Container *c);
+/* The warm standby: create -> start -> pause into the pool; pause a running one into it; unpause one back into
+ * service; unpause -> stop -> remove one the pool no longer needs. */
+int container_warm(Agent *a, int app);
+int container_park(Container *c);
+int container_resume(Container *c);
+int container_retire(Container *c);

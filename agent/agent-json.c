@@ -33,6 +33,8 @@ static cJSON *app_json(Agent *a, size_t i)
 	cJSON_AddNumberToObject(o, "running", running);
 	cJSON_AddNumberToObject(o, "starting", starting);
 	cJSON_AddNumberToObject(o, "stopping", stopping);
+	cJSON_AddNumberToObject(o, "standby", agent_app_standby(a, i, NULL));
+	cJSON_AddNumberToObject(o, "standby_target", ac->standby);
 	cJSON_AddStringToObject(o, "image", ac->image);
 	if (a->apps[i].last_error[0])
 		cJSON_AddStringToObject(o, "error", a->apps[i].last_error);
@@ -53,6 +55,9 @@ static cJSON *totals_json(Agent *a)
 	cJSON_AddNumberToObject(o, "killed", (double)a->totals.killed);
 	cJSON_AddNumberToObject(o, "failed", (double)a->totals.failed);
 	cJSON_AddNumberToObject(o, "died", (double)a->totals.died);
+	cJSON_AddNumberToObject(o, "warmed", (double)a->totals.warmed);
+	cJSON_AddNumberToObject(o, "parked", (double)a->totals.parked);
+	cJSON_AddNumberToObject(o, "resumed", (double)a->totals.resumed);
 	return o;
 }
 

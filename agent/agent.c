@@ -166,6 +166,7 @@ static int build_plan(Agent *a, Container **index, Plan **ret)
 		        .name = a->config->apps[i].name,
 		        .priority = a->config->apps[i].priority,
 		        .target = a->apps[i].target,
+		        .standby = a->config->apps[i].standby,
 		        .can_start = a->apps[i].retry_at <= now && !a->apps[i].pulling,
 		};
 	for (Container *c = a->containers; c; c = c->next, k++) {
@@ -196,13 +197,28 @@ static void dispatch(Agent *a, const Plan *p, Container **index)
 	for (size_t i = 0; i < p->n_stops && slot_free(a); i++)
 		if ((r = container_stop_and_remove(index[p->stops[i]])) < 0)
 			log_warning_errno(r, "Failed to queue a stop: %m, ignoring");
+	for (size_t i = 0; i < p->n_parks && slot_free(a); i++)
+		if ((r = container_park(index[p->parks[i]])) < 0)
+			log_warning_errno(r, "Failed to queue a pause: %m, ignoring");
 	for (size_t i = 0; i < p->n_removes && slot_free(a); i++)
 		if ((r = container_remove(index[p->removes[i]])) < 0)
 			log_warning_errno(r, "Failed to queue a removal: %m, ignoring");
+	/* Resumes before creates: the standby pool is the fast way up. */
+	for (size_t i = 0; i < p->n_resumes && slot_free(a); i++)
+		if ((r = container_resume(index[p->resumes[i]])) < 0)
+			log_warning_errno(r, "Failed to queue an unpause: %m, ignoring");
 	for (size_t i = 0; i < p->n_apps; i++)
 		for (unsigned s = 0; s < p->apps[i].starts && slot_free(a); s++)
 			if ((r = container_create_and_start(a, (int)i)) < 0)
 				log_warning_errno(r, "Failed to queue a start: %m, ignoring");
+	for (size_t i = 0; i < p->n_retires && slot_free(a); i++)
+		if ((r = container_retire(index[p->retires[i]])) < 0)
+			log_warning_errno(r, "Failed to queue a retirement: %m, ignoring");
+	/* The plan only asks for warms when nothing else is to do; they still leave a slot free for news. */
+	for (size_t i = 0; i < p->n_apps; i++)
+		for (unsigned s = 0; s < p->apps[i].warms && a->ops_in_flight + 1 < a->config->parallel; s++)
+			if ((r = container_warm(a, (int)i)) < 0)
+				log_warning_errno(r, "Failed to queue a standby container: %m, ignoring");
 }
 
 static int on_reconcile(sd_event_source *s, void *userdata)
@@ -259,7 +275,8 @@ void agent_engine_lost(Agent *a, int error)
 {
 	if (a->shutting_down)
 		return;
-	if (a->engine_up || a->pings_failed == 0)
+	/* Once, on the way down: every call in flight fails the same way and reports it here. */
+	if (a->engine_up)
 		log_warning_errno(error, "Engine not reachable at %s: %m; waiting for it",
 		                  docker_socket_path(a->docker));
 	a->engine_up = false;
@@ -322,6 +339,7 @@ static void schedule_ping(Agent *a)
 	if (enabled != SD_EVENT_OFF)
 		return;
 	delay = MIN(delay, PING_BACKOFF_MAX_USEC);
+	log_debug("Next engine ping in %llu ms", (unsigned long long)(delay / 1000));
 	(void)sd_event_source_set_time(a->ping_timer, now_usec(CLOCK_MONOTONIC) + delay);
 	(void)sd_event_source_set_enabled(a->ping_timer, SD_EVENT_ONESHOT);
 }
@@ -330,9 +348,11 @@ static void phase_from_state(Container *c, DockerState state)
 {
 	switch (state) {
 	case DOCKER_STATE_RUNNING:
-	case DOCKER_STATE_PAUSED:
 	case DOCKER_STATE_RESTARTING:
 		c->phase = PHASE_RUNNING;
+		break;
+	case DOCKER_STATE_PAUSED: /* the standby pool (or paused by someone else: the pool's rules apply) */
+		c->phase = PHASE_STANDBY;
 		break;
 	case DOCKER_STATE_REMOVING:
 		c->phase = PHASE_REMOVING;
@@ -658,6 +678,13 @@ static void on_event(const cJSON *json, void *userdata)
 			container_touch(c);
 		}
 		break;
+	case DOCKER_EVENT_PAUSE:
+	case DOCKER_EVENT_UNPAUSE: /* someone else's doing when no op is in flight */
+		if (c->op == OP_NONE && (c->phase == PHASE_RUNNING || c->phase == PHASE_STANDBY)) {
+			c->phase = ev.action == DOCKER_EVENT_PAUSE ? PHASE_STANDBY : PHASE_RUNNING;
+			container_touch(c);
+		}
+		break;
 	default:
 		return;
 	}
@@ -854,5 +881,19 @@ void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *runni
 	*allocated = a->apps[app].allocated;
 	*running = n[PHASE_RUNNING];
 	*starting = n[PHASE_STARTING];
-	*stopping = n[PHASE_STOPPING];
+	*stopping = n[PHASE_STOPPING] + n[PHASE_PARKING];
+}
+
+unsigned agent_app_standby(Agent *a, size_t app, unsigned *warming)
+{
+	unsigned n = 0, w = 0;
+
+	for (Container *c = a->containers; c; c = c->next)
+		if (c->app == (int)app) {
+			n += c->phase == PHASE_STANDBY;
+			w += c->phase == PHASE_WARMING;
+		}
+	if (warming)
+		*warming = w;
+	return n;
 }

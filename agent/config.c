@@ -481,8 +481,8 @@ static int read_file_limited(const char *path, char **ret, size_t *ret_len, char
 int config_load_file(const char *path, Config **ret, char *error)
 {
 	_cleanup_free_ char *text = NULL;
-	char message[CONFIG_ERROR_MAX];
-	size_t len;
+	char message[CONFIG_ERROR_MAX] = "";
+	size_t len = 0;
 	int r;
 
 	r = read_file_limited(path, &text, &len, error);

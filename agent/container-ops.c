@@ -34,7 +34,43 @@ static double seconds_since(uint64_t begin)
 	return (double)(now_usec(CLOCK_MONOTONIC) - begin) / 1e6;
 }
 
-/* ---- create -> start ---- */
+/* ---- create -> start (-> pause, for the standby pool) ---- */
+
+static void on_warm_pause(const DockerReply *reply, void *userdata)
+{
+	Container *c = userdata;
+	Agent *a = c->agent;
+
+	if (reply->error < 0) {
+		if (docker_error_is_unreachable(reply->error))
+			agent_engine_lost(a, reply->error);
+		else
+			log_app(LOG_WARNING, reply->error, c->app_name, c->id,
+			        "Failed to pause %s into the standby pool: %s", c->name, reply->message);
+		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING; /* running after all: the plan decides */
+		return op_end(c, false);
+	}
+	a->totals.warmed++;
+	c->phase = c->died ? PHASE_EXITED : PHASE_STANDBY;
+	log_app(LOG_DEBUG, 0, c->app_name, c->id, "Warmed %s into the standby pool in %.0f ms", c->name,
+	        seconds_since(c->op_begin) * 1e3);
+	op_end(c, false);
+}
+
+static void warm_started(Container *c)
+{
+	Agent *a = c->agent;
+
+	if (c->died) {
+		c->phase = PHASE_EXITED;
+		return op_end(c, false);
+	}
+	op_begin(c, OP_PAUSE);
+	if (docker_pause(a->docker, c->id, on_warm_pause, c) < 0) {
+		c->phase = PHASE_RUNNING;
+		op_end(c, false);
+	}
+}
 
 static void on_start(const DockerReply *reply, void *userdata)
 {
@@ -49,11 +85,13 @@ static void on_start(const DockerReply *reply, void *userdata)
 		c->phase = PHASE_EXITED; /* created but not running: garbage */
 		return op_end(c, false);
 	}
-	a->totals.started++;
-	histogram_observe(&a->start_latency, seconds_since(c->op_begin));
 	if (c->app >= 0)
 		a->apps[c->app].failures = 0, a->apps[c->app].last_error[0] = 0;
 	c->started_at = now_usec(CLOCK_REALTIME);
+	if (c->warm)
+		return warm_started(c);
+	a->totals.started++;
+	histogram_observe(&a->start_latency, seconds_since(c->op_begin));
 	c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
 	log_app(LOG_INFO, 0, c->app_name, c->id, "Started %s in %.0f ms", c->name, seconds_since(c->op_begin) * 1e3);
 	op_end(c, false);
@@ -101,7 +139,7 @@ static void make_name(char *buf, size_t size, const char *app)
 	snprintf(buf, size, "force12-%s-%02x%02x%02x%02x", app, rnd[0], rnd[1], rnd[2], rnd[3]);
 }
 
-int container_create_and_start(Agent *a, int app)
+static int create_chain(Agent *a, int app, bool warm)
 {
 	const AppConfig *ac = &a->config->apps[app];
 	_cleanup_free_ char *body = docker_json_create_body(ac, a->node_id);
@@ -114,7 +152,8 @@ int container_create_and_start(Agent *a, int app)
 	if (!c)
 		return -ENOMEM;
 	make_name(c->name, sizeof(c->name), ac->name);
-	c->phase = PHASE_STARTING;
+	c->warm = warm;
+	c->phase = warm ? PHASE_WARMING : PHASE_STARTING;
 	c->op_begin = now_usec(CLOCK_MONOTONIC);
 	op_begin(c, OP_CREATE);
 	r = docker_create(a->docker, c->name, body, on_create, c);
@@ -122,8 +161,113 @@ int container_create_and_start(Agent *a, int app)
 		op_end(c, true);
 		return r;
 	}
-	log_app(LOG_DEBUG, 0, ac->name, NULL, "Creating %s", c->name);
+	log_app(LOG_DEBUG, 0, ac->name, NULL, "Creating %s%s", c->name, warm ? " for the standby pool" : "");
 	return 0;
+}
+
+int container_create_and_start(Agent *a, int app)
+{
+	return create_chain(a, app, false);
+}
+
+int container_warm(Agent *a, int app)
+{
+	return create_chain(a, app, true);
+}
+
+/* ---- park (pause) and resume (unpause) ---- */
+
+static void on_park(const DockerReply *reply, void *userdata)
+{
+	Container *c = userdata;
+	Agent *a = c->agent;
+
+	if (reply->error == -ENOENT)
+		return op_end(c, true);
+	if (reply->error < 0) {
+		if (docker_error_is_unreachable(reply->error))
+			agent_engine_lost(a, reply->error);
+		else
+			log_app(LOG_WARNING, reply->error, c->app_name, c->id,
+			        "Failed to park %s: %s; stopping it instead", c->name, reply->message);
+		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
+		if (!docker_error_is_unreachable(reply->error) && c->phase == PHASE_RUNNING) {
+			c->op = OP_NONE;
+			a->ops_in_flight--;
+			if (container_stop_and_remove(c) < 0)
+				agent_schedule_reconcile(a);
+			return;
+		}
+		return op_end(c, false);
+	}
+	a->totals.parked++;
+	c->phase = c->died ? PHASE_EXITED : PHASE_STANDBY;
+	log_app(LOG_INFO, 0, c->app_name, c->id, "Parked %s in the standby pool in %.0f ms", c->name,
+	        seconds_since(c->op_begin) * 1e3);
+	op_end(c, false);
+}
+
+int container_park(Container *c)
+{
+	int r;
+
+	if (c->op != OP_NONE)
+		return 0;
+	c->phase = PHASE_PARKING;
+	c->died = false;
+	c->op_begin = now_usec(CLOCK_MONOTONIC);
+	op_begin(c, OP_PAUSE);
+	r = docker_pause(c->agent->docker, c->id, on_park, c);
+	if (r < 0) {
+		c->phase = PHASE_RUNNING;
+		op_end(c, false);
+	}
+	return r;
+}
+
+static void on_resume(const DockerReply *reply, void *userdata)
+{
+	Container *c = userdata;
+	Agent *a = c->agent;
+
+	if (reply->error == -ENOENT)
+		return op_end(c, true);
+	if (reply->error < 0) {
+		if (docker_error_is_unreachable(reply->error)) {
+			agent_engine_lost(a, reply->error);
+			c->phase = PHASE_STANDBY;
+		} else {
+			/* Not paused after all (someone else unpaused or stopped it): the next list tells. */
+			agent_app_failed(a, c->app, reply->error, reply->message);
+			c->phase = PHASE_EXITED;
+		}
+		return op_end(c, false);
+	}
+	a->totals.resumed++;
+	histogram_observe(&a->start_latency, seconds_since(c->op_begin));
+	c->started_at = now_usec(CLOCK_REALTIME);
+	c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
+	log_app(LOG_INFO, 0, c->app_name, c->id, "Resumed %s from the standby pool in %.0f ms", c->name,
+	        seconds_since(c->op_begin) * 1e3);
+	op_end(c, false);
+}
+
+int container_resume(Container *c)
+{
+	int r;
+
+	if (c->op != OP_NONE)
+		return 0;
+	c->phase = PHASE_STARTING;
+	c->died = false;
+	c->op_begin = now_usec(CLOCK_MONOTONIC);
+	op_begin(c, OP_UNPAUSE);
+	r = docker_unpause(c->agent->docker, c->id, on_resume, c);
+	if (r < 0) {
+		c->phase = PHASE_STANDBY;
+		op_end(c, false);
+	}
+	return r;
 }
 
 /* ---- stop -> inspect -> remove ---- */
@@ -263,4 +407,44 @@ int container_stop_and_remove(Container *c)
 	}
 	log_app(LOG_DEBUG, 0, c->app_name, c->id, "Stopping %s (timeout %u s)", c->name, timeout);
 	return 0;
+}
+
+/* ---- retire: unpause -> stop -> remove ---- */
+
+static void on_retire_unpause(const DockerReply *reply, void *userdata)
+{
+	Container *c = userdata;
+	Agent *a = c->agent;
+
+	if (reply->error == -ENOENT)
+		return op_end(c, true);
+	if (reply->error < 0 && docker_error_is_unreachable(reply->error)) {
+		agent_engine_lost(a, reply->error);
+		c->phase = PHASE_STANDBY;
+		return op_end(c, false);
+	}
+	/* Unpaused, or not paused to begin with: a stop settles it either way. */
+	c->op = OP_NONE;
+	a->ops_in_flight--;
+	if (container_stop_and_remove(c) < 0) {
+		c->phase = PHASE_EXITED;
+		agent_schedule_reconcile(a);
+	}
+}
+
+int container_retire(Container *c)
+{
+	int r;
+
+	if (c->op != OP_NONE)
+		return 0;
+	/* Briefly running again before it stops: it occupies capacity like any stopping container. */
+	c->phase = PHASE_STOPPING;
+	op_begin(c, OP_UNPAUSE);
+	r = docker_unpause(c->agent->docker, c->id, on_retire_unpause, c);
+	if (r < 0) {
+		c->phase = PHASE_STANDBY;
+		op_end(c, false);
+	}
+	return r;
 }

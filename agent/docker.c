@@ -233,6 +233,16 @@ int docker_start(Docker *d, const char *id, DockerCallback cb, void *userdata)
 	return id_call(d, "POST", id, "/start", CALL_TIMEOUT_MSEC, cb, userdata);
 }
 
+int docker_pause(Docker *d, const char *id, DockerCallback cb, void *userdata)
+{
+	return id_call(d, "POST", id, "/pause", CALL_TIMEOUT_MSEC, cb, userdata);
+}
+
+int docker_unpause(Docker *d, const char *id, DockerCallback cb, void *userdata)
+{
+	return id_call(d, "POST", id, "/unpause", CALL_TIMEOUT_MSEC, cb, userdata);
+}
+
 int docker_stop(Docker *d, const char *id, unsigned timeout_sec, DockerCallback cb, void *userdata)
 {
 	char suffix[32];

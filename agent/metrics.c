@@ -58,6 +58,10 @@ static void render_apps(FILE *f, Agent *a)
 			fprintf(f, "%s{app=\"%s\"} %u\n", names[m], c->apps[i].name, m == 0 ? targets[i] : v[m - 1]);
 		}
 	}
+	header(f, "force12_app_standby", "gauge",
+	       "Containers parked (paused) in the warm standby pool, ready to resume.");
+	for (size_t i = 0; i < c->n_apps; i++)
+		fprintf(f, "force12_app_standby{app=\"%s\"} %u\n", c->apps[i].name, agent_app_standby(a, i, NULL));
 	header(f, "force12_capacity", "gauge", "The most containers the node runs at once.");
 	fprintf(f, "force12_capacity %u\n", c->capacity);
 }
@@ -76,6 +80,10 @@ static void render_totals(FILE *f, Agent *a)
 	        {"force12_containers_killed_total", "Containers killed at their stop timeout (exit 137).", t->killed},
 	        {"force12_container_failures_total", "Failed creates and starts.", t->failed},
 	        {"force12_containers_died_total", "Containers that exited without being asked to.", t->died},
+	        {"force12_standby_warmed_total", "Containers created, started and paused into the standby pool.",
+	         t->warmed},
+	        {"force12_standby_parked_total", "Running containers paused into the standby pool.", t->parked},
+	        {"force12_standby_resumed_total", "Standby containers resumed into service.", t->resumed},
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(counters); i++) {

@@ -21,6 +21,9 @@ Plan *plan_free(Plan *p)
 	free(p->apps);
 	free(p->stops);
 	free(p->removes);
+	free(p->parks);
+	free(p->resumes);
+	free(p->retires);
 	free(p);
 	return NULL;
 }
@@ -53,7 +56,10 @@ static int plan_new(size_t n_apps, size_t n_containers, Plan **ret)
 	p->apps = calloc(MAX(n_apps, 1), sizeof(PlanAppResult));
 	p->stops = calloc(MAX(n_containers, 1), sizeof(size_t));
 	p->removes = calloc(MAX(n_containers, 1), sizeof(size_t));
-	if (!p->apps || !p->stops || !p->removes) {
+	p->parks = calloc(MAX(n_containers, 1), sizeof(size_t));
+	p->resumes = calloc(MAX(n_containers, 1), sizeof(size_t));
+	p->retires = calloc(MAX(n_containers, 1), sizeof(size_t));
+	if (!p->apps || !p->stops || !p->removes || !p->parks || !p->resumes || !p->retires) {
 		plan_free(p);
 		return -ENOMEM;
 	}
@@ -87,6 +93,21 @@ static void plan_count(const PlanInput *in, Plan *p)
 			break;
 		case PHASE_EXITED:
 			p->removes[p->n_removes++] = i;
+			break;
+		case PHASE_STANDBY:
+			if (a)
+				a->standby++;
+			else
+				p->retires[p->n_retires++] = i;
+			break;
+		case PHASE_WARMING:
+			if (a)
+				a->warming++;
+			break;
+		case PHASE_PARKING:
+			if (a)
+				a->parking++;
+			p->occupied++;
 			break;
 		default: /* PHASE_REMOVING occupies nothing and is already on its way out. */
 			break;
@@ -143,8 +164,9 @@ static int stop_candidate_compare(const void *x, const void *y)
 	return 0;
 }
 
-/* Appends up to n stops of app's RUNNING containers, newest first. cand has room for every container. */
-static void plan_stop_newest(const PlanInput *in, int app, size_t n, StopCandidate *cand, Plan *p)
+/* Takes n of app's RUNNING containers out of service, newest first: the first n_park are parked into the standby
+ * pool, the rest stopped. cand has room for every container. */
+static void plan_stop_newest(const PlanInput *in, int app, size_t n, size_t n_park, StopCandidate *cand, Plan *p)
 {
 	size_t n_cand = 0;
 
@@ -155,7 +177,16 @@ static void plan_stop_newest(const PlanInput *in, int app, size_t n, StopCandida
 			cand[n_cand++] = (StopCandidate){.started_at = in->containers[i].started_at, .index = i};
 	qsort(cand, n_cand, sizeof(StopCandidate), stop_candidate_compare);
 	for (size_t k = 0; k < MIN(n, n_cand); k++)
-		p->stops[p->n_stops++] = cand[k].index;
+		if (k < n_park)
+			p->parks[p->n_parks++] = cand[k].index;
+		else
+			p->stops[p->n_stops++] = cand[k].index;
+}
+
+/* The standby pool of an app: parked, on the way in, and (after this plan) what it parks. */
+static unsigned pool_size(const PlanAppResult *a)
+{
+	return a->standby + a->warming + a->parking;
 }
 
 /* Unconfigured apps go first, then the most expendable app first, so the important ones lose capacity last. */
@@ -165,32 +196,91 @@ static int plan_stops(const PlanInput *in, const size_t *order, Plan *p)
 
 	if (!cand)
 		return -ENOMEM;
-	plan_stop_newest(in, -1, in->n_containers, cand, p);
+	plan_stop_newest(in, -1, in->n_containers, 0, cand, p);
 	for (size_t k = in->n_apps; k > 0; k--) {
 		size_t i = order[k - 1];
 		const PlanAppResult *a = &p->apps[i];
-		unsigned active = a->running + a->starting;
+		unsigned active = a->running + a->starting, pool = pool_size(a);
+		unsigned room = in->apps[i].standby > pool ? in->apps[i].standby - pool : 0;
 
 		if (active > a->allocated)
-			plan_stop_newest(in, (int)i, MIN(active - a->allocated, a->running), cand, p);
+			plan_stop_newest(in, (int)i, MIN(active - a->allocated, a->running), room, cand, p);
 	}
 	return 0;
 }
 
-/* Only capacity that is free right now is handed out, so a start never races a stop that makes its room. */
-static void plan_starts(const PlanInput *in, const size_t *order, Plan *p)
+/* Lists n of app's STANDBY containers, in input order, into list; taken marks them. */
+static void plan_pick_standby(const PlanInput *in, int app, unsigned n, bool *taken, size_t *list, size_t *n_list)
+{
+	for (size_t i = 0; i < in->n_containers && n > 0; i++)
+		if (in->containers[i].app == app && in->containers[i].phase == PHASE_STANDBY && !taken[i]) {
+			taken[i] = true;
+			list[(*n_list)++] = i;
+			n--;
+		}
+}
+
+/* Only capacity that is free right now is handed out, so a start never races a stop that makes its room.
+ * The standby pool is used first. */
+static void plan_starts(const PlanInput *in, const size_t *order, bool *taken, Plan *p)
 {
 	unsigned free_now = in->capacity > p->occupied ? in->capacity - p->occupied : 0;
 
 	for (size_t k = 0; k < in->n_apps; k++) {
 		size_t i = order[k];
 		PlanAppResult *a = &p->apps[i];
-		unsigned active = a->running + a->starting;
+		unsigned active = a->running + a->starting, take;
 
 		if (!in->apps[i].can_start || active >= a->allocated)
 			continue;
-		a->starts = MIN(a->allocated - active, free_now);
-		free_now -= a->starts;
+		take = MIN(a->allocated - active, free_now);
+		a->resumes = MIN(take, a->standby);
+		a->starts = take - a->resumes;
+		free_now -= take;
+		plan_pick_standby(in, (int)i, a->resumes, taken, p->resumes, &p->n_resumes);
+	}
+}
+
+/* Standby containers beyond K are retired; those being resumed are not counted. */
+static void plan_retires(const PlanInput *in, bool *taken, Plan *p)
+{
+	for (size_t i = 0; i < in->n_apps; i++) {
+		const PlanAppResult *a = &p->apps[i];
+		unsigned left = a->standby - a->resumes, pool = left + a->warming + a->parking;
+
+		if (pool > in->apps[i].standby)
+			plan_pick_standby(in, (int)i, MIN(pool - in->apps[i].standby, left), taken, p->retires,
+			                  &p->n_retires);
+	}
+}
+
+/* Quiet: no real work planned or under way. Only then is the pool refilled, so it never delays real work. */
+static bool plan_quiet(const PlanInput *in, const Plan *p)
+{
+	if (p->n_stops > 0 || p->n_parks > 0 || p->n_resumes > 0)
+		return false;
+	for (size_t i = 0; i < in->n_apps; i++)
+		if (p->apps[i].starts > 0)
+			return false;
+	for (size_t i = 0; i < in->n_containers; i++) {
+		ContainerPhase ph = in->containers[i].phase;
+
+		if (ph == PHASE_STARTING || ph == PHASE_STOPPING || ph == PHASE_PARKING)
+			return false;
+	}
+	return true;
+}
+
+static void plan_warms(const PlanInput *in, Plan *p)
+{
+	if (!plan_quiet(in, p))
+		return;
+	for (size_t i = 0; i < in->n_apps; i++) {
+		PlanAppResult *a = &p->apps[i];
+		unsigned pool = pool_size(a);
+
+		if (in->apps[i].can_start && in->apps[i].standby > pool)
+			a->warms = in->apps[i].standby - pool;
 	}
 }
 
@@ -198,6 +288,7 @@ int plan_compute(const PlanInput *in, Plan **ret)
 {
 	_cleanup_plan_ Plan *p = NULL;
 	_cleanup_free_ size_t *order = NULL;
+	_cleanup_free_ bool *taken = NULL;
 	int r;
 
 	if (!ret)
@@ -209,7 +300,8 @@ int plan_compute(const PlanInput *in, Plan **ret)
 	if (r < 0)
 		return r;
 	order = calloc(MAX(in->n_apps, 1), sizeof(size_t));
-	if (!order)
+	taken = calloc(MAX(in->n_containers, 1), sizeof(bool));
+	if (!order || !taken)
 		return -ENOMEM;
 
 	plan_count(in, p);
@@ -218,7 +310,9 @@ int plan_compute(const PlanInput *in, Plan **ret)
 	r = plan_stops(in, order, p);
 	if (r < 0)
 		return r;
-	plan_starts(in, order, p);
+	plan_starts(in, order, taken, p);
+	plan_retires(in, taken, p);
+	plan_warms(in, p);
 
 	*ret = TAKE_PTR(p);
 	return 0;

@@ -28,7 +28,8 @@ static const Command commands[] = {
         {"status", command_status, 0, 0, 0, "status",
          "Shows the node, its capacity and whether the engine answers, then a table of the apps: priority,\n"
          "target (what was asked), allocated (what the node gives after capacity and priority), running,\n"
-         "starting and stopping containers; the last error of a failing app; and the agent's counters.\n"},
+         "starting and stopping containers, standby (parked, paused, ready to resume); the last error of a\n"
+         "failing app; and the agent's counters.\n"},
         {"get", command_get, 0, 0, OPT_PRETTY, "get [--pretty]",
          "Prints the targets as JSON, as the agent answers them: {\"priority1\":3,\"priority2\":6}\n\n"
          "      --pretty      indent the JSON\n"},
@@ -65,7 +66,7 @@ static void help(void)
 	printf("Usage: force12ctl [--socket PATH | --url URL [--token-file FILE]] COMMAND [ARGS]\n\n"
 	       "Asks this host's force12-agent what it runs and sets its targets, through its control API.\n\n"
 	       "Commands:\n"
-	       "  status                 table of apps: target, allocated, running, starting, stopping\n"
+	       "  status                 table of apps: target, allocated, running, starting, stopping, standby\n"
 	       "  get                    targets as JSON\n"
 	       "  set APP=N [APP=N...]   set targets\n"
 	       "  containers             the containers the agent owns\n"

@@ -49,7 +49,8 @@ static int print_status_header(FILE *f, const cJSON *status)
 
 static int add_app_row(Table *t, const cJSON *app)
 {
-	static const char *const keys[] = {"priority", "target", "allocated", "running", "starting", "stopping"};
+	static const char *const keys[] = {"priority", "target",   "allocated", "running",
+	                                   "starting", "stopping", "standby"};
 	char numbers[ELEMENTSOF(keys)][32];
 	const char *cells[ELEMENTSOF(keys) + 1] = {string_of(app, "name")};
 
@@ -62,8 +63,8 @@ static int add_app_row(Table *t, const cJSON *app)
 
 static int print_apps(FILE *f, const cJSON *apps)
 {
-	static const char *const headers[] = {"APP",     "PRIORITY", "TARGET",  "ALLOCATED",
-	                                      "RUNNING", "STARTING", "STOPPING"};
+	static const char *const headers[] = {"APP",     "PRIORITY", "TARGET",   "ALLOCATED",
+	                                      "RUNNING", "STARTING", "STOPPING", "STANDBY"};
 	_cleanup_(table_freep) Table *t = NULL;
 	const cJSON *app;
 	int r;

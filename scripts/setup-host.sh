@@ -9,6 +9,9 @@ PACKAGES=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libsystem
 # promtool (package prometheus) checks /metrics; chromium + node drive the dashboard test.
 TEST_PACKAGES=(socat prometheus chromium nodejs npm valgrind clang vagrant python3-jsonschema python3-yaml debootstrap)
 [ "${1:-}" = --test ] && PACKAGES+=("${TEST_PACKAGES[@]}")
+# make compare draws its plot with gnuplot (--compare: just that; make check runs a short comparison too).
+COMPARE_PACKAGES=(gnuplot-nox)
+case "${1:-}" in --test | --compare) PACKAGES+=("${COMPARE_PACKAGES[@]}") ;; esac
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }
 

@@ -33,6 +33,7 @@ void histogram_observe(Histogram *h, double seconds);
 
 typedef struct AgentTotals {
 	uint64_t started, stopped, removed, killed, failed, died;
+	uint64_t warmed, parked, resumed; /* the warm standby */
 } AgentTotals;
 
 /* Takes config over (also on failure). targets: config->n_apps initial targets. */
@@ -68,3 +69,5 @@ cJSON *agent_containers_json(Agent *a);
 /* Per app, for metrics: allocated and observed counts by phase. */
 void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *running, unsigned *starting,
                       unsigned *stopping);
+/* Per app: standby containers parked and ready to resume; *warming (if not NULL): on their way into the pool. */
+unsigned agent_app_standby(Agent *a, size_t app, unsigned *warming);

@@ -26,7 +26,7 @@ typedef struct AppConfig {
 	char *network_mode;    /* default "none" */
 	bool init;        /* run docker's init (tini) as PID 1 so that a non-trapping command still stops on TERM */
 	unsigned target;  /* initial target, 0..CONFIG_MAX_TARGET, default 0 */
-	unsigned standby; /* reserved for warm standby; 0 */
+	unsigned standby; /* warm standby: containers kept paused, ready to resume, 0..CONFIG_MAX_STANDBY */
 } AppConfig;
 
 typedef struct Config {

@@ -41,6 +41,9 @@ bool docker_error_is_unreachable(int error);
 int docker_ping(Docker *d, DockerCallback cb, void *userdata);
 int docker_create(Docker *d, const char *name, const char *body, DockerCallback cb, void *userdata);
 int docker_start(Docker *d, const char *id, DockerCallback cb, void *userdata);
+/* POST /containers/{id}/pause and /unpause (the warm standby). */
+int docker_pause(Docker *d, const char *id, DockerCallback cb, void *userdata);
+int docker_unpause(Docker *d, const char *id, DockerCallback cb, void *userdata);
 /* The HTTP timeout is timeout_sec plus a margin, so the engine's own kill happens first. */
 int docker_stop(Docker *d, const char *id, unsigned timeout_sec, DockerCallback cb, void *userdata);
 int docker_remove(Docker *d, const char *id, bool force, DockerCallback cb, void *userdata);

@@ -15,6 +15,9 @@ typedef enum ContainerPhase {
 	PHASE_STOPPING, /* stop in flight: still occupies capacity until it has exited */
 	PHASE_EXITED,   /* exited, dead, or created and not being started: garbage to remove */
 	PHASE_REMOVING, /* remove in flight: occupies nothing */
+	PHASE_STANDBY,  /* paused, ready to resume: occupies nothing, never counts as running */
+	PHASE_WARMING,  /* create -> start -> pause in flight for the standby pool: occupies nothing */
+	PHASE_PARKING,  /* pause of a running container in flight: occupies capacity until paused */
 	_PHASE_MAX,
 } ContainerPhase;
 
@@ -22,7 +25,8 @@ typedef struct PlanApp {
 	const char *name;
 	unsigned priority; /* lower number = more important; ties broken by name (strcmp) */
 	unsigned target;
-	bool can_start; /* false while the app backs off after failed starts */
+	unsigned standby; /* K: containers to keep parked (paused) ready to resume */
+	bool can_start;   /* false while the app backs off after failed starts */
 } PlanApp;
 
 typedef struct PlanContainer {
@@ -42,7 +46,10 @@ typedef struct PlanInput {
 typedef struct PlanAppResult {
 	unsigned allocated;                   /* what the node gives the app after capacity and priority */
 	unsigned running, starting, stopping; /* observed, by phase */
+	unsigned standby, warming, parking;   /* observed: the standby pool and what is on its way in */
 	unsigned starts;                      /* containers to create and start now */
+	unsigned resumes;                     /* standby containers to resume now (listed in Plan.resumes) */
+	unsigned warms;                       /* containers to create, start and pause into the pool now */
 } PlanAppResult;
 
 typedef struct Plan {
@@ -52,7 +59,13 @@ typedef struct Plan {
 	size_t n_stops;
 	size_t *removes; /* indices into PlanInput.containers */
 	size_t n_removes;
-	unsigned occupied; /* containers that count against capacity now: starting + running + stopping */
+	size_t *parks; /* RUNNING containers to pause into the standby pool instead of stopping them */
+	size_t n_parks;
+	size_t *resumes; /* STANDBY containers to unpause */
+	size_t n_resumes;
+	size_t *retires; /* STANDBY containers beyond the pool's size (or of unconfigured apps) to stop and remove */
+	size_t n_retires;
+	unsigned occupied; /* containers that count against capacity now: starting + running + stopping + parking */
 } Plan;
 
 /* Rules:
@@ -65,6 +78,13 @@ typedef struct Plan {
  *    STOPPING of every app, including app -1), handed out in priority order, and only to apps with
  *    can_start; so stops that make room always finish before the starts that need the room, and the running
  *    count never goes over capacity, even for a moment.
+ *  - warm standby: an app with standby K keeps K containers paused (STANDBY) outside its capacity.
+ *    - A scale-up resumes standby containers before it creates any (resumes use free capacity like starts).
+ *    - A scale-down parks its excess (pauses it into the pool) while the pool (standby + warming + parking)
+ *      is below K, and stops the rest.
+ *    - The pool is refilled (warms) only when the node is quiet: nothing to start, resume, stop or park,
+ *      and nothing starting, stopping or parking. Real work always goes first.
+ *    - STANDBY containers beyond K, and those of unconfigured apps, are retired (stopped and removed).
  * Returns 0, or -ENOMEM, or -EINVAL when a container names an app index out of range. */
 int plan_compute(const PlanInput *in, Plan **ret);
 

@@ -46,6 +46,7 @@ static void decode_app(Reader *r, PlanApp *a)
 	a->name = names[(x >> 2) & 7];
 	a->can_start = !(x & 0x20);
 	a->target = y < 0xF0 ? y % 24u : big_targets[y & 3];
+	a->standby = x & 0x40 ? 1 + (y >> 4) % 4 : 0;
 }
 
 static void decode(const uint8_t *data, size_t size, Input *ret)
@@ -90,7 +91,7 @@ static bool strictly_before(const PlanApp *a, const PlanApp *b)
 
 static bool occupies(ContainerPhase phase)
 {
-	return phase == PHASE_STARTING || phase == PHASE_RUNNING || phase == PHASE_STOPPING;
+	return phase == PHASE_STARTING || phase == PHASE_RUNNING || phase == PHASE_STOPPING || phase == PHASE_PARKING;
 }
 
 /* Each EXITED container removed exactly once, nothing else removed. */
@@ -112,7 +113,8 @@ static void check_removes(const PlanInput *in, const Plan *p)
 /* Observed counts per app and occupied, as plan.h defines them. */
 static void check_counts(const PlanInput *in, const Plan *p)
 {
-	unsigned running[MAX_APPS] = {}, starting[MAX_APPS] = {}, stopping[MAX_APPS] = {}, occupied = 0;
+	unsigned running[MAX_APPS] = {}, starting[MAX_APPS] = {}, stopping[MAX_APPS] = {}, standby[MAX_APPS] = {};
+	unsigned occupied = 0;
 
 	for (size_t i = 0; i < in->n_containers; i++) {
 		const PlanContainer *c = &in->containers[i];
@@ -123,11 +125,12 @@ static void check_counts(const PlanInput *in, const Plan *p)
 		running[c->app] += c->phase == PHASE_RUNNING;
 		starting[c->app] += c->phase == PHASE_STARTING;
 		stopping[c->app] += c->phase == PHASE_STOPPING;
+		standby[c->app] += c->phase == PHASE_STANDBY;
 	}
 	CHECK(p->occupied == occupied);
 	for (size_t a = 0; a < in->n_apps; a++)
 		CHECK(p->apps[a].running == running[a] && p->apps[a].starting == starting[a] &&
-		      p->apps[a].stopping == stopping[a]);
+		      p->apps[a].stopping == stopping[a] && p->apps[a].standby == standby[a]);
 }
 
 /* allocated = min(target, what is left) in importance order, so the sum is min(capacity, sum of targets). */
@@ -148,18 +151,19 @@ static void check_allocation(const PlanInput *in, const Plan *p)
 				CHECK(p->apps[a].allocated == in->apps[a].target);
 }
 
-/* Stops: only RUNNING, each once; all of app -1; of an app exactly its excess (as far as RUNNING ones go), newest
- * first. */
+/* Stops and parks: only RUNNING, each once; all of app -1 stopped; of an app exactly its excess (as far as
+ * RUNNING ones go), newest first. */
 static void check_stops(const PlanInput *in, const Plan *p)
 {
 	bool stopped[MAX_CONTAINERS] = {};
 	unsigned per_app[MAX_APPS] = {};
 
-	CHECK(p->n_stops <= in->n_containers);
-	for (size_t k = 0; k < p->n_stops; k++) {
-		size_t i = p->stops[k];
+	CHECK(p->n_stops + p->n_parks <= in->n_containers);
+	for (size_t k = 0; k < p->n_stops + p->n_parks; k++) {
+		size_t i = k < p->n_stops ? p->stops[k] : p->parks[k - p->n_stops];
 
 		CHECK(i < in->n_containers && !stopped[i] && in->containers[i].phase == PHASE_RUNNING);
+		CHECK(k < p->n_stops || in->containers[i].app >= 0);
 		stopped[i] = true;
 		if (in->containers[i].app >= 0)
 			per_app[in->containers[i].app]++;
@@ -199,9 +203,10 @@ static void check_starts(const PlanInput *in, const Plan *p)
 		uint64_t active = (uint64_t)r->running + r->starting;
 
 		if (!in->apps[a].can_start)
-			CHECK(r->starts == 0);
-		CHECK(active + r->starts <= MAX(active, r->allocated));
-		starts += r->starts;
+			CHECK(r->starts + r->resumes + r->warms == 0);
+		CHECK(active + r->starts + r->resumes <= MAX(active, r->allocated));
+		CHECK(r->resumes <= r->standby && (r->starts == 0 || r->resumes == r->standby));
+		starts += r->starts + r->resumes;
 		if (in->apps[a].can_start && r->allocated > active)
 			short_of += r->allocated - active;
 	}
@@ -210,8 +215,42 @@ static void check_starts(const PlanInput *in, const Plan *p)
 		CHECK(p->occupied + starts <= in->capacity);
 }
 
+/* Resumes and retires: distinct STANDBY containers, the resumed ones of apps that resume that many; every standby
+ * container of app -1 retired. */
+static void check_standby(const PlanInput *in, const Plan *p)
+{
+	bool taken[MAX_CONTAINERS] = {};
+	unsigned resumed[MAX_APPS] = {};
+
+	CHECK(p->n_resumes + p->n_retires <= in->n_containers);
+	for (size_t k = 0; k < p->n_resumes + p->n_retires; k++) {
+		size_t i = k < p->n_resumes ? p->resumes[k] : p->retires[k - p->n_resumes];
+
+		CHECK(i < in->n_containers && !taken[i] && in->containers[i].phase == PHASE_STANDBY);
+		taken[i] = true;
+		if (k < p->n_resumes) {
+			CHECK(in->containers[i].app >= 0);
+			resumed[in->containers[i].app]++;
+		}
+	}
+	for (size_t a = 0; a < in->n_apps; a++)
+		CHECK(resumed[a] == p->apps[a].resumes);
+	for (size_t i = 0; i < in->n_containers; i++)
+		if (in->containers[i].app < 0 && in->containers[i].phase == PHASE_STANDBY)
+			CHECK(taken[i]);
+}
+
+static bool lists_equal(const size_t *a, size_t na, const size_t *b, size_t nb)
+{
+	return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
+}
+
 static bool plans_equal(const Plan *a, const Plan *b)
 {
+	if (!lists_equal(a->parks, a->n_parks, b->parks, b->n_parks) ||
+	    !lists_equal(a->resumes, a->n_resumes, b->resumes, b->n_resumes) ||
+	    !lists_equal(a->retires, a->n_retires, b->retires, b->n_retires))
+		return false;
 	return a->n_apps == b->n_apps && a->n_stops == b->n_stops && a->n_removes == b->n_removes &&
 	       a->occupied == b->occupied && memcmp(a->apps, b->apps, a->n_apps * sizeof(*a->apps)) == 0 &&
 	       memcmp(a->stops, b->stops, a->n_stops * sizeof(*a->stops)) == 0 &&
@@ -236,6 +275,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_allocation(&input.in, p);
 	check_stops(&input.in, p);
 	check_starts(&input.in, p);
+	check_standby(&input.in, p);
 	/* Pure: the same input gives the same plan. */
 	CHECK(plan_compute(&input.in, &again) == 0 && plans_equal(p, again));
 	plan_free(again);

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_MERGE=${FUZZ_MERGE:-0}
 OUT=build/fuzz
-HARNESSES=(config targets docker-json plan utf8 api)
+HARNESSES=(config targets docker-json plan utf8 api metrics)
 
 # Each harness links the module it fuzzes and what that module needs; only api runs an event loop (its own).
 sources_for() {
@@ -22,6 +22,7 @@ sources_for() {
 	docker-json) echo agent/docker-json.c agent/config.c agent/utf8.c ;;
 	plan) echo agent/plan.c ;;
 	utf8) echo agent/utf8.c ;;
+	metrics) echo compare/metrics.c ;;
 	# The whole agent but main(), with the embedded dashboard, behind a real libmicrohttpd server.
 	api)
 		local f

@@ -99,3 +99,24 @@ test_fault_engine_100_times_slower() {
 	grep -qi 'timed out\|timeout was reached' "$T/agent.log" && fail "a call timed out early"
 	return 0
 }
+
+test_fault_engine_down_ping_backoff() {
+	# While the engine is down, pings back off exponentially (100 ms doubling) to a 2 s cap: the delays the
+	# agent chose, and the connections the engine's socket actually saw.
+	socat -u "UNIX-LISTEN:$T/dead.sock,fork" SYSTEM:'date +%s%N >>'"$T/pings" &
+	local socat_pid=$! delays n
+	wait_until 5 "socat" test -S "$T/dead.sock"
+	"$AGENT_BIN" --node-id "$NODE" --api-socket "$T/api.sock" --state-dir "$T/state" --docker-socket "$T/dead.sock" \
+		--log-level debug >>"$T/agent.log" 2>&1 &
+	AGENT_PID=$!
+	sleep 12
+	kill -0 "$AGENT_PID" || fail "the agent exited without an engine"
+	delays=$(sed -n 's/.*Next engine ping in \([0-9]*\) ms.*/\1/p' "$T/agent.log" | tr '\n' ' ')
+	[[ "$delays" == "200 400 800 1600 2000 2000 "* ]] || fail "ping delays: $delays"
+	[[ "$delays" =~ ^(200 400 800 1600 )(2000 )+$ ]] || fail "ping delays beyond the cap: $delays"
+	n=$(wc -l <"$T/pings")
+	figure pings_in_12s_engine_down "$n"
+	# Doubling from 200 ms to a 2 s cap allows at most 9 pings in 12 s; a fixed 100 ms retry would make over 100.
+	{ [ "$n" -ge 4 ] && [ "$n" -le 14 ]; } || fail "$n pings in 12 s"
+	kill "$socat_pid" 2>/dev/null || true
+}

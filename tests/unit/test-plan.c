@@ -610,6 +610,7 @@ static size_t random_apps(uint64_t *s, PlanApp *apps, size_t max)
 		        .name = names[rnd(s, ELEMENTSOF(names))],
 		        .priority = rnd(s, 4),
 		        .target = rnd(s, 10),
+		        .standby = rnd(s, 3) ? 0 : rnd(s, 4),
 		        .can_start = rnd(s, 4) != 0,
 		};
 	return n;
@@ -642,6 +643,12 @@ static void check_allocation(const PlanInput *in, const Plan *p)
 	assert_int_equal(sum_alloc, MIN(in->capacity, sum_target));
 }
 
+/* The phases that count against capacity. */
+static bool occupies(ContainerPhase ph)
+{
+	return ph == PHASE_STARTING || ph == PHASE_RUNNING || ph == PHASE_STOPPING || ph == PHASE_PARKING;
+}
+
 static void check_counts_and_starts(const PlanInput *in, const Plan *p)
 {
 	unsigned occupied = 0, starts = 0;
@@ -660,13 +667,18 @@ static void check_counts_and_starts(const PlanInput *in, const Plan *p)
 		assert_int_equal(p->apps[i].starting, sta);
 		assert_int_equal(p->apps[i].stopping, sto);
 		active = run + sta;
-		assert_true(p->apps[i].starts <= (p->apps[i].allocated > active ? p->apps[i].allocated - active : 0));
+		/* Resumes and creates together fill the allocation, no more; the pool is used first. */
+		assert_true(p->apps[i].starts + p->apps[i].resumes <=
+		            (p->apps[i].allocated > active ? p->apps[i].allocated - active : 0));
+		assert_true(p->apps[i].resumes <= p->apps[i].standby);
+		if (p->apps[i].starts > 0)
+			assert_int_equal(p->apps[i].resumes, p->apps[i].standby);
 		if (!in->apps[i].can_start)
-			assert_int_equal(p->apps[i].starts, 0);
-		starts += p->apps[i].starts;
+			assert_int_equal(p->apps[i].starts + p->apps[i].resumes, 0);
+		starts += p->apps[i].starts + p->apps[i].resumes;
 	}
 	for (size_t k = 0; k < in->n_containers; k++)
-		occupied += in->containers[k].phase <= PHASE_STOPPING;
+		occupied += occupies(in->containers[k].phase);
 	assert_int_equal(p->occupied, occupied);
 	assert_true(occupied + starts <= MAX(in->capacity, occupied));
 	if (occupied <= in->capacity)
@@ -692,7 +704,7 @@ static size_t expected_stops(const PlanInput *in, const Plan *p, int app)
 	for (size_t k = 0; k < in->n_containers; k++)
 		run += in->containers[k].app == app && in->containers[k].phase == PHASE_RUNNING;
 	if (app < 0)
-		return run;
+		return run; /* an unconfigured app parks nothing */
 	active = p->apps[app].running + p->apps[app].starting;
 	alloc = p->apps[app].allocated;
 	return active > alloc ? MIN(active - alloc, run) : 0;
@@ -727,18 +739,35 @@ static void check_stops(const PlanInput *in, const Plan *p)
 			assert_true(newer(in, p->stops[s - 1], k));
 	}
 	for (int app = -1; app < (int)in->n_apps; app++) {
-		size_t n = 0;
+		size_t n = 0, parks = 0;
 
 		for (size_t s = 0; s < p->n_stops; s++)
 			n += in->containers[p->stops[s]].app == app;
-		assert_int_equal(n, expected_stops(in, p, app));
-		/* The stopped ones are the newest: no RUNNING container left of the app is newer than a stopped one. */
-		for (size_t k = 0; k < in->n_containers; k++)
-			if (in->containers[k].app == app && in->containers[k].phase == PHASE_RUNNING &&
-			    !contains(p->stops, p->n_stops, k))
-				for (size_t s = 0; s < p->n_stops; s++)
-					if (in->containers[p->stops[s]].app == app)
-						assert_false(newer(in, k, p->stops[s]));
+		for (size_t s = 0; s < p->n_parks; s++)
+			parks += in->containers[p->parks[s]].app == app;
+		/* What leaves service is parked while the pool has room, and stopped beyond that. */
+		assert_int_equal(n + parks, expected_stops(in, p, app));
+		if (app >= 0) {
+			unsigned pool = p->apps[app].standby + p->apps[app].warming + p->apps[app].parking;
+			unsigned room = in->apps[app].standby > pool ? in->apps[app].standby - pool : 0;
+			assert_int_equal(parks, MIN(room, expected_stops(in, p, app)));
+		} else
+			assert_int_equal(parks, 0);
+		/* The ones taken out are the newest: no RUNNING container left in service is newer than one stopped or
+		 * parked, and the parked ones are the newest of those taken out. */
+		for (size_t k = 0; k < in->n_containers; k++) {
+			bool stopped = contains(p->stops, p->n_stops, k), parked = contains(p->parks, p->n_parks, k);
+			if (in->containers[k].app != app || in->containers[k].phase != PHASE_RUNNING || parked)
+				continue;
+			for (size_t s = 0; s < p->n_parks; s++)
+				if (in->containers[p->parks[s]].app == app)
+					assert_false(newer(in, k, p->parks[s]));
+			if (stopped)
+				continue;
+			for (size_t s = 0; s < p->n_stops; s++)
+				if (in->containers[p->stops[s]].app == app)
+					assert_false(newer(in, k, p->stops[s]));
+		}
 	}
 }
 
@@ -756,6 +785,63 @@ static void check_removes(const PlanInput *in, const Plan *p)
 	assert_int_equal(p->n_removes, exited);
 }
 
+static size_t count_of_app(const PlanInput *in, const size_t *list, size_t n, int app)
+{
+	size_t c = 0;
+
+	for (size_t k = 0; k < n; k++)
+		c += in->containers[list[k]].app == app;
+	return c;
+}
+
+/* The standby pool: resumes and retires pick distinct STANDBY containers of the right app; after the plan the pool
+ * holds at most K (and exactly K once warms land, when the node is quiet); an unconfigured app keeps none. */
+static void check_standby(const PlanInput *in, const Plan *p)
+{
+	bool quiet = p->n_stops == 0 && p->n_parks == 0 && p->n_resumes == 0;
+
+	for (size_t k = 0; k < p->n_resumes; k++) {
+		assert_int_equal(in->containers[p->resumes[k]].phase, PHASE_STANDBY);
+		assert_false(contains(p->resumes, k, p->resumes[k]));
+		assert_false(contains(p->retires, p->n_retires, p->resumes[k]));
+	}
+	for (size_t k = 0; k < p->n_retires; k++) {
+		assert_int_equal(in->containers[p->retires[k]].phase, PHASE_STANDBY);
+		assert_false(contains(p->retires, k, p->retires[k]));
+	}
+	for (size_t k = 0; k < in->n_containers; k++) {
+		ContainerPhase ph = in->containers[k].phase;
+		quiet = quiet && ph != PHASE_STARTING && ph != PHASE_STOPPING && ph != PHASE_PARKING;
+		if (in->containers[k].app < 0 && ph == PHASE_STANDBY)
+			assert_true(contains(p->retires, p->n_retires, k));
+	}
+	for (size_t i = 0; i < in->n_apps; i++) {
+		const PlanAppResult *a = &p->apps[i];
+		unsigned sb = 0, k_pool = in->apps[i].standby, after;
+
+		for (size_t k = 0; k < in->n_containers; k++)
+			sb += in->containers[k].app == (int)i && in->containers[k].phase == PHASE_STANDBY;
+		assert_int_equal(a->standby, sb);
+		assert_int_equal(a->resumes, count_of_app(in, p->resumes, p->n_resumes, (int)i));
+		quiet = quiet && a->starts == 0;
+		after = sb - a->resumes - (unsigned)count_of_app(in, p->retires, p->n_retires, (int)i) + a->warming +
+		        a->parking + (unsigned)count_of_app(in, p->parks, p->n_parks, (int)i) + a->warms;
+		/* Beyond K only while more is already on its way in than the pool needs (nothing to retire yet). */
+		if (sb - a->resumes > 0 && after > k_pool)
+			assert_int_equal(sb - a->resumes, count_of_app(in, p->retires, p->n_retires, (int)i));
+		if (a->warms > 0)
+			assert_true(in->apps[i].can_start);
+	}
+	for (size_t i = 0; i < in->n_apps; i++) {
+		const PlanAppResult *a = &p->apps[i];
+		unsigned pool = a->standby + a->warming + a->parking;
+		if (!quiet)
+			assert_int_equal(a->warms, 0);
+		else if (in->apps[i].can_start)
+			assert_int_equal(a->warms, in->apps[i].standby > pool ? in->apps[i].standby - pool : 0);
+	}
+}
+
 static void check_plan(const PlanInput *in, const Plan *p)
 {
 	assert_int_equal(p->n_apps, in->n_apps);
@@ -763,6 +849,7 @@ static void check_plan(const PlanInput *in, const Plan *p)
 	check_counts_and_starts(in, p);
 	check_stops(in, p);
 	check_removes(in, p);
+	check_standby(in, p);
 }
 
 static void test_property_random_inputs(void **state)
@@ -804,11 +891,22 @@ static void sim_apply(Sim *sim, const Plan *p)
 		sim->c[p->stops[s]].phase = PHASE_STOPPING;
 	for (size_t r = 0; r < p->n_removes; r++)
 		sim->c[p->removes[r]].phase = PHASE_REMOVING;
-	for (size_t i = 0; i < p->n_apps; i++)
+	for (size_t r = 0; r < p->n_parks; r++)
+		sim->c[p->parks[r]].phase = PHASE_PARKING;
+	for (size_t r = 0; r < p->n_resumes; r++)
+		sim->c[p->resumes[r]].phase = PHASE_STARTING;
+	for (size_t r = 0; r < p->n_retires; r++)
+		sim->c[p->retires[r]].phase = PHASE_STOPPING;
+	for (size_t i = 0; i < p->n_apps; i++) {
 		for (unsigned k = 0; k < p->apps[i].starts; k++) {
 			assert_true(sim->n < ELEMENTSOF(sim->c));
 			sim->c[sim->n++] = (PlanContainer){.app = (int)i, .phase = PHASE_STARTING};
 		}
+		for (unsigned k = 0; k < p->apps[i].warms; k++) {
+			assert_true(sim->n < ELEMENTSOF(sim->c));
+			sim->c[sim->n++] = (PlanContainer){.app = (int)i, .phase = PHASE_WARMING};
+		}
+	}
 }
 
 /* Operations in flight finish in any order; a start may fail and leave an exited container behind. */
@@ -825,6 +923,8 @@ static void sim_progress(Sim *sim, uint64_t *seed)
 			c->started_at = ++sim->clock;
 		} else if (done && c->phase == PHASE_STOPPING)
 			c->phase = PHASE_EXITED;
+		else if (done && (c->phase == PHASE_PARKING || c->phase == PHASE_WARMING))
+			c->phase = rnd(seed, 8) ? PHASE_STANDBY : PHASE_EXITED;
 		else if (done && c->phase == PHASE_REMOVING)
 			continue;
 		sim->c[kept++] = *c;
@@ -837,7 +937,7 @@ static unsigned sim_occupied(const Sim *sim)
 	unsigned n = 0;
 
 	for (size_t k = 0; k < sim->n; k++)
-		n += sim->c[k].phase <= PHASE_STOPPING;
+		n += occupies(sim->c[k].phase);
 	return n;
 }
 
@@ -901,6 +1001,150 @@ static void test_simulation_converges(void **state)
 	plan_free(p);
 }
 
+/* ---- warm standby ---- */
+
+#define APP_SB(n, prio, tgt, k)                                                                     \
+	{                                                                                           \
+		.name = (n), .priority = (prio), .target = (tgt), .standby = (k), .can_start = true \
+	}
+
+static void test_standby_filled_when_quiet(void **state)
+{
+	PlanApp apps[] = {APP_SB("p1", 1, 2, 3), APP("p2", 2, 0)};
+	PlanContainer c[] = {CTR(0, PHASE_RUNNING, 1), CTR(0, PHASE_RUNNING, 2), CTR(0, PHASE_STANDBY, 0)};
+	Plan *p = compute(9, apps, 2, c, ELEMENTSOF(c));
+
+	assert_int_equal(p->apps[0].standby, 1);
+	assert_int_equal(p->apps[0].warms, 2); /* up to K = 3 */
+	assert_int_equal(p->apps[1].warms, 0);
+	assert_int_equal(p->apps[0].running, 2); /* standby never counts as running... */
+	assert_int_equal(p->occupied, 2);        /* ...nor against capacity */
+	plan_free(p);
+}
+
+static void test_standby_waits_for_real_work(void **state)
+{
+	PlanApp apps[] = {APP_SB("p1", 1, 3, 2)};
+	PlanContainer busy[] = {CTR(0, PHASE_RUNNING, 1), CTR(0, PHASE_STARTING, 2)};
+	Plan *p = compute(9, apps, 1, NULL, 0);
+
+	/* Three to start: the pool waits. */
+	assert_int_equal(p->apps[0].starts, 3);
+	assert_int_equal(p->apps[0].warms, 0);
+	plan_free(p);
+	/* A start still in flight: the pool still waits. */
+	apps[0].target = 2;
+	p = compute(9, apps, 1, busy, ELEMENTSOF(busy));
+	assert_int_equal(p->apps[0].warms, 0);
+	plan_free(p);
+	/* Backing off: nothing is created for the pool either. */
+	apps[0].can_start = false;
+	busy[1].phase = PHASE_RUNNING;
+	p = compute(9, apps, 1, busy, ELEMENTSOF(busy));
+	assert_int_equal(p->apps[0].warms, 0);
+	plan_free(p);
+}
+
+static void test_standby_consumed_first(void **state)
+{
+	PlanApp apps[] = {APP_SB("p1", 1, 5, 3)};
+	PlanContainer c[] = {CTR(0, PHASE_STANDBY, 0), CTR(0, PHASE_STANDBY, 0), CTR(0, PHASE_RUNNING, 1)};
+	Plan *p = compute(9, apps, 1, c, ELEMENTSOF(c));
+
+	/* 4 more wanted: the 2 parked ones are resumed, 2 are created. */
+	assert_int_equal(p->apps[0].resumes, 2);
+	assert_int_equal(p->n_resumes, 2);
+	assert_true(contains(p->resumes, 2, 0) && contains(p->resumes, 2, 1));
+	assert_int_equal(p->apps[0].starts, 2);
+	assert_int_equal(p->apps[0].warms, 0); /* refilled later, when quiet */
+	assert_int_equal(p->n_retires, 0);
+	plan_free(p);
+}
+
+static void test_standby_resumes_use_free_capacity_only(void **state)
+{
+	/* Capacity 3 full of p2; p1 wants 3 with 3 parked: p2 stops first, nothing resumes into room not yet free. */
+	PlanApp apps[] = {APP_SB("p1", 1, 3, 3), APP("p2", 2, 3)};
+	PlanContainer c[] = {CTR(1, PHASE_RUNNING, 1), CTR(1, PHASE_RUNNING, 2), CTR(1, PHASE_RUNNING, 3),
+	                     CTR(0, PHASE_STANDBY, 0), CTR(0, PHASE_STANDBY, 0), CTR(0, PHASE_STANDBY, 0)};
+	Plan *p = compute(3, apps, 2, c, ELEMENTSOF(c));
+
+	assert_int_equal(p->apps[0].allocated, 3);
+	assert_int_equal(p->n_stops, 3);
+	assert_int_equal(p->apps[0].resumes, 0);
+	plan_free(p);
+	c[0].phase = c[1].phase = PHASE_EXITED;
+	c[2].phase = PHASE_STOPPING;
+	p = compute(3, apps, 2, c, ELEMENTSOF(c));
+	assert_int_equal(p->apps[0].resumes, 2); /* the room of the two that exited */
+	assert_int_equal(p->apps[0].starts, 0);
+	plan_free(p);
+}
+
+static void test_scale_down_parks_up_to_k(void **state)
+{
+	PlanApp apps[] = {APP_SB("p1", 1, 1, 2)};
+	PlanContainer c[] = {CTR(0, PHASE_RUNNING, 1), CTR(0, PHASE_RUNNING, 2), CTR(0, PHASE_RUNNING, 3),
+	                     CTR(0, PHASE_RUNNING, 4), CTR(0, PHASE_STANDBY, 0)};
+	Plan *p = compute(9, apps, 1, c, ELEMENTSOF(c));
+
+	/* 3 leave service; the pool has room for 1 more (K = 2, 1 parked): the newest is parked, 2 stopped. */
+	assert_int_equal(p->n_parks, 1);
+	assert_int_equal(p->parks[0], 3);
+	assert_int_equal(p->n_stops, 2);
+	assert_true(contains(p->stops, 2, 2) && contains(p->stops, 2, 1));
+	assert_int_equal(p->apps[0].warms, 0);
+	plan_free(p);
+}
+
+static void test_standby_beyond_k_retired(void **state)
+{
+	PlanApp apps[] = {APP_SB("p1", 1, 0, 1)};
+	PlanContainer c[] = {CTR(0, PHASE_STANDBY, 0), CTR(0, PHASE_STANDBY, 0), CTR(0, PHASE_STANDBY, 0),
+	                     CTR(-1, PHASE_STANDBY, 0)};
+	Plan *p = compute(9, apps, 1, c, ELEMENTSOF(c));
+
+	assert_int_equal(p->n_retires, 3); /* two of p1 beyond K = 1, and the unconfigured app's */
+	assert_true(contains(p->retires, 3, 3));
+	assert_int_equal(p->apps[0].warms, 0);
+	plan_free(p);
+	/* K = 0 and target 0: nothing is kept. */
+	apps[0].standby = 0;
+	p = compute(9, apps, 1, c, 3);
+	assert_int_equal(p->n_retires, 3);
+	plan_free(p);
+}
+
+static void test_simulation_with_standby(void **state)
+{
+	/* Demand swings with pools on both apps; capacity holds at every instant, and once demand holds still
+	 * each app runs its allocation with exactly K parked. */
+	uint64_t seed = 7;
+	PlanApp apps[] = {APP_SB("priority1", 1, 0, 4), APP_SB("priority2", 2, 9, 2)};
+	Sim sim = {.n = 0};
+	Plan *p = NULL;
+
+	for (unsigned step = 0; step < 300; step++) {
+		if (step % 7 == 0)
+			apps[0].target = rnd(&seed, 10);
+		plan_free(sim_step(&sim, apps, ELEMENTSOF(apps), 9));
+		sim_progress(&sim, &seed);
+		assert_true(sim_occupied(&sim) <= 9);
+	}
+	apps[0].target = 6;
+	for (unsigned step = 0; step < 300; step++) {
+		plan_free(sim_step(&sim, apps, ELEMENTSOF(apps), 9));
+		sim_progress(&sim, &seed);
+	}
+	p = sim_step(&sim, apps, ELEMENTSOF(apps), 9);
+	assert_int_equal(p->apps[0].running, 6);
+	assert_int_equal(p->apps[1].running, 3);
+	assert_int_equal(p->apps[0].standby, 4);
+	assert_int_equal(p->apps[1].standby, 2);
+	assert_int_equal(p->n_stops + p->n_parks + p->n_resumes + p->n_retires, 0);
+	plan_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -936,6 +1180,13 @@ int main(void)
 	        cmocka_unit_test(test_property_random_inputs),
 	        cmocka_unit_test(test_simulation_never_over_capacity),
 	        cmocka_unit_test(test_simulation_converges),
+	        cmocka_unit_test(test_standby_filled_when_quiet),
+	        cmocka_unit_test(test_standby_waits_for_real_work),
+	        cmocka_unit_test(test_standby_consumed_first),
+	        cmocka_unit_test(test_standby_resumes_use_free_capacity_only),
+	        cmocka_unit_test(test_scale_down_parks_up_to_k),
+	        cmocka_unit_test(test_standby_beyond_k_retired),
+	        cmocka_unit_test(test_simulation_with_standby),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,89 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2153 # T, NODE come from lib.sh
+# The warm standby against the real engine: the pool is filled to K with paused containers, a scale-up takes
+# from it first and refills it, a scale-down parks containers, a standby container never counts as running, and
+# with targets 0 and standby 0 nothing is left.
+
+DEMO_CMD='["sh", "-c", "trap '"'"'exit 0'"'"' TERM; while :; do sleep 1 & wait $!; done"]'
+
+standby_config() { # K1 K2
+	write_config "$T/agent.json" <<JSON
+{"capacity": 9, "apps": [
+  {"name": "priority1", "priority": 1, "image": "busybox:latest", "command": $DEMO_CMD, "standby": $1},
+  {"name": "slowstop", "priority": 2, "image": "busybox:latest", "stop_timeout": 15, "standby": $2,
+   "command": ["sh", "-c", "while :; do sleep 1; done"]}]}
+JSON
+}
+
+# is_standby APP RUNNING PAUSED: the engine holds exactly that of the app, and nothing else of it.
+is_standby() {
+	[ "$(count "$1" running)" -eq "$2" ] && [ "$(count "$1" paused)" -eq "$3" ] &&
+		[ "$(count "$1" all)" -eq $(($2 + $3)) ]
+}
+
+app_field() { # APP FIELD
+	status_field ".apps[] | select(.name==\"$1\") | .$2"
+}
+
+# The agent's view agrees with the engine's: paused containers are standby, never running.
+check_counts_agree() { # APP
+	local running paused
+	running=$(count "$1" running)
+	paused=$(count "$1" paused)
+	[ "$(app_field "$1" running)" -eq "$running" ] || fail "$1: status says $(app_field "$1" running) running, the engine $running"
+	[ "$(app_field "$1" standby)" -eq "$paused" ] || fail "$1: status says $(app_field "$1" standby) standby, the engine $paused paused"
+}
+
+test_standby_pool_fill_consume_refill_park_and_drain() {
+	standby_config 3 0
+	start_agent --config "$T/agent.json"
+	# Filled up to K, with nothing running.
+	wait_until 60 "the pool to hold 3" is_standby priority1 0 3
+	check_counts_agree priority1
+	[ "$(app_field priority1 standby_target)" -eq 3 ] || fail "standby_target is not 3"
+	api GET /metrics | grep -qx 'force12_app_standby{app="priority1"} 3' || fail "/metrics does not show the pool"
+
+	# A restart adopts the pool: nothing new is created for it.
+	stop_agent TERM
+	start_agent --config "$T/agent.json"
+	sleep 1
+	is_standby priority1 0 3 || fail "the pool changed across a restart"
+	[ "$(status_field .totals.warmed)" -eq 0 ] || fail "the restarted agent warmed $(status_field .totals.warmed) more"
+
+	# A scale-up takes from the pool first (3 resumed, 2 created), then refills it in the background.
+	local t0 resumed_ms
+	t0=$(date +%s%N)
+	set_targets '{"priority1": 5}'
+	wait_until 60 "5 running" sh -c "[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority1 --filter status=running | wc -l) -ge 5 ]"
+	resumed_ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$(status_field .totals.resumed)" -eq 3 ] || fail "resumed $(status_field .totals.resumed), expected 3"
+	[ "$(status_field .totals.started)" -eq 2 ] || fail "created $(status_field .totals.started), expected 2"
+	figure standby_scale_up_0_to_5_ms "$resumed_ms"
+	wait_until 60 "the pool to be refilled" is_standby priority1 5 3
+	check_counts_agree priority1
+	[ "$(status_field .totals.warmed)" -eq 3 ] || fail "warmed $(status_field .totals.warmed), expected 3"
+
+	# A scale-down parks what the pool has room for. The slow-stopping app keeps the node busy, so the pool is
+	# not refilled in between: p1 up to 8 takes the 3 parked ones, then down to 4 parks 3 and stops 1.
+	set_targets '{"slowstop": 1}'
+	wait_until 60 "slowstop running" is_standby slowstop 1 0
+	set_targets '{"priority1": 8, "slowstop": 0}' # slowstop takes 15 s to stop: not quiet meanwhile
+	wait_until 10 "8 running" sh -c "[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority1 --filter status=running | wc -l) -eq 8 ]"
+	[ "$(count slowstop running)" -eq 1 ] || fail "slowstop stopped too early for this test to mean anything"
+	[ "$(count priority1 paused)" -eq 0 ] || fail "the pool was refilled while the node was busy"
+	set_targets '{"priority1": 4}'
+	wait_until 60 "4 running and 3 parked" is_standby priority1 4 3
+	[ "$(status_field .totals.parked)" -eq 3 ] || fail "parked $(status_field .totals.parked), expected 3"
+	check_counts_agree priority1
+	wait_until 60 "slowstop gone" is_standby slowstop 0 0
+	[ "$(status_field .totals.warmed)" -eq 3 ] || fail "the pool was overfilled: warmed $(status_field .totals.warmed)"
+	[ "$(status_field .totals.killed)" -eq 1 ] || fail "killed $(status_field .totals.killed), expected slowstop's 1"
+
+	# Targets 0 with standby 0 (a reload): nothing is left, and the parked ones stopped cleanly.
+	standby_config 0 0
+	set_targets '{"priority1": 0}'
+	kill -HUP "$AGENT_PID"
+	wait_settled 60 priority1=0 slowstop=0
+	[ "$(status_field .totals.killed)" -eq 1 ] || fail "a standby container was killed on its way out"
+	check_counts_agree priority1
+}
