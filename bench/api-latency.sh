@@ -21,9 +21,12 @@ rss0=$(rss)
 urls=()
 for ((i = 0; i < N; i++)); do urls+=(http://localhost/v1/status); done
 read -r p50 p99 < <(curl -s --unix-socket "$DIR/api.sock" -o /dev/null -w '%{time_total}\n' "${urls[@]}" | percentiles)
-echo "api_status_latency_keepalive: p50 ${p50} ms, p99 ${p99} ms over $N requests"
+echo "api_status_keepalive_p50: ${p50} ms ($N GET /v1/status on one connection)"
+echo "api_status_keepalive_p99: ${p99} ms"
 read -r p50 p99 < <(for ((i = 0; i < N; i++)); do
 	curl -s --unix-socket "$DIR/api.sock" -o /dev/null -w '%{time_total}\n' http://localhost/v1/status
 done | percentiles)
-echo "api_status_latency_new_connection: p50 ${p50} ms, p99 ${p99} ms over $N requests"
-echo "agent_rss: ${rss0} KiB before, $(rss) KiB after $((2 * N)) requests"
+echo "api_status_new_connection_p50: ${p50} ms ($N GET /v1/status, a connection each)"
+echo "api_status_new_connection_p99: ${p99} ms"
+echo "api_agent_rss_before: ${rss0} KiB"
+echo "api_agent_rss_after: $(rss) KiB (after $((2 * N)) requests)"

@@ -10,7 +10,7 @@ unix://*) ENGINE=${DOCKER_HOST#unix://} ;;
 *) ENGINE=/var/run/docker.sock ;;
 esac
 DIR=$(mktemp -d "/tmp/force12-$NAME.XXXXXX")
-NODE=force12-$NAME-$$
+NODE=${BENCH_NODE:-force12-$NAME-$$} # BENCH_NODE: a test that checks what is left behind
 agent_pid=
 
 cleanup() {
