@@ -372,7 +372,7 @@ static int server_start(Server *s, Api *api, int fd, bool tcp)
 	r = sd_event_add_io(api->event, &s->io, info->epoll_fd, EPOLLIN, on_server_io, s);
 	if (r < 0)
 		return r;
-	r = sd_event_add_time(api->event, &s->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_server_timer, s);
+	r = sd_event_add_time(api->event, &s->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_server_timer, s);
 	if (r < 0)
 		return r;
 	(void)sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);

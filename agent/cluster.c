@@ -484,7 +484,7 @@ int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const cha
 	r = http_client_new(&c->http, event);
 	if (r < 0)
 		return r;
-	r = sd_event_add_time(event, &c->retry_timer, CLOCK_MONOTONIC, 0, 0, on_retry, c);
+	r = sd_event_add_time(event, &c->retry_timer, CLOCK_MONOTONIC, 0, 1000, on_retry, c);
 	if (r < 0)
 		return r;
 	r = sd_event_add_time_relative(event, &c->keepalive_timer, CLOCK_MONOTONIC, c->ttl * 1000000ULL / 3, 0,

@@ -200,7 +200,8 @@ int http_client_new(HttpClient **ret, sd_event *event)
 	c->multi = curl_multi_init();
 	if (!c->multi)
 		return -ENOMEM;
-	r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, c);
+	/* Accuracy 1 us: 0 would mean sd-event's default of 250 ms, and curl's "now" timeouts would wait that long. */
+	r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer, c);
 	if (r < 0)
 		return r;
 	(void)sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
