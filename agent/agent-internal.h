@@ -59,7 +59,8 @@ struct Agent {
 
 	Container *containers;
 	size_t n_containers;
-	unsigned ops_in_flight;
+	unsigned ops_in_flight;     /* creates, starts, stops, pauses, unpauses: at most config->parallel */
+	unsigned removes_in_flight; /* removes: at most config->parallel too, apart */
 	uint64_t seq;
 
 	bool engine_up, ready, synced, images_checked, shutting_down;

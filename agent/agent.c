@@ -200,7 +200,7 @@ static void dispatch(Agent *a, const Plan *p, Container **index)
 	for (size_t i = 0; i < p->n_parks && slot_free(a); i++)
 		if ((r = container_park(index[p->parks[i]])) < 0)
 			log_warning_errno(r, "Failed to queue a pause: %m, ignoring");
-	for (size_t i = 0; i < p->n_removes && slot_free(a); i++)
+	for (size_t i = 0; i < p->n_removes && a->removes_in_flight < a->config->parallel; i++)
 		if ((r = container_remove(index[p->removes[i]])) < 0)
 			log_warning_errno(r, "Failed to queue a removal: %m, ignoring");
 	/* Resumes before creates: the standby pool is the fast way up. */
@@ -638,6 +638,12 @@ static void on_die(Agent *a, Container *c, int exit_code)
 	c->exit_code = exit_code;
 	if (c->op != OP_NONE) {
 		c->died = true; /* the op in flight settles it */
+		/* A container we stop no longer runs once it died: its place is free now, not when the engine has
+		 * finished the stop call (about 140 ms later), so a start waiting for the place goes at once. */
+		if (c->op == OP_STOP && c->phase == PHASE_STOPPING) {
+			c->phase = PHASE_EXITED;
+			container_touch(c);
+		}
 		return;
 	}
 	if (c->phase == PHASE_RUNNING) {
@@ -702,11 +708,11 @@ static int add_sources(Agent *a)
 		return r;
 	(void)sd_event_source_set_enabled(a->reconcile_source, SD_EVENT_OFF);
 	(void)sd_event_source_set_description(a->reconcile_source, "reconcile");
-	r = sd_event_add_time(a->event, &a->retry_timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_retry_timer, a);
+	r = sd_event_add_time(a->event, &a->retry_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry_timer, a);
 	if (r < 0)
 		return r;
 	(void)sd_event_source_set_enabled(a->retry_timer, SD_EVENT_OFF);
-	r = sd_event_add_time(a->event, &a->ping_timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_ping_timer, a);
+	r = sd_event_add_time(a->event, &a->ping_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_ping_timer, a);
 	if (r < 0)
 		return r;
 	(void)sd_event_source_set_enabled(a->ping_timer, SD_EVENT_OFF);

@@ -7,10 +7,24 @@
 
 #include "agent-internal.h"
 
+/* Removes have a budget of their own: a remove is cheap and never urgent, so it must not hold a slot that a stop
+ * or a start needs (a preemption frees capacity stop by stop, and each freed place goes straight to a start). */
+static unsigned *budget_of(Agent *a, ContainerOp op)
+{
+	return op == OP_REMOVE ? &a->removes_in_flight : &a->ops_in_flight;
+}
+
+static void op_release(Container *c)
+{
+	if (c->op != OP_NONE)
+		(*budget_of(c->agent, c->op))--;
+	c->op = OP_NONE;
+}
+
 static void op_begin(Container *c, ContainerOp op)
 {
-	if (c->op == OP_NONE)
-		c->agent->ops_in_flight++;
+	op_release(c);
+	(*budget_of(c->agent, op))++;
 	c->op = op;
 }
 
@@ -19,9 +33,7 @@ static void op_end(Container *c, bool free_it)
 {
 	Agent *a = c->agent;
 
-	if (c->op != OP_NONE)
-		a->ops_in_flight--;
-	c->op = OP_NONE;
+	op_release(c);
 	if (free_it)
 		container_free(c);
 	else
@@ -192,8 +204,7 @@ static void on_park(const DockerReply *reply, void *userdata)
 			        "Failed to park %s: %s; stopping it instead", c->name, reply->message);
 		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
 		if (!docker_error_is_unreachable(reply->error) && c->phase == PHASE_RUNNING) {
-			c->op = OP_NONE;
-			a->ops_in_flight--;
+			op_release(c);
 			if (container_stop_and_remove(c) < 0)
 				agent_schedule_reconcile(a);
 			return;
@@ -283,6 +294,14 @@ static void on_remove(const DockerReply *reply, void *userdata)
 		log_app(LOG_DEBUG, 0, c->app_name, c->id, "Removed %s", c->name);
 		return op_end(c, true);
 	}
+	if (reply->error == -EBUSY) {
+		/* 409: it runs after all. A start queued before it was listed as created (say, by an agent that was
+		 * SIGKILLed) landed since. Count it as running, the newest, and let the plan decide. */
+		log_app(LOG_INFO, 0, c->app_name, c->id, "Container %s turned out to be running; adopting it", c->name);
+		c->phase = PHASE_RUNNING;
+		c->started_at = now_usec(CLOCK_REALTIME);
+		return op_end(c, false);
+	}
 	if (docker_error_is_unreachable(reply->error))
 		agent_engine_lost(a, reply->error);
 	else
@@ -339,8 +358,9 @@ static void after_exit(Container *c)
 	Agent *a = c->agent;
 
 	count_exit(a, c);
-	c->op = OP_NONE; /* hand the slot straight to the remove */
-	a->ops_in_flight--;
+	op_release(c); /* the remove has a budget of its own */
+	/* Exited: its place is free now, not once it is removed. A start waiting for it goes at once. */
+	agent_schedule_reconcile(a);
 	/* c may be gone after this; a failure to queue leaves it EXITED for the next pass. */
 	if (container_remove(c) < 0)
 		log_warning("Failed to queue a removal, will retry");
@@ -372,7 +392,7 @@ static void on_stop(const DockerReply *reply, void *userdata)
 		else
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id, "Failed to stop %s: %s; will retry",
 			        c->name, reply->message);
-		c->phase = PHASE_RUNNING;
+		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
 		return op_end(c, false);
 	}
 	histogram_observe(&a->stop_latency, seconds_since(c->op_begin));
@@ -424,8 +444,7 @@ static void on_retire_unpause(const DockerReply *reply, void *userdata)
 		return op_end(c, false);
 	}
 	/* Unpaused, or not paused to begin with: a stop settles it either way. */
-	c->op = OP_NONE;
-	a->ops_in_flight--;
+	op_release(c);
 	if (container_stop_and_remove(c) < 0) {
 		c->phase = PHASE_EXITED;
 		agent_schedule_reconcile(a);
