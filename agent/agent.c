@@ -276,7 +276,7 @@ void agent_engine_lost(Agent *a, int error)
 	if (a->shutting_down)
 		return;
 	/* Once, on the way down: every call in flight fails the same way and reports it here. */
-	if (a->engine_up)
+	if (a->engine_up && ratelimit_below(&a->engine_log, now_usec(CLOCK_MONOTONIC)))
 		log_warning_errno(error, "Engine not reachable at %s: %m; waiting for it",
 		                  docker_socket_path(a->docker));
 	a->engine_up = false;
