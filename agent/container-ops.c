@@ -218,22 +218,28 @@ static void on_park(const DockerReply *reply, void *userdata)
 	op_end(c, false);
 }
 
-int container_park(Container *c)
+/* Starts a one-call chain (pause or unpause) in phase; on a failure to queue the container goes to fallback. */
+static int pause_chain(Container *c, ContainerOp op, ContainerPhase phase, ContainerPhase fallback, DockerCallback cb)
 {
 	int r;
 
 	if (c->op != OP_NONE)
 		return 0;
-	c->phase = PHASE_PARKING;
+	c->phase = phase;
 	c->died = false;
 	c->op_begin = now_usec(CLOCK_MONOTONIC);
-	op_begin(c, OP_PAUSE);
-	r = docker_pause(c->agent->docker, c->id, on_park, c);
+	op_begin(c, op);
+	r = (op == OP_PAUSE ? docker_pause : docker_unpause)(c->agent->docker, c->id, cb, c);
 	if (r < 0) {
-		c->phase = PHASE_RUNNING;
+		c->phase = fallback;
 		op_end(c, false);
 	}
 	return r;
+}
+
+int container_park(Container *c)
+{
+	return pause_chain(c, OP_PAUSE, PHASE_PARKING, PHASE_RUNNING, on_park);
 }
 
 static void on_resume(const DockerReply *reply, void *userdata)
@@ -265,20 +271,7 @@ static void on_resume(const DockerReply *reply, void *userdata)
 
 int container_resume(Container *c)
 {
-	int r;
-
-	if (c->op != OP_NONE)
-		return 0;
-	c->phase = PHASE_STARTING;
-	c->died = false;
-	c->op_begin = now_usec(CLOCK_MONOTONIC);
-	op_begin(c, OP_UNPAUSE);
-	r = docker_unpause(c->agent->docker, c->id, on_resume, c);
-	if (r < 0) {
-		c->phase = PHASE_STANDBY;
-		op_end(c, false);
-	}
-	return r;
+	return pause_chain(c, OP_UNPAUSE, PHASE_STARTING, PHASE_STANDBY, on_resume);
 }
 
 /* ---- stop -> inspect -> remove ---- */
@@ -453,17 +446,6 @@ static void on_retire_unpause(const DockerReply *reply, void *userdata)
 
 int container_retire(Container *c)
 {
-	int r;
-
-	if (c->op != OP_NONE)
-		return 0;
 	/* Briefly running again before it stops: it occupies capacity like any stopping container. */
-	c->phase = PHASE_STOPPING;
-	op_begin(c, OP_UNPAUSE);
-	r = docker_unpause(c->agent->docker, c->id, on_retire_unpause, c);
-	if (r < 0) {
-		c->phase = PHASE_STANDBY;
-		op_end(c, false);
-	}
-	return r;
+	return pause_chain(c, OP_UNPAUSE, PHASE_STOPPING, PHASE_STANDBY, on_retire_unpause);
 }
