@@ -16,9 +16,7 @@
 #include "force12/state.h"
 #include "force12/targets.h"
 
-#ifndef FORCE12_VERSION
-#define FORCE12_VERSION "0.1.0"
-#endif
+/* FORCE12_VERSION comes from the VERSION file, through the Makefile. */
 #define DEFAULT_CONFIG     "/etc/force12/agent.json"
 #define DEFAULT_API_SOCKET "/run/force12/agent.sock"
 #define DEFAULT_STATE_DIR  "/var/lib/force12"

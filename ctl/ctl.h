@@ -10,9 +10,7 @@
 #include "force12/json.h"
 #include "force12/macro.h"
 
-#ifndef FORCE12_VERSION
-#define FORCE12_VERSION "0.1.0"
-#endif
+/* FORCE12_VERSION comes from the VERSION file, through the Makefile. */
 
 /* Exit statuses: part of the interface (INTERFACE.md). */
 #define EXIT_AGENT_ERROR 1 /* the agent answered with an error (or something that is not an answer) */
