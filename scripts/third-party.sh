@@ -13,6 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 SRC=${THIRD_PARTY_DIR:-$here/../../shared/third-party}
 CACHE=${FORCE12_CACHE:-/var/cache/force12}
 GO=/usr/lib/go-1.19/bin/go
+RECIPE=2
 
 log() { printf 'third-party: %s\n' "$*" >&2; }
 die() {
@@ -59,7 +60,8 @@ build_ecs() { # $1 source top, $2 out dir
 
 build_ignition() {
 	local pkg=github.com/coreos/ignition/v2/internal
-	CGO_ENABLED=0 go_build "$1" "$2/ignition-validate" github.com/coreos/ignition/v2/validate
+	CGO_ENABLED=0 go_build "$1" "$2/ignition-validate" -ldflags "-X $pkg/version.Raw=v2.16.2" \
+		github.com/coreos/ignition/v2/validate
 	# No SELinux here: the files stage would end in a relabel error without this flag.
 	CGO_ENABLED=1 go_build "$1" "$2/ignition" -buildmode=pie \
 		-ldflags "-X $pkg/distro.selinuxRelabel=false -X $pkg/version.Raw=v2.16.2" "$pkg"
@@ -80,7 +82,8 @@ ensure() {
 	local tool=$1 archive sum dir tmp top
 	archive=$(archive_of "$tool")
 	[ -f "$archive" ] || die "missing source archive $archive (set THIRD_PARTY_DIR to the folder that holds it)"
-	sum=$(sha256sum "$archive" | cut -c1-16)
+	# The key changes with the archive and with this script's recipes (bump RECIPE when a build step changes).
+	sum=$(sha256sum "$archive" | cut -c1-12)-r$RECIPE
 	dir="$CACHE/bin/$(basename "$archive" .tar.gz)-$sum"
 	mkdir -p "$CACHE/bin"
 	# One build of an archive at a time, whoever asks (tests may run side by side).
