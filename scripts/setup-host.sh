@@ -5,11 +5,11 @@
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libsystemd-dev
-	libmicrohttpd-dev libcmocka-dev docker.io busybox-static ca-certificates curl jq)
+	libmicrohttpd-dev libcmocka-dev docker.io busybox-static ca-certificates curl jq scdoc)
 # promtool (package prometheus) checks /metrics; chromium + node drive the dashboard test; etcd-server is the
 # local cluster's etcd (scripts/local-cluster.sh), python3 runs the http source's test server.
 TEST_PACKAGES=(socat prometheus chromium nodejs npm valgrind clang vagrant python3-jsonschema python3-yaml debootstrap
-	etcd-server python3 openssl dbus podman redis-server prometheus-redis-exporter scdoc man-db groff-base bash-completion
+	etcd-server python3 openssl dbus podman redis-server prometheus-redis-exporter man-db groff-base bash-completion
 	docker-compose python3-websockets)
 # Debian's Go and what the upstream tools of ../shared/third-party need to build (scripts/third-party.sh).
 TEST_PACKAGES+=(golang-1.19-go libblkid-dev golang-github-aws-aws-sdk-go-dev)
