@@ -25,3 +25,6 @@ install-docs: $(MAN_PAGES)
 	install -m 0644 completion/_force12ctl $(DESTDIR)$(ZSHCOMPDIR)/_force12ctl
 
 .PHONY: install-docs
+
+# make install installs the man pages and the completion too.
+install: install-docs

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Loads the agent's dashboard page in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // and checks it the way a person would look at it: no console errors or warnings, no request that leaves the
 // agent, the apps shown, the numbers moving when the targets change, the banner when the agent goes away.

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2153 # T, NODE, TOP come from lib.sh
 # force12ctl against a running agent and the real engine: each command's output and exit status, bad input that
 # changes nothing, an agent that is not there (exit 3), the TCP API with its token, help for every command.

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2153 # T, NODE, TOP, WAIT_FACTOR come from lib.sh
 # The dashboard page (web/dashboard.html, served at GET /) in headless Chromium against a real agent and the
 # real engine: no console errors, the apps shown, the numbers following a change of targets, the banner when the
