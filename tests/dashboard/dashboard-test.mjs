@@ -206,8 +206,14 @@ async function checkChart(page) {
 // lowest point (the value now, 0) towards value N of the scale: only the agent's history can have drawn that.
 async function checkHistory(page, want) {
 	const r = await page.evaluate((app) => {
-		const c = document.getElementById('chart');
-		const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+		// Read from a copy made for reading, so that the page's own canvas is read back once only (by checkChart).
+		const page = document.getElementById('chart');
+		const c = document.createElement('canvas');
+		c.width = page.width;
+		c.height = page.height;
+		const ctx = c.getContext('2d', { willReadFrequently: true });
+		ctx.drawImage(page, 0, 0);
+		const data = ctx.getImageData(0, 0, c.width, c.height).data;
 		const sw = document.querySelector(`tr[id="app-${CSS.escape(app)}"] .swatch`);
 		const m = /rgb\((\d+), (\d+), (\d+)\)/.exec(sw ? getComputedStyle(sw).backgroundColor : '');
 		if (!m) return { error: `no colour swatch for ${app}` };
