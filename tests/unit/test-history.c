@@ -100,7 +100,7 @@ static void test_wraps_and_stays_bounded(void **state)
 	assert_int_equal(history_get(h, 10, NULL, NULL, NULL), -ERANGE);
 }
 
-/* The default ring: 600 slots (10 minutes at one a second), 21.6 KB for two apps, at most 465.6 KB at 64 apps. */
+/* The default ring: 600 slots (10 minutes at one a second), 21.6 KB for two apps, 468 KB at the most apps (64). */
 static void test_default_bound(void **state)
 {
 	_cleanup_(history_freep) History *h = NULL;
