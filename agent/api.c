@@ -12,9 +12,11 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "force12/api.h"
 #include "force12/dashboard.h"
+#include "force12/history.h"
 #include "force12/json.h"
 #include "force12/log.h"
 #include "force12/metrics.h"
@@ -44,6 +46,8 @@ struct Api {
 	void *hook_userdata;
 	char *socket_path; /* ours to unlink at exit; NULL when systemd owns it */
 	ApiStats stats;
+	History *history; /* the dashboard's last minutes, sampled every HISTORY_INTERVAL_MS */
+	sd_event_source *history_timer;
 };
 
 typedef struct Request {
@@ -51,6 +55,15 @@ typedef struct Request {
 	size_t len;
 	bool too_large;
 } Request;
+
+/* Wall-clock milliseconds, the time of the dashboard history's samples. */
+static uint64_t realtime_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* ---- responses ---- */
 
@@ -172,6 +185,7 @@ typedef enum Route {
 	ROUTE_STATUS,
 	ROUTE_TARGETS,
 	ROUTE_CONTAINERS,
+	ROUTE_HISTORY,
 	ROUTE_METRICS,
 	ROUTE_HEALTHZ,
 	ROUTE_DASHBOARD,
@@ -180,7 +194,8 @@ typedef enum Route {
 
 static Route route_of(const char *url)
 {
-	static const char *const paths[] = {"/v1/status", "/v1/targets", "/v1/containers", "/metrics", "/healthz", "/"};
+	static const char *const paths[] = {
+	        "/v1/status", "/v1/targets", "/v1/containers", "/v1/history", "/metrics", "/healthz", "/"};
 
 	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
 		if (streq(url, paths[i]))
@@ -197,7 +212,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, Api *api, const cha
 	if (route == ROUTE_UNKNOWN)
 		return respond_error(conn, api, "other", 404,
 		                     "no such path; see GET /, /v1/status, /v1/targets, "
-		                     "/v1/containers, /metrics, /healthz");
+		                     "/v1/containers, /v1/history, /metrics, /healthz");
 	if (route == ROUTE_TARGETS && streq(method, "PUT"))
 		return put_targets(conn, api, req);
 	if (!get)
@@ -211,6 +226,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, Api *api, const cha
 		return respond_json(conn, api, url, 200, agent_targets_json(api->agent));
 	case ROUTE_CONTAINERS:
 		return respond_json(conn, api, url, 200, agent_containers_json(api->agent));
+	case ROUTE_HISTORY:
+		return respond_json(conn, api, url, 200, history_json(api->history, realtime_ms()));
 	case ROUTE_METRICS:
 		return get_metrics(conn, api);
 	case ROUTE_DASHBOARD:
@@ -549,6 +566,42 @@ static int open_unix(Api *api, const ApiOptions *o, char *error)
 	return fd;
 }
 
+/* ---- the dashboard's history ---- */
+
+static void history_sample(Api *api)
+{
+	const Config *c = agent_config(api->agent);
+	const char *names[CONFIG_MAX_APPS];
+	HistoryCounts counts[CONFIG_MAX_APPS];
+	unsigned targets[CONFIG_MAX_APPS], allocated, running, starting, stopping;
+
+	agent_get_targets(api->agent, targets);
+	for (size_t i = 0; i < c->n_apps; i++) {
+		agent_app_counts(api->agent, i, &allocated, &running, &starting, &stopping);
+		names[i] = c->apps[i].name;
+		counts[i] = (HistoryCounts){targets[i], allocated, running};
+	}
+	(void)history_add(api->history, realtime_ms(), c->capacity, names, counts, c->n_apps);
+}
+
+static int on_history_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	history_sample(userdata);
+	return sd_event_source_set_time(s, usec + HISTORY_INTERVAL_MS * 1000ULL);
+}
+
+static int history_start(Api *api)
+{
+	uint64_t now;
+	int r = history_new(&api->history, HISTORY_SLOTS);
+
+	if (r < 0)
+		return r;
+	(void)sd_event_now(api->event, CLOCK_MONOTONIC, &now);
+	r = sd_event_add_time(api->event, &api->history_timer, CLOCK_MONOTONIC, now, 1000, on_history_timer, api);
+	return r < 0 ? r : sd_event_source_set_enabled(api->history_timer, SD_EVENT_ON);
+}
+
 int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, char *error)
 {
 	_cleanup_(api_freep) Api *api = calloc(1, sizeof(Api));
@@ -561,6 +614,11 @@ int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, char 
 	api->status_hook = o->status_hook;
 	api->health_hook = o->health_hook;
 	api->hook_userdata = o->hook_userdata;
+	r = history_start(api);
+	if (r < 0) {
+		snprintf(error, CONFIG_ERROR_MAX, "failed to start the dashboard history: %s", strerror(-r));
+		return r;
+	}
 	fd = open_unix(api, o, error);
 	if (fd < 0)
 		return fd;
@@ -597,6 +655,8 @@ Api *api_free(Api *api)
 	free(api->demand_kind);
 	free(api->socket_path);
 	api_stats_free(&api->stats);
+	sd_event_source_disable_unref(api->history_timer);
+	history_free(api->history);
 	free(api);
 	return NULL;
 }

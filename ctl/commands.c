@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12ctl's commands: each asks the agent one thing (watch: again and again) and prints the answer.
  * Failures become the documented exit statuses, with one line that says what went wrong and what to do:
  * 1 the agent said no, 2 bad usage, 3 the agent could not be reached. Only `set` changes anything. */

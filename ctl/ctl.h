@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12ctl's private interface: the blocking HTTP client that talks to the agent (http.c), aligned tables
  * (table.c), the renderings of the agent's answers (render.c) and the commands (commands.c).
  * Only `set` changes anything, and only through the agent's API; nothing here touches the engine. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12ctl: the command-line client of force12-agent's control API. Parses the command line, finds the agent
  * (flags, then $FORCE12_URL / $FORCE12_SOCKET, then the default socket), runs one command and maps the outcome
  * to the documented exit status. The only place that prints a command's error and exits. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12ctl's HTTP client: one blocking libcurl easy handle, reused so that `watch` keeps its connection.
  * Reaches the agent on its unix socket, or at a URL with a bearer token. Every answer is bounded in size and
  * time, redirects are never followed, and nothing but http(s) is spoken. */

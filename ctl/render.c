@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Renders the agent's JSON answers for people: the status table and the containers table.
  * Pure formatting onto a FILE; tolerant of missing fields ("-"), so an older or newer agent still shows. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Aligned text tables for force12ctl: each column as wide as its widest cell, left-aligned, two spaces apart.
  * Cells come from the agent (and through it from the engine), so control characters never reach the terminal. */
 #include <errno.h>

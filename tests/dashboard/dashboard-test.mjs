@@ -1,14 +1,19 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Loads the agent's dashboard page in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // and checks it the way a person would look at it: no console errors or warnings, no request that leaves the
 // agent, the apps shown, the numbers moving when the targets change, the banner when the agent goes away.
 //
 // Usage: node dashboard-test.mjs URL SCREENSHOT [--expect APP.FIELD=N,...] [--down-screenshot PATH]
 //                                [--timeout SECONDS] [--linger SECONDS] [--profile DIR] [--chromium PATH]
+//                                [--history APP=N]
 //
 // It prints one line per step on stdout, so that a shell script can follow it and act in between:
 //   loaded node=<id> apps=<a,b>   the page shows the apps (then the script changes the targets)
 //   app <name> target=N allocated=N running=N starting=N stopping=N
+//   history <app> rise=N px       (with --history) how far above its lowest point the chart draws APP's lines
+//                                 right after loading, from the agent's history only; N must be at least the
+//                                 height of value N on the chart's scale
 //   matched <expectations>        the page shows what --expect asked for
 //   screenshot <path>
 //   stop-agent                    (with --down-screenshot) the script may stop the agent now
@@ -23,11 +28,12 @@ import { chromium } from 'playwright-core';
 function usage(msg) {
 	console.error(`dashboard-test: ${msg}`);
 	console.error('usage: node dashboard-test.mjs URL SCREENSHOT [--expect APP.FIELD=N,...] [--down-screenshot PATH] ' +
-		'[--timeout SECONDS] [--linger SECONDS] [--profile DIR] [--chromium PATH]');
+		'[--timeout SECONDS] [--linger SECONDS] [--profile DIR] [--chromium PATH] [--history APP=N]');
 	process.exit(2);
 }
 
-const opts = { timeout: 30, linger: 0, chromium: '/usr/bin/chromium', expect: [], downShot: null, profile: null };
+const opts = { timeout: 30, linger: 0, chromium: '/usr/bin/chromium', expect: [], downShot: null, profile: null,
+	history: null };
 const pos = [];
 for (let i = 2; i < process.argv.length; i++) {
 	const a = process.argv[i];
@@ -38,6 +44,10 @@ for (let i = 2; i < process.argv.length; i++) {
 			if (!m) usage(`bad expectation ${e}: expected APP.FIELD=N`);
 			opts.expect.push({ app: m[1], field: m[2], value: m[3] });
 		}
+	} else if (a === '--history') {
+		const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(\d+)$/.exec(val());
+		if (!m) usage('--history needs APP=N');
+		opts.history = { app: m[1], value: Number(m[2]) };
 	} else if (a === '--down-screenshot') opts.downShot = val();
 	else if (a === '--timeout') opts.timeout = Number(val());
 	else if (a === '--linger') opts.linger = Number(val());
@@ -104,6 +114,7 @@ async function main() {
 	say(`loaded node=${seen.node} apps=${seen.apps.map((a) => a.name).join(',')}`);
 	printApps(seen);
 	check('loading the page');
+	if (opts.history) await checkHistory(page, opts.history);
 
 	if (opts.expect.length) {
 		const want = opts.expect.map((e) => `${e.app}.${e.field}=${e.value}`).join(',');
@@ -189,6 +200,45 @@ async function checkChart(page) {
 	});
 	if (r.painted < 500 || r.appColour < 20)
 		throw new Error(`the chart looks empty: ${JSON.stringify(r)}`);
+}
+
+// Right after loading, before the page has polled more than a few times, APP's lines on the chart rise from its
+// lowest point (the value now, 0) towards value N of the scale: only the agent's history can have drawn that.
+async function checkHistory(page, want) {
+	const r = await page.evaluate((app) => {
+		// Read from a copy made for reading, so that the page's own canvas is read back once only (by checkChart).
+		const page = document.getElementById('chart');
+		const c = document.createElement('canvas');
+		c.width = page.width;
+		c.height = page.height;
+		const ctx = c.getContext('2d', { willReadFrequently: true });
+		ctx.drawImage(page, 0, 0);
+		const data = ctx.getImageData(0, 0, c.width, c.height).data;
+		const sw = document.querySelector(`tr[id="app-${CSS.escape(app)}"] .swatch`);
+		const m = /rgb\((\d+), (\d+), (\d+)\)/.exec(sw ? getComputedStyle(sw).backgroundColor : '');
+		if (!m) return { error: `no colour swatch for ${app}` };
+		let top = Infinity, bottom = -1, pixels = 0;
+		for (let y = 0; y < c.height; y++)
+			for (let x = 0; x < c.width; x++) {
+				const i = (y * c.width + x) * 4;
+				if (data[i + 3] < 200) continue;
+				if (Math.abs(data[i] - m[1]) < 8 && Math.abs(data[i + 1] - m[2]) < 8 && Math.abs(data[i + 2] - m[3]) < 8) {
+					pixels++;
+					top = Math.min(top, y);
+					bottom = Math.max(bottom, y);
+				}
+			}
+		return { pixels, rise: bottom - top, height: c.height };
+	}, want.app);
+	if (r.error) throw new Error(r.error);
+	say(`history ${want.app} rise=${r.rise} px pixels=${r.pixels} height=${r.height}`);
+	// The plot is the canvas's height less about 40 px of margins, and its top is at most about 1.1 x the highest
+	// value (N, or the capacity when that is close); half the height of N on that scale is a safe lower bound, and
+	// far above the few pixels a flat line at 0 spans.
+	const least = Math.floor((r.height - 40) * 0.5 * (want.value / (want.value * 1.1 + 1)));
+	if (!(r.rise >= least))
+		throw new Error(`the chart does not show ${want.app}'s history at ${want.value}: its lines rise ${r.rise} px, ` +
+			`expected at least ${least} px (${JSON.stringify(r)})`);
 }
 
 function check(when) {

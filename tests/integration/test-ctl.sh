@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2153 # T, NODE, TOP come from lib.sh
 # force12ctl against a running agent and the real engine: each command's output and exit status, bad input that
 # changes nothing, an agent that is not there (exit 3), the TCP API with its token, help for every command.
@@ -337,4 +338,49 @@ test_ctl_help_and_usage() {
 	expect_rc 2 "--interval 0"
 	run_ctl_raw watch --count -1
 	expect_rc 2 "--count -1"
+}
+
+# complete LINE: what bash completion (completion/force12ctl.bash with Debian's bash-completion) offers for LINE,
+# the cursor at its end, one candidate a line. force12ctl is this build's.
+complete_line() {
+	local line=$1
+	PATH="$(dirname "$CTL"):$PATH" LINE="$line" COMPLETION="$TOP/completion/force12ctl.bash" bash --norc -c '
+		. /usr/share/bash-completion/bash_completion
+		. "$COMPLETION"
+		read -ra COMP_WORDS <<<"$LINE"
+		[[ $LINE == *" " ]] && COMP_WORDS+=("")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		COMP_LINE=$LINE
+		COMP_POINT=${#LINE}
+		_force12ctl force12ctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+		printf "%s\n" "${COMPREPLY[@]}"' 2>"$T/complete.err"
+}
+
+# Bash completion of a command, a command's option and, after `set`, the app names the agent reports: apps
+# of this test's config, not the default ones, so that they can only come from the agent.
+test_ctl_bash_completion() {
+	[ -f /usr/share/bash-completion/bash_completion ] || {
+		echo "needs bash-completion (apt-get install bash-completion)" >&2
+		exit 77
+	}
+	write_config "$T/agent.json" <<'JSON'
+{"capacity": 2, "apps": [
+  {"name": "web-front", "image": "busybox:latest", "command": ["sleep", "3600"]},
+  {"name": "batch", "image": "busybox:latest", "command": ["sleep", "3600"]}]}
+JSON
+	start_agent -c "$T/agent.json"
+	local got
+	got=$(complete_line "force12ctl sta")
+	[ "$got" = status ] || fail "'force12ctl sta<TAB>' offers '$got', expected status"
+	got=$(complete_line "force12ctl get --pr")
+	[ "$got" = --pretty ] || fail "'force12ctl get --pr<TAB>' offers '$got', expected --pretty"
+	got=$(complete_line "force12ctl --socket $T/api.sock set w")
+	[ "$got" = web-front= ] || fail "'set w<TAB>' offers '$got', expected web-front= (stderr: $(cat "$T/complete.err"))"
+	got=$(complete_line "force12ctl --socket $T/api.sock set " | sort | tr '\n' ' ')
+	[ "$got" = "batch= web-front= " ] || fail "'set <TAB>' offers '$got', expected the agent's apps batch= web-front="
+	# With the agent gone there is nothing to offer, and no error on the terminal.
+	stop_agent TERM
+	got=$(complete_line "force12ctl --socket $T/api.sock set ")
+	[ -z "$got" ] || fail "'set <TAB>' with no agent offers '$got'"
+	[ ! -s "$T/complete.err" ] || fail "completion wrote to the terminal: $(cat "$T/complete.err")"
 }

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2153 # T, NODE, TOP, WAIT_FACTOR come from lib.sh
 # The dashboard page (web/dashboard.html, served at GET /) in headless Chromium against a real agent and the
 # real engine: no console errors, the apps shown, the numbers following a change of targets, the banner when the
@@ -98,5 +99,48 @@ test_dashboard() {
 	PAGE_PID=
 	[ "$rc" -eq 0 ] || page_fail "the page driver failed (exit $rc)"
 	[ -s "$TOP/build/dashboard.png" ] || fail "no screenshot in build/dashboard.png"
+	sed 's/^/    | /' "$T/page.out" >&2
+}
+
+# shellcheck disable=SC2016 # a jq program
+history_shows_priority1_at_0() { # URL
+	curl -sf "${1}v1/history" |
+		json_check '(.apps | index("priority1")) as $i | .samples[-1] | .target[$i] == 0 and .running[$i] == 0'
+}
+
+# A page opened after a burst of demand draws it at once, from the agent's history (GET /v1/history): priority1
+# goes to 3 and back to 0 before the page is opened, so only the history can show it.
+test_dashboard_history() {
+	local port url limit rc=0
+	dashboard_prereqs
+	port=$(free_port)
+	url="http://127.0.0.1:$port/"
+	start_agent --listen "127.0.0.1:$port" --capacity 4
+	set_targets '{"priority1": 3}'
+	wait_settled 60 priority1=3 priority2=0
+	sleep 3 # a few samples at 3
+	set_targets '{"priority1": 0}'
+	wait_settled 60 priority1=0 priority2=0
+
+	# The API's own record of the burst: samples with target and running 3, then (a sample later) 0 again.
+	wait_until 10 "a history sample of priority1 back at 0" history_shows_priority1_at_0 "$url"
+	curl -sf "${url}v1/history" >"$T/history.json" || fail "GET /v1/history failed"
+	jq -e '.interval_ms > 0 and (.now | type) == "number" and (.apps | index("priority1")) != null' \
+		"$T/history.json" >/dev/null || fail "GET /v1/history: $(head -c 300 "$T/history.json")"
+	jq -e '(.apps | index("priority1")) as $i | [.samples[] | select(.target[$i] == 3 and .running[$i] == 3)]
+		| length >= 2' "$T/history.json" >/dev/null ||
+		fail "the history has no samples of priority1 running 3: $(head -c 600 "$T/history.json")"
+	figure history_samples_after_burst "$(jq '.samples | length' "$T/history.json")"
+
+	limit=$((30 * WAIT_FACTOR))
+	trap dashboard_cleanup EXIT
+	node "$DASH_DIR/dashboard-test.mjs" "$url" "$TOP/build/dashboard-history.png" --timeout "$limit" \
+		--history priority1=3 --profile "$T/chromium" >"$T/page.out" 2>"$T/page.err" &
+	PAGE_PID=$!
+	page_wait ok 90
+	wait "$PAGE_PID" || rc=$?
+	PAGE_PID=
+	[ "$rc" -eq 0 ] || page_fail "the page driver failed (exit $rc)"
+	grep -q '^history priority1 ' "$T/page.out" || page_fail "the page driver did not check the history"
 	sed 's/^/    | /' "$T/page.out" >&2
 }
