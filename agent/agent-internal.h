@@ -1,12 +1,16 @@
-/* The agent's private state, shared by agent.c (sync and reconcile), container-ops.c (carrying out plans) and
- * agent-json.c (what the API shows). Nothing outside these files may include it. */
+// SPDX-License-Identifier: Apache-2.0
+/* The agent's private state, shared by agent.c (sync, reconcile loop, life cycle), container.c (the container
+ * state machine: every phase transition, from engine answers and events alike) and agent-json.c (what the API
+ * shows). Calls go one way: agent.c -> container.c; container.c reports back only through Agent.news.
+ * Nothing outside these files may include it. */
 #pragma once
 
 #include "force12/agent.h"
-#include "force12/docker-json.h"
-#include "force12/docker.h"
+#include "force12/engine.h"
+#include "force12/histogram.h"
 #include "force12/log.h"
 #include "force12/plan.h"
+#include "force12/time-util.h"
 
 typedef enum ContainerOp {
 	OP_NONE,
@@ -19,6 +23,14 @@ typedef enum ContainerOp {
 	OP_UNPAUSE,
 } ContainerOp;
 
+/* What the state machine reports to the agent. */
+typedef enum ContainerNews {
+	NEWS_CHANGED,       /* a container changed: reconcile */
+	NEWS_ENGINE_LOST,   /* an answer said the engine cannot be reached (error) */
+	NEWS_START_FAILED,  /* a start of app failed (error, message): back off */
+	NEWS_IMAGE_MISSING, /* a create of app found no image: pull it */
+} ContainerNews;
+
 typedef struct Container {
 	struct Container *prev, *next;
 	Agent *agent;
@@ -28,20 +40,20 @@ typedef struct Container {
 	int app; /* config index, or -1 for an app no longer configured */
 	ContainerPhase phase;
 	ContainerOp op;
-	uint64_t seq;        /* agent seq of the last change; a list issued before it is older news */
-	uint64_t started_at; /* CLOCK_REALTIME usec */
-	uint64_t op_begin;   /* CLOCK_MONOTONIC usec when the current chain began */
-	int exit_code;       /* from the die event or inspect; -1 unknown */
-	bool died;           /* a die event came while an op was in flight */
-	bool by_us;          /* we asked it to stop */
-	bool warm;           /* created for the standby pool: paused once started */
+	uint64_t seq;      /* agent seq of the last change; a list issued before it is older news */
+	usec_t started_at; /* CLOCK_REALTIME */
+	usec_t op_begin;   /* CLOCK_MONOTONIC, when the current chain began */
+	int exit_code;     /* from the die event or inspect; -1 unknown */
+	bool died;         /* a die event came while an op was in flight */
+	bool by_us;        /* we asked it to stop */
+	bool warm;         /* created for the standby pool: paused once started */
 } Container;
 
 typedef struct AppState {
 	unsigned target;
 	unsigned allocated;
 	unsigned failures;
-	uint64_t retry_at; /* CLOCK_MONOTONIC usec; starts wait until then */
+	usec_t retry_at; /* CLOCK_MONOTONIC; starts wait until then */
 	bool kill_hint_logged;
 	bool pulling;
 	char last_error[256];
@@ -55,7 +67,8 @@ struct Agent {
 	char *label; /* io.force12.agent=<node id> */
 	char *state_dir;
 	bool persist_targets, notify;
-	Docker *docker;
+	Engine *engine;
+	void (*news)(Agent *a, ContainerNews news, int app, int error, const char *message);
 
 	Container *containers;
 	size_t n_containers;
@@ -66,7 +79,7 @@ struct Agent {
 	bool engine_up, ready, synced, images_checked, shutting_down;
 	unsigned pings_failed;
 	unsigned images_pending;
-	HttpRequest *events;
+	EngineStream *events;
 	struct ImageCall *image_calls;
 	bool list_in_flight;
 	uint64_t list_seq;
@@ -81,20 +94,20 @@ struct Agent {
 	Histogram start_latency, stop_latency;
 };
 
-uint64_t now_usec(clockid_t clock);
-void agent_schedule_reconcile(Agent *a);
-/* The engine answered with a transport error: go into the waiting state. */
-void agent_engine_lost(Agent *a, int error);
-void agent_app_failed(Agent *a, int app, int error, const char *message);
-/* Pulls an image in the background; the apps using it do not start until it is done. */
-void agent_pull_image(Agent *a, const char *image);
-
+/* container.c: the container table. */
 Container *container_new(Agent *a, int app, const char *app_name);
 Container *container_find(Agent *a, const char *id);
 void container_free(Container *c);
 void container_touch(Container *c);
 
-/* container-ops.c: each starts a chain of engine calls and returns 0 or a negative errno. */
+/* container.c: what the engine tells, outside of the chains. */
+/* Returns true if the table changed. */
+bool container_handle_event(Agent *a, const DockerEvent *ev);
+void container_forget_vanished(Agent *a);
+/* A list issued at a->list_seq: merges each entry, then forgets the idle containers it did not name. */
+void container_merge_list(Agent *a, const DockerContainer *list, size_t n);
+
+/* container.c: each starts a chain of engine calls and returns 0 or a negative errno. */
 int container_create_and_start(Agent *a, int app);
 int container_stop_and_remove(Container *c);
 int container_remove(Container *c);

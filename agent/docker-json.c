@@ -107,7 +107,7 @@ static cJSON *labels_new(const char *app, const char *node_id)
 }
 
 /* Restart policy "no": the agent, not the engine, decides when a container comes back. */
-static cJSON *host_config_new(const AppConfig *app)
+static cJSON *host_config_new(const EngineCreateSpec *app)
 {
 	_cleanup_(cJSON_Deletep) cJSON *h = cJSON_CreateObject();
 	cJSON *restart;
@@ -122,7 +122,7 @@ static cJSON *host_config_new(const AppConfig *app)
 	return TAKE_PTR(h);
 }
 
-char *docker_json_create_body(const AppConfig *app, const char *node_id)
+char *docker_json_create_body(const EngineCreateSpec *app)
 {
 	_cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
 
@@ -130,7 +130,7 @@ char *docker_json_create_body(const AppConfig *app, const char *node_id)
 		return NULL;
 	if (add_strv(o, "Cmd", app->command) < 0 || add_strv(o, "Env", app->env) < 0)
 		return NULL;
-	if (add_item(o, "Labels", labels_new(app->name, node_id)) < 0)
+	if (add_item(o, "Labels", labels_new(app->app, app->node_id)) < 0)
 		return NULL;
 	if (!cJSON_AddStringToObject(o, "StopSignal", "SIGTERM") ||
 	    !cJSON_AddNumberToObject(o, "StopTimeout", app->stop_timeout))

@@ -1,6 +1,8 @@
-/* Docker Engine client over the unix socket. Builds URLs, maps the engine's statuses to errors and decodes
- * JSON bodies; the rest (apps, plans, retries) belongs to the caller. Never blocks: every call is queued on
- * the shared curl multi and answered from the event loop. */
+// SPDX-License-Identifier: Apache-2.0
+/* Docker Engine client over the unix socket, behind the engine operations table (engine.h). Builds URLs, maps the
+ * engine's statuses to errors and decodes JSON bodies into typed answers: HTTP and JSON never leave this file.
+ * The rest (apps, plans, retries) belongs to the caller. Never blocks: every call is queued on the curl multi
+ * and answered from the event loop. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 
 #include "force12/docker-json.h"
 #include "force12/docker.h"
+#include "force12/http-client.h"
 #include "force12/json.h"
 
 #define CALL_TIMEOUT_MSEC (30 * 1000ULL)
@@ -16,17 +19,26 @@
 #define LIST_MAX_RESPONSE (32u * 1024 * 1024)
 #define STREAM_LINE_MAX   (1024u * 1024)
 
-struct Docker {
+typedef struct Docker {
+	Engine engine; /* first: an Engine * is a Docker * */
 	sd_event *event;
 	HttpClient *http;
 	char *socket_path;
 	char api_version[16];
-};
+} Docker;
+
+typedef enum CallKind {
+	CALL_PLAIN,
+	CALL_CREATE,
+	CALL_INSPECT,
+	CALL_LIST,
+} CallKind;
 
 typedef struct Call {
 	Docker *docker;
-	DockerCallback cb;
-	DockerEventFn on_event;
+	CallKind kind;
+	EngineCallback cb;
+	EngineEventFn on_event;
 	void *userdata;
 	char *line; /* a stream's unfinished line */
 	size_t line_len;
@@ -48,27 +60,15 @@ static void call_destroy(void *userdata)
 	call_free(userdata);
 }
 
-int docker_new(Docker **ret, sd_event *event, const char *socket_path)
+static Docker *docker_of(Engine *e)
 {
-	_cleanup_(docker_freep) Docker *d = NULL;
-	int r;
-
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->event = sd_event_ref(event);
-	d->socket_path = strdup(socket_path);
-	if (!d->socket_path)
-		return -ENOMEM;
-	r = http_client_new(&d->http, event);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(d);
-	return 0;
+	return (Docker *)e;
 }
 
-Docker *docker_free(Docker *d)
+static Engine *docker_free(Engine *e)
 {
+	Docker *d = docker_of(e);
+
 	if (!d)
 		return NULL;
 	/* Cancelled requests free their Call through call_destroy, never calling back. */
@@ -79,19 +79,16 @@ Docker *docker_free(Docker *d)
 	return NULL;
 }
 
-const char *docker_socket_path(const Docker *d)
+static const char *docker_address(Engine *e)
 {
-	return d->socket_path;
+	return docker_of(e)->socket_path;
 }
 
-const char *docker_api_version(const Docker *d)
+static const char *docker_api_version(Engine *e)
 {
+	Docker *d = docker_of(e);
+
 	return d->api_version[0] ? d->api_version : NULL;
-}
-
-bool docker_error_is_unreachable(int error)
-{
-	return error == -ECONNREFUSED || error == -ECONNRESET || error == -ETIMEDOUT || error == -EPROTO;
 }
 
 static int status_to_error(long status)
@@ -108,6 +105,40 @@ static int status_to_error(long status)
 	default:
 		return -EIO;
 	}
+}
+
+/* Decodes a successful answer by the call's kind, then hands it over. */
+static void reply_decoded(Call *c, const cJSON *json, EngineReply *reply)
+{
+	_cleanup_free_ DockerContainer *list = NULL;
+	char id[DOCKER_ID_MAX + 1];
+	DockerInspect inspect;
+	int r = 0;
+
+	if (reply->error == 0)
+		switch (c->kind) {
+		case CALL_CREATE:
+			r = docker_json_parse_created_id(json, id);
+			reply->id = id;
+			break;
+		case CALL_INSPECT:
+			r = docker_json_parse_inspect(json, &inspect);
+			reply->inspect = &inspect;
+			break;
+		case CALL_LIST:
+			r = docker_json_parse_list(json, &list, &reply->n_list);
+			reply->list = list;
+			break;
+		case CALL_PLAIN:
+			break;
+		}
+	if (r < 0) {
+		*reply = (EngineReply){.error = r, .message = "the engine's answer could not be decoded"};
+		if (c->kind == CALL_CREATE)
+			reply->message = "create answered without a valid Id";
+	}
+	if (c->cb)
+		c->cb(reply, c->userdata);
 }
 
 static void on_done(HttpRequest *req, int error, long status, const char *body, size_t len, void *userdata)
@@ -140,9 +171,8 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 			snprintf(c->docker->api_version, sizeof(c->docker->api_version), "%s", v);
 	}
 
-	DockerReply reply = {.error = error, .status = status, .message = message, .json = json, .request = req};
-	if (c->cb)
-		c->cb(&reply, c->userdata);
+	EngineReply reply = {.error = error, .message = message};
+	reply_decoded(c, json, &reply);
 	call_free(c);
 }
 
@@ -177,88 +207,90 @@ static int call_start(Docker *d, const char *method, const char *path, const cha
 	return r;
 }
 
-static Call *call_new(Docker *d, DockerCallback cb, void *userdata)
+static Call *call_new(Docker *d, CallKind kind, EngineCallback cb, void *userdata)
 {
 	Call *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->docker = d;
+	c->kind = kind;
 	c->cb = cb;
 	c->userdata = userdata;
 	return c;
 }
 
-static int simple_call(Docker *d, const char *method, const char *path, const char *body, uint64_t timeout_msec,
-                       DockerCallback cb, void *userdata)
+static int simple_call(Docker *d, CallKind kind, const char *method, const char *path, const char *body,
+                       uint64_t timeout_msec, size_t max_response, EngineCallback cb, void *userdata)
 {
-	Call *c = call_new(d, cb, userdata);
+	Call *c = call_new(d, kind, cb, userdata);
 	if (!c)
 		return -ENOMEM;
-	return call_start(d, method, path, body, timeout_msec, 0, NULL, c, NULL);
+	return call_start(d, method, path, body, timeout_msec, max_response, NULL, c, NULL);
 }
 
-int docker_ping(Docker *d, DockerCallback cb, void *userdata)
+static int docker_ping(Engine *e, EngineCallback cb, void *userdata)
 {
-	Call *c = call_new(d, cb, userdata);
-	if (!c)
-		return -ENOMEM;
+	Docker *d = docker_of(e);
+
 	d->api_version[0] = 0; /* negotiate anew: the engine may have been upgraded */
-	return call_start(d, "GET", "/_ping", NULL, CALL_TIMEOUT_MSEC, 4096, NULL, c, NULL);
+	return simple_call(d, CALL_PLAIN, "GET", "/_ping", NULL, CALL_TIMEOUT_MSEC, 4096, cb, userdata);
 }
 
-int docker_create(Docker *d, const char *name, const char *body, DockerCallback cb, void *userdata)
+static int docker_create(Engine *e, const EngineCreateSpec *spec, EngineCallback cb, void *userdata)
 {
-	_cleanup_free_ char *escaped = curl_easy_escape(NULL, name, 0);
+	_cleanup_free_ char *escaped = curl_easy_escape(NULL, spec->name, 0);
+	_cleanup_free_ char *body = docker_json_create_body(spec);
 	char path[512];
 
-	if (!escaped)
+	if (!escaped || !body)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/containers/create?name=%s", escaped);
-	return simple_call(d, "POST", path, body, CALL_TIMEOUT_MSEC, cb, userdata);
+	return simple_call(docker_of(e), CALL_CREATE, "POST", path, body, CALL_TIMEOUT_MSEC, 0, cb, userdata);
 }
 
-static int id_call(Docker *d, const char *method, const char *id, const char *suffix, uint64_t timeout_msec,
-                   DockerCallback cb, void *userdata)
+static int id_call(Engine *e, CallKind kind, const char *method, const char *id, const char *suffix,
+                   uint64_t timeout_msec, EngineCallback cb, void *userdata)
 {
 	char path[256];
 
 	if (!docker_id_is_valid(id))
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/containers/%s%s", id, suffix);
-	return simple_call(d, method, path, NULL, timeout_msec, cb, userdata);
+	return simple_call(docker_of(e), kind, method, path, NULL, timeout_msec, 0, cb, userdata);
 }
 
-int docker_start(Docker *d, const char *id, DockerCallback cb, void *userdata)
+static int docker_start(Engine *e, const char *id, EngineCallback cb, void *userdata)
 {
-	return id_call(d, "POST", id, "/start", CALL_TIMEOUT_MSEC, cb, userdata);
+	return id_call(e, CALL_PLAIN, "POST", id, "/start", CALL_TIMEOUT_MSEC, cb, userdata);
 }
 
-int docker_pause(Docker *d, const char *id, DockerCallback cb, void *userdata)
+static int docker_pause(Engine *e, const char *id, EngineCallback cb, void *userdata)
 {
-	return id_call(d, "POST", id, "/pause", CALL_TIMEOUT_MSEC, cb, userdata);
+	return id_call(e, CALL_PLAIN, "POST", id, "/pause", CALL_TIMEOUT_MSEC, cb, userdata);
 }
 
-int docker_unpause(Docker *d, const char *id, DockerCallback cb, void *userdata)
+static int docker_unpause(Engine *e, const char *id, EngineCallback cb, void *userdata)
 {
-	return id_call(d, "POST", id, "/unpause", CALL_TIMEOUT_MSEC, cb, userdata);
+	return id_call(e, CALL_PLAIN, "POST", id, "/unpause", CALL_TIMEOUT_MSEC, cb, userdata);
 }
 
-int docker_stop(Docker *d, const char *id, unsigned timeout_sec, DockerCallback cb, void *userdata)
+/* The HTTP timeout is timeout_sec plus a margin, so the engine's own kill happens first. */
+static int docker_stop(Engine *e, const char *id, unsigned timeout_sec, EngineCallback cb, void *userdata)
 {
 	char suffix[32];
 
 	snprintf(suffix, sizeof(suffix), "/stop?t=%u", timeout_sec);
-	return id_call(d, "POST", id, suffix, timeout_sec * 1000ULL + STOP_MARGIN_MSEC, cb, userdata);
+	return id_call(e, CALL_PLAIN, "POST", id, suffix, timeout_sec * 1000ULL + STOP_MARGIN_MSEC, cb, userdata);
 }
 
-int docker_remove(Docker *d, const char *id, bool force, DockerCallback cb, void *userdata)
+static int docker_remove(Engine *e, const char *id, EngineCallback cb, void *userdata)
 {
-	return id_call(d, "DELETE", id, force ? "?force=1" : "", CALL_TIMEOUT_MSEC, cb, userdata);
+	return id_call(e, CALL_PLAIN, "DELETE", id, "", CALL_TIMEOUT_MSEC, cb, userdata);
 }
 
-int docker_inspect(Docker *d, const char *id, DockerCallback cb, void *userdata)
+static int docker_inspect(Engine *e, const char *id, EngineCallback cb, void *userdata)
 {
-	return id_call(d, "GET", id, "/json", CALL_TIMEOUT_MSEC, cb, userdata);
+	return id_call(e, CALL_INSPECT, "GET", id, "/json", CALL_TIMEOUT_MSEC, cb, userdata);
 }
 
 /* filters={"label":["<label>"]} plus an optional type, URL-escaped. */
@@ -276,29 +308,27 @@ static char *label_filter(const char *label, const char *type)
 	return curl_easy_escape(NULL, json, 0);
 }
 
-int docker_list(Docker *d, const char *label, DockerCallback cb, void *userdata)
+/* GET /containers/json?all=1 filtered by one label ("key=value"). */
+static int docker_list(Engine *e, const char *label, EngineCallback cb, void *userdata)
 {
 	_cleanup_free_ char *filter = label_filter(label, NULL);
 	char path[1024];
-	Call *c;
 
 	if (!filter)
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", filter);
-	c = call_new(d, cb, userdata);
-	if (!c)
-		return -ENOMEM;
-	return call_start(d, "GET", path, NULL, CALL_TIMEOUT_MSEC, LIST_MAX_RESPONSE, NULL, c, NULL);
+	return simple_call(docker_of(e), CALL_LIST, "GET", path, NULL, CALL_TIMEOUT_MSEC, LIST_MAX_RESPONSE, cb,
+	                   userdata);
 }
 
-int docker_image_inspect(Docker *d, const char *image, DockerCallback cb, void *userdata)
+static int docker_image_inspect(Engine *e, const char *image, EngineCallback cb, void *userdata)
 {
 	char path[1024];
 
 	if (strlen(image) > 512 || strpbrk(image, "?#% \t\r\n"))
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/images/%s/json", image);
-	return simple_call(d, "GET", path, NULL, CALL_TIMEOUT_MSEC, cb, userdata);
+	return simple_call(docker_of(e), CALL_PLAIN, "GET", path, NULL, CALL_TIMEOUT_MSEC, 0, cb, userdata);
 }
 
 /* Splits the stream into lines and hands each complete one to handle_line. */
@@ -346,7 +376,8 @@ static int pull_chunk(HttpRequest *req, const char *data, size_t len, void *user
 	return stream_feed(userdata, data, len, pull_line);
 }
 
-int docker_pull(Docker *d, const char *image, DockerCallback cb, void *userdata)
+/* POST /images/create; the reply's error reflects an error reported inside the progress stream too. */
+static int docker_pull(Engine *e, const char *image, EngineCallback cb, void *userdata)
 {
 	_cleanup_free_ char *name = strdup(image), *ename = NULL, *etag = NULL;
 	const char *tag = "latest";
@@ -369,18 +400,20 @@ int docker_pull(Docker *d, const char *image, DockerCallback cb, void *userdata)
 		snprintf(path, sizeof(path), "/images/create?fromImage=%s", ename);
 	else
 		snprintf(path, sizeof(path), "/images/create?fromImage=%s&tag=%s", ename, etag);
-	c = call_new(d, cb, userdata);
+	c = call_new(docker_of(e), CALL_PLAIN, cb, userdata);
 	if (!c)
 		return -ENOMEM;
-	return call_start(d, "POST", path, NULL, PULL_TIMEOUT_MSEC, 0, pull_chunk, c, NULL);
+	return call_start(docker_of(e), "POST", path, NULL, PULL_TIMEOUT_MSEC, 0, pull_chunk, c, NULL);
 }
 
+/* Undecodable events are dropped: the next resync corrects what they would have told. */
 static void event_line(Call *c, const char *line)
 {
 	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_Parse(line);
+	DockerEvent ev;
 
-	if (j && c->on_event)
-		c->on_event(j, c->userdata);
+	if (j && c->on_event && docker_json_parse_event(j, &ev) >= 0)
+		c->on_event(&ev, c->userdata);
 }
 
 static int events_chunk(HttpRequest *req, const char *data, size_t len, void *userdata)
@@ -388,19 +421,71 @@ static int events_chunk(HttpRequest *req, const char *data, size_t len, void *us
 	return stream_feed(userdata, data, len, event_line);
 }
 
-int docker_events(Docker *d, const char *label, DockerEventFn on_event, DockerCallback done, void *userdata,
-                  HttpRequest **ret)
+static int docker_events(Engine *e, const char *label, EngineEventFn on_event, EngineCallback done, void *userdata,
+                         EngineStream **ret)
 {
 	_cleanup_free_ char *filter = label_filter(label, "container");
+	HttpRequest *req = NULL;
 	char path[1024];
 	Call *c;
+	int r;
 
 	if (!filter)
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/events?filters=%s", filter);
-	c = call_new(d, done, userdata);
+	c = call_new(docker_of(e), CALL_PLAIN, done, userdata);
 	if (!c)
 		return -ENOMEM;
 	c->on_event = on_event;
-	return call_start(d, "GET", path, NULL, 0, 0, events_chunk, c, ret);
+	r = call_start(docker_of(e), "GET", path, NULL, 0, 0, events_chunk, c, &req);
+	if (r < 0)
+		return r;
+	*ret = (EngineStream *)req;
+	return 0;
+}
+
+static void docker_stream_cancel(Engine *e, EngineStream *s)
+{
+	http_request_cancel((HttpRequest *)s);
+}
+
+static const EngineOps docker_ops = {
+        .free = docker_free,
+        .address = docker_address,
+        .api_version = docker_api_version,
+        .ping = docker_ping,
+        .create = docker_create,
+        .start = docker_start,
+        .stop = docker_stop,
+        .pause = docker_pause,
+        .unpause = docker_unpause,
+        .remove = docker_remove,
+        .inspect = docker_inspect,
+        .list = docker_list,
+        .image_inspect = docker_image_inspect,
+        .pull = docker_pull,
+        .events = docker_events,
+        .stream_cancel = docker_stream_cancel,
+};
+
+int docker_engine_new(Engine **ret, sd_event *event, const char *socket_path)
+{
+	_cleanup_(engine_freep) Engine *e = NULL;
+	Docker *d;
+	int r;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->engine.ops = &docker_ops;
+	e = &d->engine;
+	d->event = sd_event_ref(event);
+	d->socket_path = strdup(socket_path);
+	if (!d->socket_path)
+		return -ENOMEM;
+	r = http_client_new(&d->http, event);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(e);
+	return 0;
 }

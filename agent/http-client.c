@@ -277,6 +277,7 @@ static int request_setup(HttpRequest *r, const HttpRequestSpec *spec)
 	ok = ok && curl_easy_setopt(e, CURLOPT_WRITEDATA, r) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok = ok && curl_easy_setopt(e, CURLOPT_USERAGENT, "force12-agent/" FORCE12_VERSION) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)spec->timeout_msec) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L) == CURLE_OK;

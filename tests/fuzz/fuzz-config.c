@@ -33,7 +33,20 @@ static void check_strv(char **l, bool allow_empty_entries, bool env)
 
 static void check_create_body(const AppConfig *a)
 {
-	char *body = docker_json_create_body(a, "fuzz-node");
+	const char *node_id = "fuzz-node";
+	const AppConfig *app = a;
+	const EngineCreateSpec spec = {
+	        .name = "force12-test",
+	        .app = app->name,
+	        .node_id = node_id,
+	        .image = app->image,
+	        .command = app->command,
+	        .env = app->env,
+	        .network_mode = app->network_mode,
+	        .stop_timeout = app->stop_timeout,
+	        .init = app->init,
+	};
+	char *body = docker_json_create_body(&spec);
 	cJSON *json, *image;
 
 	CHECK(body);

@@ -56,7 +56,7 @@ build() {
 	read -r -a srcs <<<"$(sources_for "$name")"
 	read -r -a cjson <<<"$(pkg-config --cflags --libs libcjson libcurl libsystemd libmicrohttpd)"
 	# -fno-sanitize-recover: UBSan only prints by default, and a printed finding is a passed run.
-	clang -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -Wall -Wextra -Wno-unused-parameter \
+	clang -std=gnu11 -D_GNU_SOURCE -DFORCE12_VERSION="\"$(cat VERSION)\"" -Iinclude -g -O1 -Wall -Wextra -Wno-unused-parameter \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o "$OUT/fuzz-$name" "tests/fuzz/fuzz-$name.c" "${srcs[@]}" "${cjson[@]}"
 }

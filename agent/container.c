@@ -1,11 +1,227 @@
-/* Carries out the plan, one chain of engine calls per container: create -> start, and stop -> inspect ->
- * remove. Each step records what happened in the container table and wakes the reconciler; a chain never
- * decides what should run, it only reports. */
+// SPDX-License-Identifier: Apache-2.0
+/* The container state machine: the table of the containers that carry the agent's node id, their phases, and
+ * every transition, whether an engine answer, an engine event or a list causes it. Each chain of engine calls
+ * (create -> start [-> pause], stop -> inspect -> remove, pause, unpause) records what happened and reports to the
+ * agent through Agent.news; a chain never decides what should run, the plan does. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "agent-internal.h"
+
+/* ---- the container table ---- */
+
+Container *container_new(Agent *a, int app, const char *app_name)
+{
+	Container *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->agent = a;
+	c->app = app;
+	snprintf(c->app_name, sizeof(c->app_name), "%s", app_name);
+	c->exit_code = -1;
+	c->next = a->containers;
+	if (a->containers)
+		a->containers->prev = c;
+	a->containers = c;
+	a->n_containers++;
+	container_touch(c);
+	return c;
+}
+
+Container *container_find(Agent *a, const char *id)
+{
+	for (Container *c = a->containers; c; c = c->next)
+		if (c->id[0] && streq(c->id, id))
+			return c;
+	return NULL;
+}
+
+static void remember_vanished(Agent *a, const char *id)
+{
+	char **v;
+
+	if (!a->list_in_flight || !id[0])
+		return;
+	v = realloc(a->vanished, (a->n_vanished + 1) * sizeof(char *));
+	if (!v)
+		return;
+	a->vanished = v;
+	a->vanished[a->n_vanished] = strdup(id);
+	if (a->vanished[a->n_vanished])
+		a->n_vanished++;
+}
+
+void container_forget_vanished(Agent *a)
+{
+	for (size_t i = 0; i < a->n_vanished; i++)
+		free(a->vanished[i]);
+	free(a->vanished);
+	a->vanished = NULL;
+	a->n_vanished = 0;
+}
+
+static bool vanished_during_list(Agent *a, const char *id)
+{
+	for (size_t i = 0; i < a->n_vanished; i++)
+		if (streq(a->vanished[i], id))
+			return true;
+	return false;
+}
+
+void container_free(Container *c)
+{
+	Agent *a = c->agent;
+
+	remember_vanished(a, c->id);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		a->containers = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	a->n_containers--;
+	free(c);
+}
+
+void container_touch(Container *c)
+{
+	c->seq = ++c->agent->seq;
+}
+
+static void phase_from_state(Container *c, DockerState state)
+{
+	switch (state) {
+	case DOCKER_STATE_RUNNING:
+	case DOCKER_STATE_RESTARTING:
+		c->phase = PHASE_RUNNING;
+		break;
+	case DOCKER_STATE_PAUSED: /* the standby pool (or paused by someone else: the pool's rules apply) */
+		c->phase = PHASE_STANDBY;
+		break;
+	case DOCKER_STATE_REMOVING:
+		c->phase = PHASE_REMOVING;
+		break;
+	default:
+		c->phase = PHASE_EXITED;
+		break;
+	}
+}
+
+static void merge_listed(Agent *a, const DockerContainer *l)
+{
+	Container *c = container_find(a, l->id);
+
+	if (c) {
+		if (c->op == OP_NONE && c->seq < a->list_seq)
+			phase_from_state(c, l->state);
+		c->seq = MAX(c->seq, a->list_seq); /* seen */
+		return;
+	}
+	if (vanished_during_list(a, l->id))
+		return;
+	c = container_new(a, config_find_app(a->config, l->app), l->app);
+	if (!c)
+		return;
+	snprintf(c->id, sizeof(c->id), "%s", l->id);
+	snprintf(c->name, sizeof(c->name), "%s", l->name);
+	c->started_at = (uint64_t)l->created * 1000000ULL;
+	c->seq = a->list_seq;
+	phase_from_state(c, l->state);
+	if (!a->ready && c->phase == PHASE_RUNNING)
+		log_app(LOG_INFO, 0, c->app_name, c->id, "Adopting running container %s", c->name);
+}
+
+static void drop_unlisted(Agent *a)
+{
+	for (Container *c = a->containers, *next; c; c = next) {
+		next = c->next;
+		if (c->op == OP_NONE && c->seq < a->list_seq)
+			container_free(c);
+	}
+}
+
+void container_merge_list(Agent *a, const DockerContainer *list, size_t n)
+{
+	/* Everything listed is marked with seq >= list_seq; what is older and idle was not listed: gone. */
+	for (size_t i = 0; i < n; i++)
+		merge_listed(a, &list[i]);
+	drop_unlisted(a);
+	container_forget_vanished(a);
+}
+
+/* ---- events ---- */
+
+static void on_die(Agent *a, Container *c, int exit_code)
+{
+	c->exit_code = exit_code;
+	if (c->op != OP_NONE) {
+		c->died = true; /* the op in flight settles it */
+		/* A container we stop no longer runs once it died: its place is free now, not when the engine has
+		 * finished the stop call (about 140 ms later), so a start waiting for the place goes at once. */
+		if (c->op == OP_STOP && c->phase == PHASE_STOPPING) {
+			c->phase = PHASE_EXITED;
+			container_touch(c);
+		}
+		return;
+	}
+	if (c->phase == PHASE_RUNNING) {
+		a->totals.died++;
+		log_app(LOG_WARNING, 0, c->app_name, c->id,
+		        "Container %s exited on its own with status %d; replacing it", c->name, exit_code);
+	}
+	c->phase = PHASE_EXITED;
+	container_touch(c);
+}
+
+bool container_handle_event(Agent *a, const DockerEvent *ev)
+{
+	Container *c = container_find(a, ev->id);
+
+	if (!c)
+		return false; /* our own create still in flight, or news for the next resync */
+	switch (ev->action) {
+	case DOCKER_EVENT_DIE:
+		on_die(a, c, ev->exit_code);
+		break;
+	case DOCKER_EVENT_DESTROY:
+		if (c->op != OP_NONE) {
+			c->died = true;
+			break;
+		}
+		log_app(LOG_INFO, 0, c->app_name, c->id, "Container %s was removed by someone else", c->name);
+		container_free(c);
+		break;
+	case DOCKER_EVENT_START:
+		if (c->op == OP_NONE && c->phase == PHASE_EXITED) {
+			c->phase = PHASE_RUNNING;
+			container_touch(c);
+		}
+		break;
+	case DOCKER_EVENT_PAUSE:
+	case DOCKER_EVENT_UNPAUSE: /* someone else's doing when no op is in flight */
+		if (c->op == OP_NONE && (c->phase == PHASE_RUNNING || c->phase == PHASE_STANDBY)) {
+			c->phase = ev->action == DOCKER_EVENT_PAUSE ? PHASE_STANDBY : PHASE_RUNNING;
+			container_touch(c);
+		}
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+static usec_t usec_since(usec_t begin)
+{
+	return now_usec(CLOCK_MONOTONIC) - begin;
+}
+
+static void report(Agent *a, ContainerNews news, int app, int error, const char *message)
+{
+	if (a->news)
+		a->news(a, news, app, error, message);
+}
 
 /* Removes have a budget of their own: a remove is cheap and never urgent, so it must not hold a slot that a stop
  * or a start needs (a preemption frees capacity stop by stop, and each freed place goes straight to a start). */
@@ -32,30 +248,26 @@ static void op_begin(Container *c, ContainerOp op)
 static void op_end(Container *c, bool free_it)
 {
 	Agent *a = c->agent;
+	int app = c->app;
 
 	op_release(c);
 	if (free_it)
 		container_free(c);
 	else
 		container_touch(c);
-	agent_schedule_reconcile(a);
-}
-
-static double seconds_since(uint64_t begin)
-{
-	return (double)(now_usec(CLOCK_MONOTONIC) - begin) / 1e6;
+	report(a, NEWS_CHANGED, app, 0, NULL);
 }
 
 /* ---- create -> start (-> pause, for the standby pool) ---- */
 
-static void on_warm_pause(const DockerReply *reply, void *userdata)
+static void on_warm_pause(const EngineReply *reply, void *userdata)
 {
 	Container *c = userdata;
 	Agent *a = c->agent;
 
 	if (reply->error < 0) {
-		if (docker_error_is_unreachable(reply->error))
-			agent_engine_lost(a, reply->error);
+		if (engine_error_is_unreachable(reply->error))
+			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
 		else
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id,
 			        "Failed to pause %s into the standby pool: %s", c->name, reply->message);
@@ -65,7 +277,7 @@ static void on_warm_pause(const DockerReply *reply, void *userdata)
 	a->totals.warmed++;
 	c->phase = c->died ? PHASE_EXITED : PHASE_STANDBY;
 	log_app(LOG_DEBUG, 0, c->app_name, c->id, "Warmed %s into the standby pool in %.0f ms", c->name,
-	        seconds_since(c->op_begin) * 1e3);
+	        (double)usec_since(c->op_begin) / USEC_PER_MSEC);
 	op_end(c, false);
 }
 
@@ -78,22 +290,22 @@ static void warm_started(Container *c)
 		return op_end(c, false);
 	}
 	op_begin(c, OP_PAUSE);
-	if (docker_pause(a->docker, c->id, on_warm_pause, c) < 0) {
+	if (a->engine->ops->pause(a->engine, c->id, on_warm_pause, c) < 0) {
 		c->phase = PHASE_RUNNING;
 		op_end(c, false);
 	}
 }
 
-static void on_start(const DockerReply *reply, void *userdata)
+static void on_start(const EngineReply *reply, void *userdata)
 {
 	Container *c = userdata;
 	Agent *a = c->agent;
 
 	if (reply->error < 0) {
-		if (docker_error_is_unreachable(reply->error))
-			agent_engine_lost(a, reply->error);
+		if (engine_error_is_unreachable(reply->error))
+			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
 		else
-			agent_app_failed(a, c->app, reply->error, reply->message);
+			report(a, NEWS_START_FAILED, c->app, reply->error, reply->message);
 		c->phase = PHASE_EXITED; /* created but not running: garbage */
 		return op_end(c, false);
 	}
@@ -103,36 +315,39 @@ static void on_start(const DockerReply *reply, void *userdata)
 	if (c->warm)
 		return warm_started(c);
 	a->totals.started++;
-	histogram_observe(&a->start_latency, seconds_since(c->op_begin));
+	histogram_observe(&a->start_latency, usec_since(c->op_begin));
 	c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
-	log_app(LOG_INFO, 0, c->app_name, c->id, "Started %s in %.0f ms", c->name, seconds_since(c->op_begin) * 1e3);
+	log_app(LOG_INFO, 0, c->app_name, c->id, "Started %s in %.0f ms", c->name,
+	        (double)usec_since(c->op_begin) / USEC_PER_MSEC);
 	op_end(c, false);
 }
 
-static void on_create(const DockerReply *reply, void *userdata)
+static void on_create(const EngineReply *reply, void *userdata)
 {
-	const DockerReply no_id = {.error = -EPROTO, .message = "create answered without a valid Id"};
+	const EngineReply no_id = {.error = -EPROTO, .message = "create answered without a valid Id"};
 	Container *c = userdata;
 	Agent *a = c->agent;
 	int r;
 
-	if (reply->error == 0 && (!reply->json || docker_json_parse_created_id(reply->json, c->id) < 0))
+	if (reply->error == 0 && (!reply->id || !docker_id_is_valid(reply->id)))
 		reply = &no_id;
+	if (reply->error == 0)
+		snprintf(c->id, sizeof(c->id), "%s", reply->id);
 	if (reply->error < 0) {
-		if (docker_error_is_unreachable(reply->error))
-			agent_engine_lost(a, reply->error);
+		if (engine_error_is_unreachable(reply->error))
+			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
 		else if (reply->error == -EBUSY) /* name taken: the next pass picks another */
 			log_app(LOG_DEBUG, 0, c->app_name, NULL, "Name %s taken, retrying", c->name);
 		else {
-			agent_app_failed(a, c->app, reply->error, reply->message);
+			report(a, NEWS_START_FAILED, c->app, reply->error, reply->message);
 			if (reply->error == -ENOENT && c->app >= 0)
-				agent_pull_image(a, a->config->apps[c->app].image);
+				report(a, NEWS_IMAGE_MISSING, c->app, 0, NULL);
 		}
 		c->id[0] = 0;
 		return op_end(c, true);
 	}
 	op_begin(c, OP_START);
-	r = docker_start(a->docker, c->id, on_start, c);
+	r = a->engine->ops->start(a->engine, c->id, on_start, c);
 	if (r < 0) {
 		log_app(LOG_ERR, r, c->app_name, c->id, "Failed to queue a start: %m");
 		c->phase = PHASE_EXITED;
@@ -154,12 +369,9 @@ static void make_name(char *buf, size_t size, const char *app)
 static int create_chain(Agent *a, int app, bool warm)
 {
 	const AppConfig *ac = &a->config->apps[app];
-	_cleanup_free_ char *body = docker_json_create_body(ac, a->node_id);
 	Container *c;
 	int r;
 
-	if (!body)
-		return -ENOMEM;
 	c = container_new(a, app, ac->name);
 	if (!c)
 		return -ENOMEM;
@@ -168,7 +380,18 @@ static int create_chain(Agent *a, int app, bool warm)
 	c->phase = warm ? PHASE_WARMING : PHASE_STARTING;
 	c->op_begin = now_usec(CLOCK_MONOTONIC);
 	op_begin(c, OP_CREATE);
-	r = docker_create(a->docker, c->name, body, on_create, c);
+	EngineCreateSpec spec = {
+	        .name = c->name,
+	        .app = ac->name,
+	        .node_id = a->node_id,
+	        .image = ac->image,
+	        .command = ac->command,
+	        .env = ac->env,
+	        .network_mode = ac->network_mode,
+	        .stop_timeout = ac->stop_timeout,
+	        .init = ac->init,
+	};
+	r = a->engine->ops->create(a->engine, &spec, on_create, c);
 	if (r < 0) {
 		op_end(c, true);
 		return r;
@@ -189,7 +412,7 @@ int container_warm(Agent *a, int app)
 
 /* ---- park (pause) and resume (unpause) ---- */
 
-static void on_park(const DockerReply *reply, void *userdata)
+static void on_park(const EngineReply *reply, void *userdata)
 {
 	Container *c = userdata;
 	Agent *a = c->agent;
@@ -197,16 +420,16 @@ static void on_park(const DockerReply *reply, void *userdata)
 	if (reply->error == -ENOENT)
 		return op_end(c, true);
 	if (reply->error < 0) {
-		if (docker_error_is_unreachable(reply->error))
-			agent_engine_lost(a, reply->error);
+		if (engine_error_is_unreachable(reply->error))
+			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
 		else
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id,
 			        "Failed to park %s: %s; stopping it instead", c->name, reply->message);
 		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
-		if (!docker_error_is_unreachable(reply->error) && c->phase == PHASE_RUNNING) {
+		if (!engine_error_is_unreachable(reply->error) && c->phase == PHASE_RUNNING) {
 			op_release(c);
 			if (container_stop_and_remove(c) < 0)
-				agent_schedule_reconcile(a);
+				report(a, NEWS_CHANGED, c->app, 0, NULL);
 			return;
 		}
 		return op_end(c, false);
@@ -214,13 +437,14 @@ static void on_park(const DockerReply *reply, void *userdata)
 	a->totals.parked++;
 	c->phase = c->died ? PHASE_EXITED : PHASE_STANDBY;
 	log_app(LOG_INFO, 0, c->app_name, c->id, "Parked %s in the standby pool in %.0f ms", c->name,
-	        seconds_since(c->op_begin) * 1e3);
+	        (double)usec_since(c->op_begin) / USEC_PER_MSEC);
 	op_end(c, false);
 }
 
 /* Starts a one-call chain (pause or unpause) in phase; on a failure to queue the container goes to fallback. */
-static int pause_chain(Container *c, ContainerOp op, ContainerPhase phase, ContainerPhase fallback, DockerCallback cb)
+static int pause_chain(Container *c, ContainerOp op, ContainerPhase phase, ContainerPhase fallback, EngineCallback cb)
 {
+	Engine *e = c->agent->engine;
 	int r;
 
 	if (c->op != OP_NONE)
@@ -229,7 +453,7 @@ static int pause_chain(Container *c, ContainerOp op, ContainerPhase phase, Conta
 	c->died = false;
 	c->op_begin = now_usec(CLOCK_MONOTONIC);
 	op_begin(c, op);
-	r = (op == OP_PAUSE ? docker_pause : docker_unpause)(c->agent->docker, c->id, cb, c);
+	r = (op == OP_PAUSE ? e->ops->pause : e->ops->unpause)(e, c->id, cb, c);
 	if (r < 0) {
 		c->phase = fallback;
 		op_end(c, false);
@@ -242,7 +466,7 @@ int container_park(Container *c)
 	return pause_chain(c, OP_PAUSE, PHASE_PARKING, PHASE_RUNNING, on_park);
 }
 
-static void on_resume(const DockerReply *reply, void *userdata)
+static void on_resume(const EngineReply *reply, void *userdata)
 {
 	Container *c = userdata;
 	Agent *a = c->agent;
@@ -250,22 +474,22 @@ static void on_resume(const DockerReply *reply, void *userdata)
 	if (reply->error == -ENOENT)
 		return op_end(c, true);
 	if (reply->error < 0) {
-		if (docker_error_is_unreachable(reply->error)) {
-			agent_engine_lost(a, reply->error);
+		if (engine_error_is_unreachable(reply->error)) {
+			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
 			c->phase = PHASE_STANDBY;
 		} else {
 			/* Not paused after all (someone else unpaused or stopped it): the next list tells. */
-			agent_app_failed(a, c->app, reply->error, reply->message);
+			report(a, NEWS_START_FAILED, c->app, reply->error, reply->message);
 			c->phase = PHASE_EXITED;
 		}
 		return op_end(c, false);
 	}
 	a->totals.resumed++;
-	histogram_observe(&a->start_latency, seconds_since(c->op_begin));
+	histogram_observe(&a->start_latency, usec_since(c->op_begin));
 	c->started_at = now_usec(CLOCK_REALTIME);
 	c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
 	log_app(LOG_INFO, 0, c->app_name, c->id, "Resumed %s from the standby pool in %.0f ms", c->name,
-	        seconds_since(c->op_begin) * 1e3);
+	        (double)usec_since(c->op_begin) / USEC_PER_MSEC);
 	op_end(c, false);
 }
 
@@ -276,7 +500,7 @@ int container_resume(Container *c)
 
 /* ---- stop -> inspect -> remove ---- */
 
-static void on_remove(const DockerReply *reply, void *userdata)
+static void on_remove(const EngineReply *reply, void *userdata)
 {
 	Container *c = userdata;
 	Agent *a = c->agent;
@@ -295,8 +519,8 @@ static void on_remove(const DockerReply *reply, void *userdata)
 		c->started_at = now_usec(CLOCK_REALTIME);
 		return op_end(c, false);
 	}
-	if (docker_error_is_unreachable(reply->error))
-		agent_engine_lost(a, reply->error);
+	if (engine_error_is_unreachable(reply->error))
+		report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
 	else
 		log_app(LOG_WARNING, reply->error, c->app_name, c->id, "Failed to remove %s: %s; will retry", c->name,
 		        reply->message);
@@ -317,7 +541,7 @@ int container_remove(Container *c)
 	}
 	c->phase = PHASE_REMOVING;
 	op_begin(c, OP_REMOVE);
-	r = docker_remove(c->agent->docker, c->id, false, on_remove, c);
+	r = c->agent->engine->ops->remove(c->agent->engine, c->id, on_remove, c);
 	if (r < 0) {
 		c->phase = PHASE_EXITED;
 		op_end(c, false);
@@ -342,7 +566,7 @@ static void count_exit(Agent *a, Container *c)
 	} else {
 		a->totals.stopped++;
 		log_app(LOG_INFO, 0, c->app_name, c->id, "Stopped %s (exit %d) in %.0f ms", c->name, c->exit_code,
-		        seconds_since(c->op_begin) * 1e3);
+		        (double)usec_since(c->op_begin) / USEC_PER_MSEC);
 	}
 }
 
@@ -353,25 +577,23 @@ static void after_exit(Container *c)
 	count_exit(a, c);
 	op_release(c); /* the remove has a budget of its own */
 	/* Exited: its place is free now, not once it is removed. A start waiting for it goes at once. */
-	agent_schedule_reconcile(a);
+	report(a, NEWS_CHANGED, c->app, 0, NULL);
 	/* c may be gone after this; a failure to queue leaves it EXITED for the next pass. */
 	if (container_remove(c) < 0)
 		log_warning("Failed to queue a removal, will retry");
 }
 
-static void on_stopped_inspect(const DockerReply *reply, void *userdata)
+static void on_stopped_inspect(const EngineReply *reply, void *userdata)
 {
 	Container *c = userdata;
-	DockerInspect info;
-
 	if (reply->error == -ENOENT)
 		return op_end(c, true);
-	if (reply->error == 0 && docker_json_parse_inspect(reply->json, &info) == 0)
-		c->exit_code = info.exit_code;
+	if (reply->error == 0 && reply->inspect)
+		c->exit_code = reply->inspect->exit_code;
 	after_exit(c);
 }
 
-static void on_stop(const DockerReply *reply, void *userdata)
+static void on_stop(const EngineReply *reply, void *userdata)
 {
 	Container *c = userdata;
 	Agent *a = c->agent;
@@ -380,20 +602,20 @@ static void on_stop(const DockerReply *reply, void *userdata)
 	if (reply->error == -ENOENT)
 		return op_end(c, true); /* already gone: done */
 	if (reply->error < 0) {
-		if (docker_error_is_unreachable(reply->error))
-			agent_engine_lost(a, reply->error);
+		if (engine_error_is_unreachable(reply->error))
+			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
 		else
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id, "Failed to stop %s: %s; will retry",
 			        c->name, reply->message);
 		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
 		return op_end(c, false);
 	}
-	histogram_observe(&a->stop_latency, seconds_since(c->op_begin));
+	histogram_observe(&a->stop_latency, usec_since(c->op_begin));
 	c->phase = PHASE_EXITED;
 	if (c->exit_code >= 0 && c->died)
 		return after_exit(c); /* the die event already told the exit code */
 	op_begin(c, OP_INSPECT);
-	r = docker_inspect(a->docker, c->id, on_stopped_inspect, c);
+	r = a->engine->ops->inspect(a->engine, c->id, on_stopped_inspect, c);
 	if (r < 0)
 		after_exit(c);
 }
@@ -412,7 +634,7 @@ int container_stop_and_remove(Container *c)
 	c->exit_code = -1;
 	c->op_begin = now_usec(CLOCK_MONOTONIC);
 	op_begin(c, OP_STOP);
-	r = docker_stop(a->docker, c->id, timeout, on_stop, c);
+	r = a->engine->ops->stop(a->engine, c->id, timeout, on_stop, c);
 	if (r < 0) {
 		c->phase = PHASE_RUNNING;
 		op_end(c, false);
@@ -424,15 +646,15 @@ int container_stop_and_remove(Container *c)
 
 /* ---- retire: unpause -> stop -> remove ---- */
 
-static void on_retire_unpause(const DockerReply *reply, void *userdata)
+static void on_retire_unpause(const EngineReply *reply, void *userdata)
 {
 	Container *c = userdata;
 	Agent *a = c->agent;
 
 	if (reply->error == -ENOENT)
 		return op_end(c, true);
-	if (reply->error < 0 && docker_error_is_unreachable(reply->error)) {
-		agent_engine_lost(a, reply->error);
+	if (reply->error < 0 && engine_error_is_unreachable(reply->error)) {
+		report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
 		c->phase = PHASE_STANDBY;
 		return op_end(c, false);
 	}
@@ -440,7 +662,7 @@ static void on_retire_unpause(const DockerReply *reply, void *userdata)
 	op_release(c);
 	if (container_stop_and_remove(c) < 0) {
 		c->phase = PHASE_EXITED;
-		agent_schedule_reconcile(a);
+		report(a, NEWS_CHANGED, c->app, 0, NULL);
 	}
 }
 
