@@ -94,6 +94,9 @@ struct Agent {
 	Histogram start_latency, stop_latency;
 };
 
+/* container.c: the phase's name in /v1/containers ("standby", ...), or NULL out of range. */
+const char *container_phase_to_string(ContainerPhase p);
+
 /* container.c: the container table. */
 Container *container_new(Agent *a, int app, const char *app_name);
 Container *container_find(Agent *a, const char *id);

@@ -92,15 +92,6 @@ cJSON *agent_targets_json(Agent *a)
 	return o;
 }
 
-static const char *phase_name(ContainerPhase p)
-{
-	static const char *const names[_PHASE_MAX] = {
-	        [PHASE_STARTING] = "starting", [PHASE_RUNNING] = "running",   [PHASE_STOPPING] = "stopping",
-	        [PHASE_EXITED] = "exited",     [PHASE_REMOVING] = "removing",
-	};
-	return names[p];
-}
-
 static void format_time(uint64_t usec, char *buf, size_t size)
 {
 	time_t t = (time_t)(usec / 1000000);
@@ -123,7 +114,7 @@ cJSON *agent_containers_json(Agent *a)
 		cJSON_AddStringToObject(o, "id", c->id);
 		cJSON_AddStringToObject(o, "name", c->name);
 		cJSON_AddStringToObject(o, "app", c->app_name);
-		cJSON_AddStringToObject(o, "state", phase_name(c->phase));
+		cJSON_AddStringToObject(o, "state", container_phase_to_string(c->phase));
 		if (started[0])
 			cJSON_AddStringToObject(o, "started_at", started);
 		else

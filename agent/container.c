@@ -9,6 +9,20 @@
 
 #include "agent-internal.h"
 
+/* Sized by _PHASE_MAX: a phase added to plan.h without a name here fails test-core's walk over every value. */
+static const char *const phase_table[_PHASE_MAX] = {
+        [PHASE_STARTING] = "starting", [PHASE_RUNNING] = "running",   [PHASE_STOPPING] = "stopping",
+        [PHASE_EXITED] = "exited",     [PHASE_REMOVING] = "removing", [PHASE_STANDBY] = "standby",
+        [PHASE_WARMING] = "warming",   [PHASE_PARKING] = "parking",
+};
+
+const char *container_phase_to_string(ContainerPhase p)
+{
+	if (p < 0 || p >= _PHASE_MAX)
+		return NULL;
+	return phase_table[p];
+}
+
 /* ---- the container table ---- */
 
 Container *container_new(Agent *a, int app, const char *app_name)

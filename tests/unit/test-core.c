@@ -1287,6 +1287,52 @@ static void test_standby_adopted_after_restart(void **state)
 	t_free(t);
 }
 
+/* ---- what the API shows ---- */
+
+static void test_every_phase_has_a_name(void **state)
+{
+	for (ContainerPhase p = 0; p < _PHASE_MAX; p++) {
+		const char *name = container_phase_to_string(p);
+		assert_non_null(name);
+		for (ContainerPhase q = 0; q < p; q++)
+			assert_string_not_equal(name, container_phase_to_string(q));
+	}
+	assert_null(container_phase_to_string(_PHASE_MAX));
+}
+
+/* /v1/containers names the state of standby, warming and parking containers too (it showed none: "-"). */
+static void test_containers_json_names_standby_states(void **state)
+{
+	T *t = t_new_with(standby_config, NULL);
+	unsigned seen_standby = 0, seen_warming = 0;
+	cJSON *arr, *o;
+
+	for (int i = 0; i < 50 && fake_pending(t->fake, F_CREATE) < 0; i++) {
+		loop_idle(t);
+		fake_deliver_events(t->fake);
+		if (t->fake->n_calls > 0 && fake_pending(t->fake, F_CREATE) < 0)
+			fake_answer(t->fake, 0, 0);
+	}
+	arr = agent_containers_json(t->agent);
+	cJSON_ArrayForEach (o, arr) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "state");
+		assert_true(cJSON_IsString(st));
+		seen_warming += streq(st->valuestring, "warming");
+	}
+	cJSON_Delete(arr);
+	behave(t, 0);
+	arr = agent_containers_json(t->agent);
+	cJSON_ArrayForEach (o, arr) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "state");
+		assert_true(cJSON_IsString(st));
+		seen_standby += streq(st->valuestring, "standby");
+	}
+	cJSON_Delete(arr);
+	assert_int_equal(seen_warming, 2);
+	assert_int_equal(seen_standby, 2);
+	t_free(t);
+}
+
 /* ---- the property test: random interleavings ---- */
 
 static unsigned long rnd(unsigned long *s)
@@ -1456,6 +1502,8 @@ int main(void)
 	        cmocka_unit_test(test_standby_resume_of_a_vanished_container),
 	        cmocka_unit_test(test_standby_park_refused_stops_instead),
 	        cmocka_unit_test(test_standby_adopted_after_restart),
+	        cmocka_unit_test(test_every_phase_has_a_name),
+	        cmocka_unit_test(test_containers_json_names_standby_states),
 	        cmocka_unit_test(test_property_random_interleavings),
 	        cmocka_unit_test(test_property_random_interleavings_with_standby),
 	};
