@@ -1,66 +1,118 @@
-/* libcurl multi glued into sd-event, the way systemd's curl-util does it: the socket callback keeps one IO source
- * per curl socket, the timer callback arms one one-shot timer, finished transfers are drained after every action.
- * It must never block and never call back into the caller from inside a curl callback. */
+// SPDX-License-Identifier: Apache-2.0
+/* libcurl's multi interface glued into sd-event, after systemd's curl-util.c (CurlGlue): ONE glue per event loop,
+ * shared by every HttpClient on it (the engine, etcd, the http demand source). The socket callback keeps one IO
+ * source per curl socket, the timer callback arms one one-shot timer. Nothing is ever called back from inside a
+ * curl callback: stream chunks are queued in on_write and finished transfers collected after each action, and
+ * both are delivered from one deferred event source, holding a reference on the request (and on the glue) across
+ * each callback, so that a callback may cancel any request or free any client. It must never block. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "force12/http-client.h"
+#include "force12/list.h"
 #include "force12/log.h"
 
 #define DEFAULT_MAX_RESPONSE (4u * 1024 * 1024)
+#define STREAM_BACKLOG_MAX   (4u * 1024 * 1024) /* chunks received but not yet delivered */
+
+typedef struct CurlGlue CurlGlue;
 
 struct HttpRequest {
-	HttpClient *client;
+	unsigned n_ref;
+	HttpClient *client; /* NULL once cancelled or done */
 	CURL *easy;
 	struct curl_slist *headers;
-	char *body;
+	char *body; /* the whole answer, or (streams) what is not yet delivered */
 	size_t len, max;
 	HttpChunkFn on_chunk;
 	HttpDoneFn done;
 	void (*destroy)(void *userdata);
 	void *userdata;
 	int chunk_error;
-	char error[CURL_ERROR_SIZE];
-	HttpRequest *prev, *next;
+	bool finished, queued;
+	int error; /* once finished */
+	long status;
+	char error_text[CURL_ERROR_SIZE];
+	LIST_FIELDS(HttpRequest, requests); /* the client's */
+	LIST_FIELDS(HttpRequest, pending);  /* the glue's: something to deliver */
+};
+
+struct CurlGlue {
+	unsigned n_ref;
+	sd_event *event;
+	CURLM *multi;
+	sd_event_source *timer, *defer;
+	HttpRequest *pending;
+	LIST_FIELDS(CurlGlue, glues);
 };
 
 struct HttpClient {
-	sd_event *event;
-	CURLM *multi;
-	sd_event_source *timer;
+	CurlGlue *glue;
 	HttpRequest *requests;
 	unsigned n_requests;
 };
 
-static void request_unlink(HttpRequest *r)
-{
-	HttpClient *c = r->client;
+/* Every glue of the process, one per event loop. */
+static CurlGlue *glues;
 
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		c->requests = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	c->n_requests--;
+static CurlGlue *glue_unref(CurlGlue *g);
+
+static CurlGlue *glue_ref(CurlGlue *g)
+{
+	g->n_ref++;
+	return g;
 }
 
-static void request_free(HttpRequest *r)
+static HttpRequest *request_ref(HttpRequest *r)
 {
-	if (!r)
+	r->n_ref++;
+	return r;
+}
+
+static void request_unref(HttpRequest *r)
+{
+	if (!r || --r->n_ref > 0)
 		return;
-	if (r->easy) {
-		curl_multi_remove_handle(r->client->multi, r->easy);
+	if (r->easy)
 		curl_easy_cleanup(r->easy);
-	}
-	request_unlink(r);
-	if (r->destroy)
-		r->destroy(r->userdata);
 	curl_slist_free_all(r->headers);
 	free(r->body);
 	free(r);
+}
+
+static void glue_schedule(CurlGlue *g, HttpRequest *r)
+{
+	if (!r->queued) {
+		r->queued = true;
+		LIST_PREPEND(pending, g->pending, r);
+	}
+	(void)sd_event_source_set_enabled(g->defer, SD_EVENT_ONESHOT);
+}
+
+/* Takes r out of its client and out of curl; calls destroy (unless done took the userdata over). */
+static void request_detach(HttpRequest *r)
+{
+	HttpClient *c = r->client;
+	CurlGlue *g;
+
+	if (!c)
+		return;
+	g = c->glue;
+	if (r->easy && !r->finished)
+		curl_multi_remove_handle(g->multi, r->easy);
+	if (r->queued) {
+		LIST_REMOVE(pending, g->pending, r);
+		r->queued = false;
+	}
+	LIST_REMOVE(requests, c->requests, r);
+	c->n_requests--;
+	r->client = NULL;
+	if (r->destroy)
+		r->destroy(r->userdata);
+	r->destroy = NULL;
+	request_unref(r); /* the client's reference */
 }
 
 static int map_curl_error(HttpRequest *r, CURLcode code)
@@ -88,32 +140,76 @@ static int map_curl_error(HttpRequest *r, CURLcode code)
 	}
 }
 
-static void drain_finished(HttpClient *c)
+/* Called after every curl action: finished transfers leave curl now and are delivered later. */
+static void glue_collect_finished(CurlGlue *g)
 {
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(c->multi, &left))) {
+	while ((msg = curl_multi_info_read(g->multi, &left))) {
 		HttpRequest *r;
-		long status = 0;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r) != CURLE_OK || !r)
 			continue;
-		int error = map_curl_error(r, msg->data.result);
-		if (error == 0)
-			curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-		r->destroy = NULL; /* done takes the userdata over */
-		if (r->done)
-			r->done(r, error, status, r->body ? r->body : "", r->len, r->userdata);
-		request_free(r);
+		r->error = map_curl_error(r, msg->data.result);
+		if (r->error == 0)
+			curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+		curl_multi_remove_handle(g->multi, r->easy);
+		r->finished = true;
+		glue_schedule(g, r);
 	}
+}
+
+/* Delivers what r has: the chunks received so far, then (once finished) done. */
+static void request_dispatch(HttpRequest *r)
+{
+	if (r->on_chunk && r->len > 0 && r->chunk_error == 0) {
+		_cleanup_free_ char *data = TAKE_PTR(r->body);
+		size_t len = r->len;
+
+		r->len = 0;
+		r->chunk_error = r->on_chunk(r, data, len, r->userdata);
+		if (!r->client)
+			return; /* cancelled by the callback */
+		if (r->chunk_error < 0 && !r->finished) {
+			/* The consumer wants no more: end the transfer as curl would for a failed write. */
+			curl_multi_remove_handle(r->client->glue->multi, r->easy);
+			r->finished = true;
+			r->error = -ECANCELED;
+		}
+	}
+	if (!r->finished)
+		return;
+	r->destroy = NULL; /* done takes the userdata over */
+	if (r->done)
+		r->done(r, r->error, r->status, r->on_chunk ? "" : (r->body ?: ""), r->on_chunk ? 0 : r->len,
+		        r->userdata);
+	request_detach(r);
+}
+
+static int on_defer(sd_event_source *s, void *userdata)
+{
+	CurlGlue *g = glue_ref(userdata);
+
+	/* Each round takes the queue as it is: what a callback queues anew waits for the next round. */
+	while (g->pending) {
+		HttpRequest *r = request_ref(g->pending);
+
+		LIST_REMOVE(pending, g->pending, r);
+		r->queued = false;
+		if (r->client)
+			request_dispatch(r);
+		request_unref(r);
+	}
+	glue_unref(g);
+	return 0;
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	HttpClient *c = userdata;
+	CurlGlue *g = userdata;
 	int action = 0, running;
 
 	if (revents & (EPOLLIN | EPOLLPRI | EPOLLHUP))
@@ -123,33 +219,33 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	if (revents & EPOLLERR)
 		action |= CURL_CSELECT_ERR;
 
-	if (curl_multi_socket_action(c->multi, fd, action, &running) != CURLM_OK)
+	if (curl_multi_socket_action(g->multi, fd, action, &running) != CURLM_OK)
 		log_debug("curl_multi_socket_action() failed, ignoring");
-	drain_finished(c);
+	glue_collect_finished(g);
 	return 0;
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	HttpClient *c = userdata;
+	CurlGlue *g = userdata;
 	int running;
 
-	if (curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)
+	if (curl_multi_socket_action(g->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)
 		log_debug("curl_multi_socket_action() on timeout failed, ignoring");
-	drain_finished(c);
+	glue_collect_finished(g);
 	return 0;
 }
 
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp)
 {
-	HttpClient *c = userdata;
+	CurlGlue *g = userdata;
 	sd_event_source *io = socketp;
 	uint32_t events = 0;
 
 	if (what == CURL_POLL_REMOVE) {
 		if (io) {
 			sd_event_source_disable_unref(io);
-			curl_multi_assign(c->multi, fd, NULL);
+			curl_multi_assign(g->multi, fd, NULL);
 		}
 		return 0;
 	}
@@ -163,10 +259,10 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata
 			return -1;
 		return 0;
 	}
-	if (sd_event_add_io(c->event, &io, fd, events, on_io, c) < 0)
+	if (sd_event_add_io(g->event, &io, fd, events, on_io, g) < 0)
 		return -1;
 	(void)sd_event_source_set_description(io, "curl-io");
-	if (curl_multi_assign(c->multi, fd, io) != CURLM_OK) {
+	if (curl_multi_assign(g->multi, fd, io) != CURLM_OK) {
 		sd_event_source_disable_unref(io);
 		return -1;
 	}
@@ -175,46 +271,98 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata
 
 static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userdata)
 {
-	HttpClient *c = userdata;
+	CurlGlue *g = userdata;
 	uint64_t usec;
 
 	if (timeout_ms < 0)
-		return sd_event_source_set_enabled(c->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-	if (sd_event_now(c->event, CLOCK_MONOTONIC, &usec) < 0)
+		return sd_event_source_set_enabled(g->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+	if (sd_event_now(g->event, CLOCK_MONOTONIC, &usec) < 0)
 		return -1;
 	usec += (uint64_t)timeout_ms * 1000;
-	if (sd_event_source_set_time(c->timer, usec) < 0 || sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT) < 0)
+	if (sd_event_source_set_time(g->timer, usec) < 0 || sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT) < 0)
 		return -1;
 	return 0;
 }
 
-int http_client_new(HttpClient **ret, sd_event *event)
+static CurlGlue *glue_unref(CurlGlue *g)
 {
-	_cleanup_(http_client_freep) HttpClient *c = NULL;
+	if (!g || --g->n_ref > 0)
+		return NULL;
+	LIST_REMOVE(glues, glues, g);
+	if (g->multi)
+		curl_multi_cleanup(g->multi);
+	sd_event_source_disable_unref(g->timer);
+	sd_event_source_disable_unref(g->defer);
+	sd_event_unref(g->event);
+	free(g);
+	return NULL;
+}
+
+static int glue_new(CurlGlue **ret, sd_event *event)
+{
+	CurlGlue *g = calloc(1, sizeof(*g));
 	int r;
 
-	c = calloc(1, sizeof(*c));
+	if (!g)
+		return -ENOMEM;
+	g->n_ref = 1;
+	g->event = sd_event_ref(event);
+	LIST_PREPEND(glues, glues, g);
+	g->multi = curl_multi_init();
+	if (!g->multi) {
+		glue_unref(g);
+		return -ENOMEM;
+	}
+	/* Accuracy 1 us: 0 would mean sd-event's default of 250 ms, and curl's "now" timeouts would wait that long. */
+	r = sd_event_add_time(event, &g->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer, g);
+	if (r >= 0)
+		r = sd_event_add_defer(event, &g->defer, on_defer, g);
+	if (r < 0) {
+		glue_unref(g);
+		return r;
+	}
+	(void)sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
+	(void)sd_event_source_set_description(g->timer, "curl-timer");
+	(void)sd_event_source_set_enabled(g->defer, SD_EVENT_OFF);
+	(void)sd_event_source_set_description(g->defer, "curl-deliver");
+	if (curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
+	    curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g) != CURLM_OK ||
+	    curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
+	    curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g) != CURLM_OK ||
+	    curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, 16L) != CURLM_OK) {
+		glue_unref(g);
+		return -EIO;
+	}
+	*ret = g;
+	return 0;
+}
+
+/* The glue of this event loop, made on first use. */
+static int glue_get(sd_event *event, CurlGlue **ret)
+{
+	CurlGlue *g;
+
+	LIST_FOREACH(glues, g, glues)
+	if (g->event == event) {
+		*ret = glue_ref(g);
+		return 0;
+	}
+	return glue_new(ret, event);
+}
+
+int http_client_new(HttpClient **ret, sd_event *event)
+{
+	HttpClient *c = calloc(1, sizeof(*c));
+	int r;
+
 	if (!c)
 		return -ENOMEM;
-	c->event = sd_event_ref(event);
-	c->multi = curl_multi_init();
-	if (!c->multi)
-		return -ENOMEM;
-	/* Accuracy 1 us: 0 would mean sd-event's default of 250 ms, and curl's "now" timeouts would wait that long. */
-	r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer, c);
-	if (r < 0)
+	r = glue_get(event, &c->glue);
+	if (r < 0) {
+		free(c);
 		return r;
-	(void)sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
-	(void)sd_event_source_set_description(c->timer, "curl-timer");
-
-	if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
-	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
-	    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK ||
-	    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 16L) != CURLM_OK)
-		return -EIO;
-
-	*ret = TAKE_PTR(c);
+	}
+	*ret = c;
 	return 0;
 }
 
@@ -223,11 +371,8 @@ HttpClient *http_client_free(HttpClient *c)
 	if (!c)
 		return NULL;
 	while (c->requests)
-		request_free(c->requests);
-	if (c->multi)
-		curl_multi_cleanup(c->multi);
-	sd_event_source_disable_unref(c->timer);
-	sd_event_unref(c->event);
+		request_detach(c->requests);
+	glue_unref(c->glue);
 	free(c);
 	return NULL;
 }
@@ -235,13 +380,9 @@ HttpClient *http_client_free(HttpClient *c)
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	HttpRequest *r = userdata;
-	size_t n = size * nmemb;
+	size_t n = size * nmemb, limit = r->on_chunk ? STREAM_BACKLOG_MAX : r->max;
 
-	if (r->on_chunk) {
-		r->chunk_error = r->on_chunk(r, data, n, r->userdata);
-		return r->chunk_error < 0 ? 0 : n;
-	}
-	if (n > r->max - r->len)
+	if (n > limit - r->len)
 		return 0; /* over the limit: CURLE_WRITE_ERROR */
 	char *b = realloc(r->body, r->len + n + 1);
 	if (!b)
@@ -250,6 +391,8 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 	r->len += n;
 	b[r->len] = 0;
 	r->body = b;
+	if (r->on_chunk && r->client)
+		glue_schedule(r->client->glue, r); /* delivered from the loop, never from here */
 	return n;
 }
 
@@ -275,7 +418,7 @@ static int request_setup(HttpRequest *r, const HttpRequestSpec *spec)
 	ok = ok && curl_easy_setopt(e, CURLOPT_PRIVATE, r) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_WRITEDATA, r) == CURLE_OK;
-	ok = ok && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error) == CURLE_OK;
+	ok = ok && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error_text) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_USERAGENT, "force12-agent/" FORCE12_VERSION) == CURLE_OK;
 	ok = ok && curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) == CURLE_OK;
@@ -304,26 +447,20 @@ int http_request_start(HttpClient *c, const HttpRequestSpec *spec, HttpDoneFn do
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->n_ref = 1; /* the client's */
 	r->client = c;
 	r->done = done;
 	r->userdata = userdata;
 	r->on_chunk = spec->on_chunk;
 	r->max = spec->max_response ? spec->max_response : DEFAULT_MAX_RESPONSE;
-	r->next = c->requests;
-	if (c->requests)
-		c->requests->prev = r;
-	c->requests = r;
+	LIST_PREPEND(requests, c->requests, r);
 	c->n_requests++;
 
 	r->easy = curl_easy_init();
-	if (!r->easy) {
-		request_free(r);
-		return -ENOMEM;
-	}
-	k = request_setup(r, spec);
-	if (k < 0 || curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) {
-		curl_easy_cleanup(TAKE_PTR(r->easy));
-		request_free(r);
+	k = r->easy ? request_setup(r, spec) : -ENOMEM;
+	if (k < 0 || curl_multi_add_handle(c->glue->multi, r->easy) != CURLM_OK) {
+		r->finished = true; /* never added */
+		request_detach(r);
 		return k < 0 ? k : -EIO;
 	}
 	r->destroy =
@@ -335,7 +472,8 @@ int http_request_start(HttpClient *c, const HttpRequestSpec *spec, HttpDoneFn do
 
 void http_request_cancel(HttpRequest *r)
 {
-	request_free(r);
+	if (r)
+		request_detach(r);
 }
 
 const char *http_request_header(HttpRequest *r, const char *name)
@@ -349,7 +487,7 @@ const char *http_request_header(HttpRequest *r, const char *name)
 
 const char *http_request_error_text(HttpRequest *r)
 {
-	return r->error[0] ? r->error : "no answer";
+	return r->error_text[0] ? r->error_text : "no answer";
 }
 
 unsigned http_client_in_flight(HttpClient *c)
