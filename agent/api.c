@@ -38,7 +38,7 @@ struct Api {
 	Agent *agent;
 	Server unix_server, tcp_server;
 	char *token;
-	char *demand_kind;
+	int (*submit_targets)(const unsigned *targets, const char **ret_owner, void *userdata);
 	void (*status_hook)(cJSON *status, void *userdata);
 	const char *(*health_hook)(void *userdata);
 	void *hook_userdata;
@@ -110,25 +110,32 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, Api *api, cons
 
 /* ---- handlers ---- */
 
+static enum MHD_Result refused_by_source(struct MHD_Connection *conn, Api *api, const char *owner)
+{
+	char error[CONFIG_ERROR_MAX];
+
+	snprintf(error, sizeof(error),
+	         "targets come from the %s demand source; start the agent with --demand api to set them", owner);
+	return respond_error(conn, api, "/v1/targets", 409, error);
+}
+
 static enum MHD_Result put_targets(struct MHD_Connection *conn, Api *api, const Request *req)
 {
 	const Config *config = agent_config(api->agent);
 	char error[CONFIG_ERROR_MAX];
 	unsigned targets[CONFIG_MAX_APPS];
+	const char *owner = "none";
 	TargetsError e;
 
-	if (!streq(api->demand_kind, "api")) {
-		snprintf(error, sizeof(error),
-		         "targets come from the %s demand source; start the agent with --demand api to set them",
-		         api->demand_kind);
-		return respond_error(conn, api, "/v1/targets", 409, error);
-	}
+	if (!api->submit_targets || api->submit_targets(NULL, &owner, api->hook_userdata) < 0)
+		return refused_by_source(conn, api, owner);
 	if (req->too_large)
 		return respond_error(conn, api, "/v1/targets", 413, "body is over 65536 bytes");
 	e = targets_parse(req->body ? req->body : "", req->len, config, false, targets, error);
 	if (e != TARGETS_OK)
 		return respond_error(conn, api, "/v1/targets", (unsigned)targets_http_status(e), error);
-	agent_set_targets(api->agent, targets);
+	if (api->submit_targets(targets, &owner, api->hook_userdata) < 0)
+		return refused_by_source(conn, api, owner);
 	return respond_json(conn, api, "/v1/targets", 200, agent_targets_json(api->agent));
 }
 
@@ -554,10 +561,11 @@ int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, char 
 	_cleanup_(api_freep) Api *api = calloc(1, sizeof(Api));
 	int fd, r;
 
-	if (!api || !(api->demand_kind = strdup(o->demand_kind)) || (o->token && !(api->token = strdup(o->token))))
+	if (!api || (o->token && !(api->token = strdup(o->token))))
 		return -ENOMEM;
 	api->event = sd_event_ref(event);
 	api->agent = agent;
+	api->submit_targets = o->submit_targets;
 	api->status_hook = o->status_hook;
 	api->health_hook = o->health_hook;
 	api->hook_userdata = o->hook_userdata;
@@ -594,19 +602,8 @@ Api *api_free(Api *api)
 	if (api->token)
 		explicit_bzero(api->token, strlen(api->token));
 	free(api->token);
-	free(api->demand_kind);
 	free(api->socket_path);
 	api_stats_free(&api->stats);
 	free(api);
 	return NULL;
-}
-
-void api_set_demand_kind(Api *api, const char *kind)
-{
-	char *k = strdup(kind);
-
-	if (!k)
-		return;
-	free(api->demand_kind);
-	api->demand_kind = k;
 }

@@ -1,5 +1,8 @@
-/* Demand sources. The random source replays the Force12 demo: every 3 s the most important app's demand
- * moves by up to 3 within 0..capacity and the next app takes the rest. Sources only propose targets. */
+// SPDX-License-Identifier: Apache-2.0
+/* Demand sources behind one table of operations: where targets come from. Each source (the control API, the
+ * Force12 demo's random walk, a file, an http:// URL, an etcd cluster) is one row of `sources` below and hands
+ * full sets of targets to the one DemandFn the agent gave; the reconciler never knows where they came from. A new
+ * source is a new row. Sources only propose targets. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +12,38 @@
 #include "force12/demand-sources.h"
 #include "force12/demand.h"
 #include "force12/log.h"
+#include "force12/order.h"
 #include "force12/targets.h"
 
-struct Demand {
+typedef struct DemandOps {
 	const char *kind;
-	FileSource *file;
-	HttpSource *http;
-	Cluster *cluster;
-	/* random */
-	sd_event_source *timer;
-	const Config *config;
+	const char *prefix; /* --demand PREFIX ARGUMENT */
+	bool bare;          /* --demand KIND alone is this source too */
+	bool keep_prefix;   /* the argument is the whole spec (a URL) */
+	int (*start)(Demand *d, sd_event *event, const char *arg, const Config *config, const DemandOptions *o,
+	             char *error);
+	void (*stop)(void *impl);
+	void (*status)(const void *impl, cJSON *status); /* adds its view to /v1/status */
+	const char *(*health)(const void *impl);         /* a /healthz note, or NULL */
+} DemandOps;
+
+struct Demand {
+	const DemandOps *ops;
+	void *impl;
 	DemandFn fn;
 	void *userdata;
+};
+
+/* ---- random: the Force12 demo ---- */
+
+typedef struct RandomSource {
+	sd_event_source *timer;
+	const Config *config;
+	Demand *demand;
 	uint64_t rng;
 	unsigned current;
 	int first, second; /* the two most important apps */
-};
+} RandomSource;
 
 static uint64_t xorshift64(uint64_t *s)
 {
@@ -48,24 +67,24 @@ unsigned demand_random_step(uint64_t *state, unsigned current, unsigned max, uns
 	return (unsigned)v;
 }
 
-static void emit(Demand *d)
+static void random_emit(RandomSource *rs)
 {
 	unsigned targets[CONFIG_MAX_APPS];
 
-	for (size_t i = 0; i < d->config->n_apps; i++)
+	for (size_t i = 0; i < rs->config->n_apps; i++)
 		targets[i] = TARGETS_UNSET;
-	targets[d->first] = d->current;
-	if (d->second >= 0)
-		targets[d->second] = d->config->capacity - d->current;
-	d->fn(targets, d->userdata);
+	targets[rs->first] = rs->current;
+	if (rs->second >= 0)
+		targets[rs->second] = rs->config->capacity - rs->current;
+	rs->demand->fn(targets, rs->demand->userdata);
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	Demand *d = userdata;
+	RandomSource *rs = userdata;
 
-	d->current = demand_random_step(&d->rng, d->current, d->config->capacity, DEMAND_RANDOM_MAX_STEP);
-	emit(d);
+	rs->current = demand_random_step(&rs->rng, rs->current, rs->config->capacity, DEMAND_RANDOM_MAX_STEP);
+	random_emit(rs);
 	(void)sd_event_source_set_time(s, usec + DEMAND_RANDOM_INTERVAL_USEC);
 	return 0;
 }
@@ -76,16 +95,12 @@ static void pick_apps(const Config *c, int *first, int *second)
 	*first = *second = -1;
 	for (size_t i = 0; i < c->n_apps; i++) {
 		const AppConfig *a = &c->apps[i];
-		bool before_first =
-		        *first < 0 || a->priority < c->apps[*first].priority ||
-		        (a->priority == c->apps[*first].priority && strcmp(a->name, c->apps[*first].name) < 0);
-		if (before_first) {
+		if (*first < 0 ||
+		    order_compare(a->priority, a->name, c->apps[*first].priority, c->apps[*first].name) < 0) {
 			*second = *first;
 			*first = (int)i;
-			continue;
-		}
-		if (*second < 0 || a->priority < c->apps[*second].priority ||
-		    (a->priority == c->apps[*second].priority && strcmp(a->name, c->apps[*second].name) < 0))
+		} else if (*second < 0 ||
+		           order_compare(a->priority, a->name, c->apps[*second].priority, c->apps[*second].name) < 0)
 			*second = (int)i;
 	}
 }
@@ -112,84 +127,190 @@ static int parse_seed(const char *spec, uint64_t *ret, char *error)
 	return 0;
 }
 
-static int random_new(Demand **ret, sd_event *event, const char *seed_spec, const Config *config, DemandFn fn,
-                      void *userdata, char *error)
+static void random_stop(void *impl)
 {
-	_cleanup_(demand_freep) Demand *d = calloc(1, sizeof(Demand));
+	RandomSource *rs = impl;
+
+	sd_event_source_disable_unref(rs->timer);
+	free(rs);
+}
+
+static int random_start(Demand *d, sd_event *event, const char *seed_spec, const Config *config, const DemandOptions *o,
+                        char *error)
+{
+	RandomSource *rs = calloc(1, sizeof(RandomSource));
 	uint64_t seed;
 	int r;
 
-	if (!d)
+	if (!rs)
 		return -ENOMEM;
 	r = parse_seed(seed_spec, &seed, error);
-	if (r < 0)
+	if (r < 0) {
+		free(rs);
 		return r;
-	d->kind = "random";
-	d->config = config;
-	d->fn = fn;
-	d->userdata = userdata;
-	d->rng = seed * 0x9E3779B97F4A7C15ULL + 1; /* never 0 */
-	pick_apps(config, &d->first, &d->second);
-	d->current = (unsigned)(xorshift64(&d->rng) % (config->capacity + 1));
-	r = sd_event_add_time_relative(event, &d->timer, CLOCK_MONOTONIC, 0, 0, on_tick, d);
-	if (r < 0)
+	}
+	rs->demand = d;
+	rs->config = config;
+	rs->rng = seed * 0x9E3779B97F4A7C15ULL + 1; /* never 0 */
+	pick_apps(config, &rs->first, &rs->second);
+	rs->current = (unsigned)(xorshift64(&rs->rng) % (config->capacity + 1));
+	r = sd_event_add_time_relative(event, &rs->timer, CLOCK_MONOTONIC, 0, 0, on_tick, rs);
+	if (r < 0) {
+		free(rs);
 		return r;
-	(void)sd_event_source_set_enabled(d->timer, SD_EVENT_ON);
+	}
+	(void)sd_event_source_set_enabled(rs->timer, SD_EVENT_ON);
 	log_info("Random demand (seed %llu): %s moves within 0..%u every %.0f s, %s takes the rest",
-	         (unsigned long long)seed, config->apps[d->first].name, config->capacity,
-	         DEMAND_RANDOM_INTERVAL_USEC / 1e6, d->second >= 0 ? config->apps[d->second].name : "nothing");
-	*ret = TAKE_PTR(d);
+	         (unsigned long long)seed, config->apps[rs->first].name, config->capacity,
+	         DEMAND_RANDOM_INTERVAL_USEC / 1e6, rs->second >= 0 ? config->apps[rs->second].name : "nothing");
+	d->impl = rs;
 	return 0;
 }
 
-/* The file, http and etcd sources live in their own modules; this wraps them so that main.c sees one object. */
-static int remote_new(Demand **ret, sd_event *event, const char *spec, const Config *config, const DemandOptions *o,
-                      DemandFn fn, void *userdata, char *error)
-{
-	_cleanup_(demand_freep) Demand *d = calloc(1, sizeof(Demand));
-	int r;
+/* ---- api: the control API's PUT /v1/targets, through demand_submit() ---- */
 
-	if (!d)
-		return -ENOMEM;
-	if (strncmp(spec, "file:", 5) == 0) {
-		d->kind = "file";
-		r = file_source_new(&d->file, event, spec + 5, config, fn, userdata, error);
-	} else if (strncmp(spec, "etcd://", 7) == 0) {
-		d->kind = "etcd";
-		if (!o || !o->node_id) {
-			snprintf(error, CONFIG_ERROR_MAX, "--demand %.64s: cluster mode needs a node id", spec);
-			return -EINVAL;
-		}
-		r = cluster_new(&d->cluster, event, spec + 7, o->node_id, o->lease_ttl, config, fn, userdata, error);
-	} else {
-		d->kind = "http";
-		r = http_source_new(&d->http, event, spec, o ? o->interval : 0, config, fn, userdata, error);
-	}
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(d);
+static int api_start(Demand *d, sd_event *event, const char *arg, const Config *config, const DemandOptions *o,
+                     char *error)
+{
+	d->impl = NULL;
 	return 0;
+}
+
+static void api_stop(void *impl)
+{
+}
+
+/* ---- file, http, etcd: their own modules ---- */
+
+static int file_start(Demand *d, sd_event *event, const char *path, const Config *config, const DemandOptions *o,
+                      char *error)
+{
+	return file_source_new((FileSource **)&d->impl, event, path, config, d->fn, d->userdata, error);
+}
+
+static void file_stop(void *impl)
+{
+	file_source_free(impl);
+}
+
+static void file_status(const void *impl, cJSON *status)
+{
+	cJSON_AddItemToObject(status, "demand", file_source_status_json(impl));
+}
+
+static int http_start(Demand *d, sd_event *event, const char *url, const Config *config, const DemandOptions *o,
+                      char *error)
+{
+	return http_source_new((HttpSource **)&d->impl, event, url, o ? o->interval : 0, config, d->fn, d->userdata,
+	                       error);
+}
+
+static void http_stop(void *impl)
+{
+	http_source_free(impl);
+}
+
+static void http_status(const void *impl, cJSON *status)
+{
+	cJSON_AddItemToObject(status, "demand", http_source_status_json(impl));
+}
+
+static int etcd_start(Demand *d, sd_event *event, const char *endpoints, const Config *config, const DemandOptions *o,
+                      char *error)
+{
+	if (!o || !o->node_id) {
+		snprintf(error, CONFIG_ERROR_MAX, "--demand etcd://%.64s: cluster mode needs a node id", endpoints);
+		return -EINVAL;
+	}
+	return cluster_new((Cluster **)&d->impl, event, endpoints, o->node_id, o->lease_ttl, config, d->fn, d->userdata,
+	                   error);
+}
+
+static void etcd_stop(void *impl)
+{
+	cluster_free(impl);
+}
+
+static void etcd_status(const void *impl, cJSON *status)
+{
+	cJSON_AddItemToObject(status, "cluster", cluster_status_json(impl));
+}
+
+static const char *etcd_health(const void *impl)
+{
+	return cluster_reachable(impl) ? NULL : "etcd not reachable: keeping the last cluster share";
+}
+
+/* ---- the table ---- */
+
+static const DemandOps sources[] = {
+        {.kind = "api", .bare = true, .start = api_start, .stop = api_stop},
+        {.kind = "random", .prefix = "random:", .bare = true, .start = random_start, .stop = random_stop},
+        {.kind = "file", .prefix = "file:", .start = file_start, .stop = file_stop, .status = file_status},
+        {.kind = "http",
+         .prefix = "http://",
+         .keep_prefix = true,
+         .start = http_start,
+         .stop = http_stop,
+         .status = http_status},
+        {.kind = "http",
+         .prefix = "https://",
+         .keep_prefix = true,
+         .start = http_start,
+         .stop = http_stop,
+         .status = http_status},
+        {.kind = "etcd",
+         .prefix = "etcd://",
+         .start = etcd_start,
+         .stop = etcd_stop,
+         .status = etcd_status,
+         .health = etcd_health},
+};
+
+/* The row of spec and the argument it carries. */
+static const DemandOps *source_lookup(const char *spec, const char **ret_arg)
+{
+	for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
+		const DemandOps *ops = &sources[i];
+		if (ops->bare && streq(spec, ops->kind)) {
+			*ret_arg = "";
+			return ops;
+		}
+		if (ops->prefix && strncmp(spec, ops->prefix, strlen(ops->prefix)) == 0) {
+			*ret_arg = ops->keep_prefix ? spec : spec + strlen(ops->prefix);
+			return ops;
+		}
+	}
+	return NULL;
 }
 
 int demand_new_with_options(Demand **ret, sd_event *event, const char *spec, const Config *config,
                             const DemandOptions *o, DemandFn fn, void *userdata, char *error)
 {
-	if (streq(spec, "api")) {
-		*ret = NULL;
-		return 0;
+	_cleanup_(demand_freep) Demand *d = NULL;
+	const DemandOps *ops;
+	const char *arg;
+	int r;
+
+	ops = source_lookup(spec, &arg);
+	if (!ops) {
+		snprintf(error, CONFIG_ERROR_MAX,
+		         "--demand %.64s: unknown source; expected api, random[:SEED], file:PATH, http://URL or "
+		         "etcd://HOST:PORT",
+		         spec);
+		return -EINVAL;
 	}
-	if (streq(spec, "random"))
-		return random_new(ret, event, "", config, fn, userdata, error);
-	if (strncmp(spec, "random:", 7) == 0)
-		return random_new(ret, event, spec + 7, config, fn, userdata, error);
-	if (strncmp(spec, "file:", 5) == 0 || strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0 ||
-	    strncmp(spec, "etcd://", 7) == 0)
-		return remote_new(ret, event, spec, config, o, fn, userdata, error);
-	snprintf(error, CONFIG_ERROR_MAX,
-	         "--demand %.64s: unknown source; expected api, random[:SEED], file:PATH, http://URL or "
-	         "etcd://HOST:PORT",
-	         spec);
-	return -EINVAL;
+	d = calloc(1, sizeof(Demand));
+	if (!d)
+		return -ENOMEM;
+	d->fn = fn;
+	d->userdata = userdata;
+	r = ops->start(d, event, arg, config, o, error);
+	if (r < 0)
+		return r;
+	d->ops = ops; /* only now: stop() is for a started source */
+	*ret = TAKE_PTR(d);
+	return 0;
 }
 
 int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *config, DemandFn fn, void *userdata,
@@ -202,34 +323,33 @@ Demand *demand_free(Demand *d)
 {
 	if (!d)
 		return NULL;
-	sd_event_source_disable_unref(d->timer);
-	file_source_free(d->file);
-	http_source_free(d->http);
-	cluster_free(d->cluster);
+	if (d->ops)
+		d->ops->stop(d->impl);
 	free(d);
 	return NULL;
 }
 
 const char *demand_kind(const Demand *d)
 {
-	return d ? d->kind : "api";
+	return d ? d->ops->kind : "none";
+}
+
+int demand_submit(Demand *d, const unsigned *targets)
+{
+	if (!d || d->ops->start != api_start)
+		return -EBUSY;
+	if (targets)
+		d->fn(targets, d->userdata);
+	return 0;
 }
 
 void demand_status_json(const Demand *d, cJSON *status)
 {
-	if (!d)
-		return;
-	if (d->cluster)
-		cJSON_AddItemToObject(status, "cluster", cluster_status_json(d->cluster));
-	else if (d->file)
-		cJSON_AddItemToObject(status, "demand", file_source_status_json(d->file));
-	else if (d->http)
-		cJSON_AddItemToObject(status, "demand", http_source_status_json(d->http));
+	if (d && d->ops->status)
+		d->ops->status(d->impl, status);
 }
 
 const char *demand_health_note(const Demand *d)
 {
-	if (d && d->cluster && !cluster_reachable(d->cluster))
-		return "etcd not reachable: keeping the last cluster share";
-	return NULL;
+	return d && d->ops->health ? d->ops->health(d->impl) : NULL;
 }

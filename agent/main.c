@@ -352,11 +352,22 @@ static const char *on_health(void *userdata)
 	return demand_health_note(((Main *)userdata)->demand);
 }
 
+/* The one road of targets into the agent, from every source (the control API's through demand_submit()). */
 static void on_demand(const unsigned *targets, void *userdata)
 {
 	Main *m = userdata;
 
 	agent_set_targets(m->agent, targets);
+}
+
+static int on_submit_targets(const unsigned *targets, const char **ret_owner, void *userdata)
+{
+	Main *m = userdata;
+	int r = demand_submit(m->demand, targets);
+
+	if (r < 0)
+		*ret_owner = demand_kind(m->demand);
+	return r;
 }
 
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -390,8 +401,15 @@ static void reload(Main *m)
 	m->demand = demand_free(m->demand);
 	agent_reload(m->agent, config);
 	r = new_demand(m, &demand, error);
-	if (r < 0)
-		log_error("Failed to restart the demand source: %s", error);
+	if (r < 0) {
+		/* Never leave the node with no source at all: the control API takes the targets meanwhile. */
+		log_error("Failed to restart the demand source: %s; the control API sets the targets until the next "
+		          "reload",
+		          error);
+		r = demand_new(&demand, m->event, "api", agent_config(m->agent), on_demand, m, error);
+		if (r < 0)
+			log_error_errno(r, "Failed to fall back to the control API as the demand source: %m");
+	}
 	m->demand = demand;
 }
 
@@ -493,7 +511,7 @@ static int run(Args *args)
 	        .socket_group = args->api_group,
 	        .listen = args->listen,
 	        .token = token,
-	        .demand_kind = demand_kind(m.demand),
+	        .submit_targets = on_submit_targets,
 	        .status_hook = on_status,
 	        .health_hook = on_health,
 	        .hook_userdata = &m,

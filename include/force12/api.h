@@ -16,7 +16,9 @@ typedef struct ApiOptions {
 	const char *socket_group; /* NULL: the process's group */
 	const char *listen;       /* "ADDR:PORT" or NULL */
 	const char *token;        /* required for TCP when ADDR is not loopback */
-	const char *demand_kind;  /* "api" accepts PUT /v1/targets; other sources own the targets */
+	/* PUT /v1/targets hands validated targets here (targets NULL: only asks): 0 when taken, -EBUSY with the
+	 * owning source's kind in *ret_owner when another demand source owns the targets (the API answers 409). */
+	int (*submit_targets)(const unsigned *targets, const char **ret_owner, void *userdata);
 	/* Optional: adds fields to GET /v1/status (the cluster view); a note appended to a 200 /healthz ("ok; etcd
 	 * not reachable: ..."), NULL when there is nothing to say. */
 	void (*status_hook)(cJSON *status, void *userdata);
@@ -29,5 +31,3 @@ typedef struct ApiOptions {
 int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *opts, char *error);
 Api *api_free(Api *api);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Api *, api_free);
-/* After a reload the demand source may have changed. */
-void api_set_demand_kind(Api *api, const char *kind);

@@ -1,5 +1,6 @@
-/* Demand sources: where targets come from besides the control API. Each source hands the agent a full set of
- * targets through one callback; the reconciler never knows where they came from. */
+// SPDX-License-Identifier: Apache-2.0
+/* Demand sources: where targets come from, the control API being one of them. Each source hands the agent sets of
+ * targets through the one callback it was given; the reconciler never knows where they came from. */
 #pragma once
 
 #include <cjson/cJSON.h>
@@ -21,9 +22,9 @@ typedef struct DemandOptions {
 	unsigned lease_ttl;  /* etcd: seconds, 0: the default */
 } DemandOptions;
 
-/* spec: "api" (no source: *ret = NULL), "random[:SEED]", "file:PATH", "http://URL" (or https), or
- * "etcd://HOST:PORT[,HOST:PORT...]" (needs o->node_id). The config must outlive the source. On a bad spec returns
- * -EINVAL with a one-line reason in error (CONFIG_ERROR_MAX bytes). */
+/* spec: "api" (the control API: targets come through demand_submit()), "random[:SEED]", "file:PATH", "http://URL" (or
+ * https), or "etcd://HOST:PORT[,HOST:PORT...]" (needs o->node_id). The config must outlive the source. On a bad spec
+ * returns -EINVAL with a one-line reason in error (CONFIG_ERROR_MAX bytes). */
 int demand_new_with_options(Demand **ret, sd_event *event, const char *spec, const Config *config,
                             const DemandOptions *o, DemandFn fn, void *userdata, char *error);
 /* With the default options (no etcd). */
@@ -31,8 +32,11 @@ int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *co
                char *error);
 Demand *demand_free(Demand *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Demand *, demand_free);
-/* "api", "random", "file", "http", "etcd": for status and error messages. */
+/* "api", "random", "file", "http", "etcd" ("none" for NULL): for status and error messages. */
 const char *demand_kind(const Demand *d);
+/* Targets from the control API: handed to the callback when d is the api source, else -EBUSY (another source owns
+ * the targets; nothing changes). targets NULL only asks. */
+int demand_submit(Demand *d, const unsigned *targets);
 /* Adds the source's view to a /v1/status object: "cluster" for etcd, "demand" for file and http. */
 void demand_status_json(const Demand *d, cJSON *status);
 /* A line for /healthz when the source cannot reach what it follows (etcd), else NULL. */

@@ -20,6 +20,14 @@ static Agent *agent;
 static Api *api;
 static char socket_path[108];
 
+/* The agent's one road for targets, as main.c wires it with --demand api. */
+static int submit_targets(const unsigned *targets, const char **ret_owner, void *userdata)
+{
+	if (targets)
+		agent_set_targets(agent, targets);
+	return 0;
+}
+
 static void setup(void)
 {
 	Config *config = NULL;
@@ -32,7 +40,7 @@ static void setup(void)
 	CHECK(config_new_default(&config) == 0);
 	AgentOptions ao = {.docker_socket = "/nonexistent/docker.sock", .node_id = "fuzz"};
 	CHECK(agent_new(&agent, event, config, targets, &ao) == 0);
-	ApiOptions po = {.socket_path = socket_path, .socket_mode = 0600, .demand_kind = "api"};
+	ApiOptions po = {.socket_path = socket_path, .socket_mode = 0600, .submit_targets = submit_targets};
 	CHECK(api_new(&api, event, agent, &po, error) == 0);
 }
 

@@ -198,11 +198,41 @@ static void test_new_api(void **state)
 
 	assert_int_equal(config_new_default(&c), 0);
 	assert_int_equal(sd_event_new(&e), 0);
+	unsigned targets[CONFIG_MAX_APPS] = {3, 1};
+
 	assert_int_equal(demand_new(&d, e, "api", c, on_targets, &got, error), 0);
-	assert_null(d);
+	assert_non_null(d);
+	assert_ptr_not_equal(d, sentinel);
 	assert_string_equal(demand_kind(d), "api");
-	assert_null(demand_free(NULL));
+	/* The api source hands what the control API submits to the one callback, like every other source. */
+	assert_int_equal(demand_submit(d, NULL), 0);
 	assert_int_equal(got.calls, 0);
+	assert_int_equal(demand_submit(d, targets), 0);
+	assert_int_equal(got.calls, 1);
+	assert_null(demand_free(d));
+	assert_null(demand_free(NULL));
+	assert_string_equal(demand_kind(NULL), "none");
+	assert_int_equal(demand_submit(NULL, targets), -EBUSY);
+}
+
+/* Any other source owns the targets: the API's are refused and nothing is delivered. */
+static void test_submit_refused_by_other_sources(void **state)
+{
+	_cleanup_config_ Config *c = NULL;
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+	char error[CONFIG_ERROR_MAX] = "";
+	unsigned targets[CONFIG_MAX_APPS] = {3, 1};
+	Received got = {0};
+	Demand *d = NULL;
+
+	assert_int_equal(config_new_default(&c), 0);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(demand_new(&d, e, "random:7", c, on_targets, &got, error), 0);
+	assert_int_equal(demand_submit(d, NULL), -EBUSY);
+	assert_int_equal(demand_submit(d, targets), -EBUSY);
+	assert_int_equal(got.calls, 0);
+	assert_string_equal(demand_kind(d), "random");
+	demand_free(d);
 }
 
 static void assert_spec_refused(const char *spec, int expected, const char *needle)
@@ -382,6 +412,7 @@ int main(void)
 	        cmocka_unit_test(test_step_reaches_both_ends),
 	        cmocka_unit_test(test_step_max_zero),
 	        cmocka_unit_test(test_new_api),
+	        cmocka_unit_test(test_submit_refused_by_other_sources),
 	        cmocka_unit_test(test_new_bad_spec),
 	        cmocka_unit_test(test_new_random),
 	        cmocka_unit_test(test_random_picks_by_priority),
