@@ -7,7 +7,9 @@
 
 #include "force12/agent.h"
 #include "force12/engine.h"
+#include "force12/hashmap.h"
 #include "force12/histogram.h"
+#include "force12/list.h"
 #include "force12/log.h"
 #include "force12/plan.h"
 #include "force12/time-util.h"
@@ -31,8 +33,9 @@ typedef enum ContainerNews {
 	NEWS_IMAGE_MISSING, /* a create of app found no image: pull it */
 } ContainerNews;
 
-typedef struct Container {
-	struct Container *prev, *next;
+typedef struct Container Container;
+struct Container {
+	LIST_FIELDS(Container, containers);
 	Agent *agent;
 	char id[DOCKER_ID_MAX + 1]; /* empty while the create is in flight */
 	char name[128];
@@ -47,7 +50,7 @@ typedef struct Container {
 	bool died;         /* a die event came while an op was in flight */
 	bool by_us;        /* we asked it to stop */
 	bool warm;         /* created for the standby pool: paused once started */
-} Container;
+};
 
 typedef struct AppState {
 	unsigned target;
@@ -83,8 +86,8 @@ struct Agent {
 	struct ImageCall *image_calls;
 	bool list_in_flight;
 	uint64_t list_seq;
-	char **vanished; /* ids freed while a list was in flight */
-	size_t n_vanished;
+	Hashmap *by_id;    /* the containers whose id is known, by id */
+	Hashmap *vanished; /* ids freed while a list was in flight (keys = values, owned) */
 
 	sd_event_source *reconcile_source, *resync_timer, *retry_timer, *ping_timer;
 	RateLimit engine_log;

@@ -105,7 +105,7 @@ cJSON *agent_containers_json(Agent *a)
 {
 	cJSON *arr = cJSON_CreateArray();
 
-	for (Container *c = a->containers; arr && c; c = c->next) {
+	for (Container *c = a->containers; arr && c; c = c->containers_next) {
 		char started[32];
 		cJSON *o = cJSON_CreateObject();
 		if (!o)

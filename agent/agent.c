@@ -88,7 +88,7 @@ static int build_plan(Agent *a, Container **index, Plan **ret)
 		        .standby = a->config->apps[i].standby,
 		        .can_start = a->apps[i].retry_at <= now && !a->apps[i].pulling,
 		};
-	for (Container *c = a->containers; c; c = c->next, k++) {
+	for (Container *c = a->containers; c; c = c->containers_next, k++) {
 		index[k] = c;
 		pcs[k] = (PlanContainer){.app = c->app, .phase = c->phase, .started_at = c->started_at};
 	}
@@ -335,7 +335,7 @@ static void start_events(Agent *a)
 /* Images: checked once before READY (and pulled when missing), so the first scale-up never waits on a pull;
  * pulled again when a create finds its image gone. */
 typedef struct ImageCall {
-	struct ImageCall *next;
+	LIST_FIELDS(struct ImageCall, image_calls);
 	Agent *agent;
 	char *image;
 	bool startup;
@@ -343,11 +343,7 @@ typedef struct ImageCall {
 
 static void image_call_free(Agent *a, ImageCall *ic)
 {
-	for (ImageCall **p = &a->image_calls; *p; p = &(*p)->next)
-		if (*p == ic) {
-			*p = ic->next;
-			break;
-		}
+	LIST_REMOVE(image_calls, a->image_calls, ic);
 	free(ic->image);
 	free(ic);
 }
@@ -421,8 +417,7 @@ static ImageCall *image_call_new(Agent *a, const char *image, bool startup)
 		free(ic);
 		return NULL;
 	}
-	ic->next = a->image_calls;
-	a->image_calls = ic;
+	LIST_PREPEND(image_calls, a->image_calls, ic);
 	return ic;
 }
 
@@ -430,9 +425,9 @@ static void agent_pull_image(Agent *a, const char *image)
 {
 	ImageCall *ic;
 
-	for (ic = a->image_calls; ic; ic = ic->next)
-		if (streq(ic->image, image))
-			return; /* already on it */
+	LIST_FOREACH(image_calls, ic, a->image_calls)
+	if (streq(ic->image, image))
+		return; /* already on it */
 	ic = image_call_new(a, image, false);
 	if (ic && pull_image(a, ic) < 0)
 		image_done(a, ic);
@@ -553,6 +548,8 @@ int agent_new(Agent **ret, sd_event *event, Config *config, const unsigned *targ
 	a->node_id = strdup(o->node_id);
 	if (!a->apps || !a->node_id || asprintf(&a->label, LABEL_AGENT "=%s", o->node_id) < 0)
 		return -ENOMEM;
+	if (hashmap_new(&a->by_id) < 0 || hashmap_new(&a->vanished) < 0)
+		return -ENOMEM;
 	if (o->state_dir && !(a->state_dir = strdup(o->state_dir)))
 		return -ENOMEM;
 	for (size_t i = 0; i < a->config->n_apps; i++)
@@ -584,6 +581,8 @@ Agent *agent_free(Agent *a)
 	while (a->image_calls)
 		image_call_free(a, a->image_calls);
 	container_forget_vanished(a);
+	hashmap_free(a->by_id);
+	hashmap_free(a->vanished);
 	sd_event_source_disable_unref(a->reconcile_source);
 	sd_event_source_disable_unref(a->resync_timer);
 	sd_event_source_disable_unref(a->retry_timer);
@@ -681,7 +680,7 @@ void agent_reload(Agent *a, Config *config)
 		apps[i].retry_at = 0;
 		apps[i].failures = 0;
 	}
-	for (Container *c = a->containers; c; c = c->next)
+	for (Container *c = a->containers; c; c = c->containers_next)
 		c->app = config_find_app(config, c->app_name);
 	free(a->apps);
 	config_free(a->config);
@@ -698,7 +697,7 @@ void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *runni
 {
 	unsigned n[_PHASE_MAX] = {};
 
-	for (Container *c = a->containers; c; c = c->next)
+	for (Container *c = a->containers; c; c = c->containers_next)
 		if (c->app == (int)app)
 			n[c->phase]++;
 	*allocated = a->apps[app].allocated;
@@ -711,7 +710,7 @@ unsigned agent_app_standby(Agent *a, size_t app, unsigned *warming)
 {
 	unsigned n = 0, w = 0;
 
-	for (Container *c = a->containers; c; c = c->next)
+	for (Container *c = a->containers; c; c = c->containers_next)
 		if (c->app == (int)app) {
 			n += c->phase == PHASE_STANDBY;
 			w += c->phase == PHASE_WARMING;

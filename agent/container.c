@@ -35,53 +35,42 @@ Container *container_new(Agent *a, int app, const char *app_name)
 	c->app = app;
 	snprintf(c->app_name, sizeof(c->app_name), "%s", app_name);
 	c->exit_code = -1;
-	c->next = a->containers;
-	if (a->containers)
-		a->containers->prev = c;
-	a->containers = c;
+	LIST_PREPEND(containers, a->containers, c);
 	a->n_containers++;
 	container_touch(c);
 	return c;
 }
 
-Container *container_find(Agent *a, const char *id)
+/* The id is known once the create answered (or the list named it): from then on c is found by it. */
+static int container_set_id(Container *c, const char *id)
 {
-	for (Container *c = a->containers; c; c = c->next)
-		if (c->id[0] && streq(c->id, id))
-			return c;
-	return NULL;
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	return hashmap_put(c->agent->by_id, c->id, c);
 }
 
+Container *container_find(Agent *a, const char *id)
+{
+	return id[0] ? hashmap_get(a->by_id, id) : NULL;
+}
+
+/* A container freed while a list is in flight must not come back from that list, which may predate its end. */
 static void remember_vanished(Agent *a, const char *id)
 {
-	char **v;
+	char *copy;
 
-	if (!a->list_in_flight || !id[0])
+	if (!a->list_in_flight || !id[0] || hashmap_get(a->vanished, id))
 		return;
-	v = realloc(a->vanished, (a->n_vanished + 1) * sizeof(char *));
-	if (!v)
-		return;
-	a->vanished = v;
-	a->vanished[a->n_vanished] = strdup(id);
-	if (a->vanished[a->n_vanished])
-		a->n_vanished++;
+	copy = strdup(id);
+	if (copy && hashmap_put(a->vanished, copy, copy) < 0)
+		free(copy);
 }
 
 void container_forget_vanished(Agent *a)
 {
-	for (size_t i = 0; i < a->n_vanished; i++)
-		free(a->vanished[i]);
-	free(a->vanished);
-	a->vanished = NULL;
-	a->n_vanished = 0;
-}
+	char *id;
 
-static bool vanished_during_list(Agent *a, const char *id)
-{
-	for (size_t i = 0; i < a->n_vanished; i++)
-		if (streq(a->vanished[i], id))
-			return true;
-	return false;
+	while (a->vanished && (id = hashmap_steal_first(a->vanished)))
+		free(id);
 }
 
 void container_free(Container *c)
@@ -89,12 +78,9 @@ void container_free(Container *c)
 	Agent *a = c->agent;
 
 	remember_vanished(a, c->id);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		a->containers = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	if (c->id[0] && hashmap_get(a->by_id, c->id) == c)
+		(void)hashmap_remove(a->by_id, c->id);
+	LIST_REMOVE(containers, a->containers, c);
 	a->n_containers--;
 	free(c);
 }
@@ -133,12 +119,15 @@ static void merge_listed(Agent *a, const DockerContainer *l)
 		c->seq = MAX(c->seq, a->list_seq); /* seen */
 		return;
 	}
-	if (vanished_during_list(a, l->id))
+	if (hashmap_get(a->vanished, l->id))
 		return;
 	c = container_new(a, config_find_app(a->config, l->app), l->app);
 	if (!c)
 		return;
-	snprintf(c->id, sizeof(c->id), "%s", l->id);
+	if (container_set_id(c, l->id) < 0) {
+		container_free(c);
+		return;
+	}
 	snprintf(c->name, sizeof(c->name), "%s", l->name);
 	c->started_at = (uint64_t)l->created * 1000000ULL;
 	c->seq = a->list_seq;
@@ -149,8 +138,10 @@ static void merge_listed(Agent *a, const DockerContainer *l)
 
 static void drop_unlisted(Agent *a)
 {
-	for (Container *c = a->containers, *next; c; c = next) {
-		next = c->next;
+	Container *c, *next;
+
+	LIST_FOREACH_SAFE(containers, c, next, a->containers)
+	{
 		if (c->op == OP_NONE && c->seq < a->list_seq)
 			container_free(c);
 	}
@@ -346,7 +337,8 @@ static void on_create(const EngineReply *reply, void *userdata)
 	if (reply->error == 0 && (!reply->id || !docker_id_is_valid(reply->id)))
 		reply = &no_id;
 	if (reply->error == 0)
-		snprintf(c->id, sizeof(c->id), "%s", reply->id);
+		if (container_set_id(c, reply->id) < 0)
+			reply = &no_id;
 	if (reply->error < 0) {
 		if (engine_error_is_unreachable(reply->error))
 			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);

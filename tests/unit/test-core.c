@@ -1287,6 +1287,46 @@ static void test_standby_adopted_after_restart(void **state)
 	t_free(t);
 }
 
+/* ---- scale ---- */
+
+/* A resync of n owned containers: the list's answer merged into the table. Prints the time per container; the
+ * check is that the table ends up right, and (as a figure) that 4x the containers costs about 4x, not 16x. */
+static double resync_usec(unsigned n)
+{
+	const char *config = "{\"capacity\": 1000000, \"resync_interval\": 3600, \"apps\": ["
+	                     "{\"name\": \"a\", \"image\": \"busybox\"}, {\"name\": \"b\", \"image\": \"busybox\"}]}";
+	_cleanup_free_ DockerContainer *list = calloc(n, sizeof(DockerContainer));
+	T *t = t_new(config);
+	usec_t begin, end;
+
+	assert_non_null(list);
+	for (unsigned i = 0; i < n; i++) {
+		list[i] = (DockerContainer){.state = DOCKER_STATE_RUNNING, .created = 1700000000};
+		snprintf(list[i].id, sizeof(list[i].id), "%064x", i + 1);
+		snprintf(list[i].name, sizeof(list[i].name), "force12-a-%u", i);
+		snprintf(list[i].app, sizeof(list[i].app), "a");
+	}
+	t->agent->list_seq = ++t->agent->seq;
+	begin = now_usec(CLOCK_MONOTONIC);
+	container_merge_list(t->agent, list, n); /* adopts every one */
+	t->agent->list_seq = ++t->agent->seq;
+	container_merge_list(t->agent, list, n); /* and again: every one is found */
+	end = now_usec(CLOCK_MONOTONIC);
+	assert_int_equal(t->agent->n_containers, n);
+	for (unsigned i = 0; i < n; i += 97)
+		assert_non_null(container_find(t->agent, list[i].id));
+	t_free(t);
+	return (double)(end - begin);
+}
+
+static void test_resync_is_linear(void **state)
+{
+	double small = resync_usec(1000), big = resync_usec(4000);
+
+	print_message("figure: resync of 1000 owned containers: %.0f us (%.2f us each); 4000: %.0f us, ratio %.1f\n",
+	              small, small / 1000, big, big / MAX(small, 1));
+}
+
 /* ---- what the API shows ---- */
 
 static void test_every_phase_has_a_name(void **state)
@@ -1502,6 +1542,7 @@ int main(void)
 	        cmocka_unit_test(test_standby_resume_of_a_vanished_container),
 	        cmocka_unit_test(test_standby_park_refused_stops_instead),
 	        cmocka_unit_test(test_standby_adopted_after_restart),
+	        cmocka_unit_test(test_resync_is_linear),
 	        cmocka_unit_test(test_every_phase_has_a_name),
 	        cmocka_unit_test(test_containers_json_names_standby_states),
 	        cmocka_unit_test(test_property_random_interleavings),
