@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "agent-internal.h"
+#include "force12/backoff.h"
 #include "force12/docker.h"
 #include "force12/state.h"
 #include "force12/targets.h"
@@ -177,8 +178,7 @@ static void agent_app_failed(Agent *a, int app, int error, const char *message)
 		return;
 	st = &a->apps[app];
 	st->failures++;
-	delay = APP_BACKOFF_MIN_USEC << MIN(st->failures - 1, 6u);
-	delay = MIN(delay, APP_BACKOFF_MAX_USEC);
+	delay = backoff_delay(APP_BACKOFF_MIN_USEC, APP_BACKOFF_MAX_USEC, st->failures);
 	st->retry_at = now_usec(CLOCK_MONOTONIC) + delay;
 	snprintf(st->last_error, sizeof(st->last_error), "%s", message);
 	a->totals.failed++;
@@ -246,13 +246,12 @@ static int on_ping_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void schedule_ping(Agent *a)
 {
-	uint64_t delay = PING_BACKOFF_MIN_USEC << MIN(a->pings_failed, 10u);
+	usec_t delay = backoff_delay(PING_BACKOFF_MIN_USEC, PING_BACKOFF_MAX_USEC, a->pings_failed + 1);
 	int enabled = SD_EVENT_OFF;
 
 	(void)sd_event_source_get_enabled(a->ping_timer, &enabled);
 	if (enabled != SD_EVENT_OFF)
 		return;
-	delay = MIN(delay, PING_BACKOFF_MAX_USEC);
 	log_debug("Next engine ping in %llu ms", (unsigned long long)(delay / 1000));
 	(void)sd_event_source_set_time(a->ping_timer, now_usec(CLOCK_MONOTONIC) + delay);
 	(void)sd_event_source_set_enabled(a->ping_timer, SD_EVENT_ONESHOT);

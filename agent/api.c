@@ -41,6 +41,7 @@ struct Api {
 	int (*submit_targets)(const unsigned *targets, const char **ret_owner, void *userdata);
 	void (*status_hook)(cJSON *status, void *userdata);
 	const char *(*health_hook)(void *userdata);
+	bool (*cluster_hook)(ClusterStatus *ret, void *userdata);
 	void *hook_userdata;
 	char *socket_path; /* ours to unlink at exit; NULL when systemd owns it */
 	ApiStats stats;
@@ -141,12 +142,9 @@ static enum MHD_Result put_targets(struct MHD_Connection *conn, Api *api, const 
 
 static enum MHD_Result get_metrics(struct MHD_Connection *conn, Api *api)
 {
-	_cleanup_json_ cJSON *extra = api->status_hook ? cJSON_CreateObject() : NULL;
-	char *text;
-
-	if (extra)
-		api->status_hook(extra, api->hook_userdata);
-	text = metrics_render(api->agent, &api->stats, extra);
+	ClusterStatus cluster;
+	bool in_cluster = api->cluster_hook && api->cluster_hook(&cluster, api->hook_userdata);
+	char *text = metrics_render(api->agent, &api->stats, in_cluster ? &cluster : NULL);
 
 	if (!text)
 		return MHD_NO;
@@ -568,6 +566,7 @@ int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, char 
 	api->submit_targets = o->submit_targets;
 	api->status_hook = o->status_hook;
 	api->health_hook = o->health_hook;
+	api->cluster_hook = o->cluster_hook;
 	api->hook_userdata = o->hook_userdata;
 	fd = open_unix(api, o, error);
 	if (fd < 0)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "force12/backoff.h"
 #include "force12/cluster.h"
 #include "force12/etcd-json.h"
 #include "force12/http-client.h"
@@ -405,13 +406,9 @@ static void drop_connection(Cluster *c)
 	c->rerange = false;
 }
 
-static uint64_t backoff_usec(unsigned failures)
+static usec_t backoff_usec(unsigned failures)
 {
-	uint64_t d = CLUSTER_BACKOFF_MIN_USEC;
-
-	for (unsigned i = 1; i < failures && d < CLUSTER_BACKOFF_MAX_USEC; i++)
-		d *= 2;
-	return MIN(d, CLUSTER_BACKOFF_MAX_USEC);
+	return backoff_delay(CLUSTER_BACKOFF_MIN_USEC, CLUSTER_BACKOFF_MAX_USEC, failures);
 }
 
 static void fail(Cluster *c, const char *fmt, ...)
@@ -530,6 +527,17 @@ static cJSON *counts_json(const Config *config, const unsigned *v)
 	for (size_t i = 0; o && i < config->n_apps; i++)
 		cJSON_AddNumberToObject(o, config->apps[i].name, v[i]);
 	return o;
+}
+
+void cluster_status(const Cluster *c, ClusterStatus *ret)
+{
+	*ret = (ClusterStatus){
+	        .reachable = c->reachable,
+	        .revision = (uint64_t)c->view.revision,
+	        .n_members = c->view.n_members,
+	        .failures = c->failures,
+	        .share = c->have_share ? c->share : NULL,
+	};
 }
 
 cJSON *cluster_status_json(const Cluster *c)

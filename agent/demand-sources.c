@@ -8,6 +8,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include "force12/backoff.h"
 #include "force12/demand-sources.h"
 #include "force12/http-client.h"
 #include "force12/json.h"
@@ -232,11 +233,7 @@ struct HttpSource {
 
 static uint64_t http_next_delay(const HttpSource *h)
 {
-	uint64_t d = h->interval_usec;
-
-	for (unsigned i = 0; i < h->failures && d < DEMAND_HTTP_BACKOFF_MAX * 1000000ULL; i++)
-		d *= 2;
-	return MIN(d, DEMAND_HTTP_BACKOFF_MAX * 1000000ULL);
+	return backoff_delay(h->interval_usec, DEMAND_HTTP_BACKOFF_MAX * USEC_PER_SEC, h->failures + 1);
 }
 
 static void http_failed(HttpSource *h, const char *fmt, const char *arg)

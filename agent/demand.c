@@ -23,8 +23,9 @@ typedef struct DemandOps {
 	int (*start)(Demand *d, sd_event *event, const char *arg, const Config *config, const DemandOptions *o,
 	             char *error);
 	void (*stop)(void *impl);
-	void (*status)(const void *impl, cJSON *status); /* adds its view to /v1/status */
-	const char *(*health)(const void *impl);         /* a /healthz note, or NULL */
+	void (*status)(const void *impl, cJSON *status);       /* adds its view to /v1/status */
+	const char *(*health)(const void *impl);               /* a /healthz note, or NULL */
+	void (*cluster)(const void *impl, ClusterStatus *ret); /* cluster mode only */
 } DemandOps;
 
 struct Demand {
@@ -241,6 +242,11 @@ static const char *etcd_health(const void *impl)
 	return cluster_reachable(impl) ? NULL : "etcd not reachable: keeping the last cluster share";
 }
 
+static void etcd_cluster(const void *impl, ClusterStatus *ret)
+{
+	cluster_status(impl, ret);
+}
+
 /* ---- the table ---- */
 
 static const DemandOps sources[] = {
@@ -264,7 +270,8 @@ static const DemandOps sources[] = {
          .start = etcd_start,
          .stop = etcd_stop,
          .status = etcd_status,
-         .health = etcd_health},
+         .health = etcd_health,
+         .cluster = etcd_cluster},
 };
 
 /* The row of spec and the argument it carries. */
@@ -352,4 +359,12 @@ void demand_status_json(const Demand *d, cJSON *status)
 const char *demand_health_note(const Demand *d)
 {
 	return d && d->ops->health ? d->ops->health(d->impl) : NULL;
+}
+
+int demand_cluster_status(const Demand *d, ClusterStatus *ret)
+{
+	if (!d || !d->ops->cluster)
+		return -ENODATA;
+	d->ops->cluster(d->impl, ret);
+	return 0;
 }

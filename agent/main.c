@@ -11,6 +11,7 @@
 
 #include "force12/agent.h"
 #include "force12/api.h"
+#include "force12/cluster.h"
 #include "force12/demand.h"
 #include "force12/log.h"
 #include "force12/state.h"
@@ -347,6 +348,11 @@ static void on_status(cJSON *status, void *userdata)
 	demand_status_json(((Main *)userdata)->demand, status);
 }
 
+static bool on_cluster(ClusterStatus *ret, void *userdata)
+{
+	return demand_cluster_status(((Main *)userdata)->demand, ret) >= 0;
+}
+
 static const char *on_health(void *userdata)
 {
 	return demand_health_note(((Main *)userdata)->demand);
@@ -512,6 +518,7 @@ static int run(Args *args)
 	        .listen = args->listen,
 	        .token = token,
 	        .submit_targets = on_submit_targets,
+	        .cluster_hook = on_cluster,
 	        .status_hook = on_status,
 	        .health_hook = on_health,
 	        .hook_userdata = &m,

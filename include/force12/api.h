@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "force12/agent.h"
+#include "force12/cluster.h"
 
 typedef struct Api Api;
 
@@ -23,6 +24,8 @@ typedef struct ApiOptions {
 	 * not reachable: ..."), NULL when there is nothing to say. */
 	void (*status_hook)(cJSON *status, void *userdata);
 	const char *(*health_hook)(void *userdata);
+	/* Optional: the cluster's status for /metrics; returns false outside cluster mode. */
+	bool (*cluster_hook)(ClusterStatus *ret, void *userdata);
 	void *hook_userdata;
 } ApiOptions;
 

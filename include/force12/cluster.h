@@ -25,6 +25,18 @@ int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const cha
 Cluster *cluster_free(Cluster *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Cluster *, cluster_free);
 
+/* What /metrics shows of the cluster, typed: no key of a JSON object to keep in step. */
+typedef struct ClusterStatus {
+	bool reachable;
+	uint64_t revision;
+	size_t n_members;
+	unsigned failures;
+	const unsigned *share; /* this node's share, config->n_apps entries; NULL before the first one */
+} ClusterStatus;
+
+/* Valid until the cluster changes (the next event loop iteration). */
+void cluster_status(const Cluster *c, ClusterStatus *ret);
+
 /* {"reachable", "endpoint", "revision", "lease_ttl", "members": [{"id", "capacity"}], "totals", "share",
  * "error", "failures"} */
 cJSON *cluster_status_json(const Cluster *c);

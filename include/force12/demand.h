@@ -39,6 +39,9 @@ const char *demand_kind(const Demand *d);
 int demand_submit(Demand *d, const unsigned *targets);
 /* Adds the source's view to a /v1/status object: "cluster" for etcd, "demand" for file and http. */
 void demand_status_json(const Demand *d, cJSON *status);
+typedef struct ClusterStatus ClusterStatus;
+/* The cluster's typed status (for /metrics); -ENODATA unless d is the etcd source. */
+int demand_cluster_status(const Demand *d, ClusterStatus *ret);
 /* A line for /healthz when the source cannot reach what it follows (etcd), else NULL. */
 const char *demand_health_note(const Demand *d);
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "force12/agent.h"
+#include "force12/cluster.h"
 
 #define API_STATS_MAX 64
 
@@ -24,6 +25,6 @@ typedef struct ApiStats {
 void api_stats_count(ApiStats *s, const char *route, unsigned status);
 void api_stats_free(ApiStats *s);
 
-/* Returns malloc'ed text, or NULL on allocation failure. extra: what the status hook adds to /v1/status (NULL or
- * an object); its "cluster" object becomes the force12_cluster_* gauges. */
-char *metrics_render(Agent *a, const ApiStats *s, const cJSON *extra);
+/* Returns malloc'ed text, or NULL on allocation failure. cluster (NULL outside cluster mode) becomes the
+ * force12_cluster_* gauges. */
+char *metrics_render(Agent *a, const ApiStats *s, const ClusterStatus *cluster);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../../agent/agent-internal.h"
+#include "force12/backoff.h"
 #include "force12/docker-json.h"
 #include "force12/targets.h"
 
@@ -1327,6 +1328,21 @@ static void test_resync_is_linear(void **state)
 	              small, small / 1000, big, big / MAX(small, 1));
 }
 
+/* The one backoff, with the schedules the README states: engine pings 0.1 s doubling to 2 s, a failing app's
+ * starts 1 s doubling to 60 s. */
+static void test_backoff_schedules(void **state)
+{
+	static const usec_t ping[] = {100, 200, 400, 800, 1600, 2000, 2000};
+	static const usec_t app[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000};
+
+	for (unsigned i = 0; i < ELEMENTSOF(ping); i++)
+		assert_int_equal(backoff_delay(100 * USEC_PER_MSEC, 2 * USEC_PER_SEC, i + 1), ping[i] * USEC_PER_MSEC);
+	for (unsigned i = 0; i < ELEMENTSOF(app); i++)
+		assert_int_equal(backoff_delay(USEC_PER_SEC, 60 * USEC_PER_SEC, i + 1), app[i] * USEC_PER_MSEC);
+	assert_int_equal(backoff_delay(USEC_PER_SEC, 60 * USEC_PER_SEC, 0), USEC_PER_SEC);
+	assert_int_equal(backoff_delay(USEC_PER_SEC, 60 * USEC_PER_SEC, UINT32_MAX), 60 * USEC_PER_SEC);
+}
+
 /* ---- what the API shows ---- */
 
 static void test_every_phase_has_a_name(void **state)
@@ -1543,6 +1559,7 @@ int main(void)
 	        cmocka_unit_test(test_standby_park_refused_stops_instead),
 	        cmocka_unit_test(test_standby_adopted_after_restart),
 	        cmocka_unit_test(test_resync_is_linear),
+	        cmocka_unit_test(test_backoff_schedules),
 	        cmocka_unit_test(test_every_phase_has_a_name),
 	        cmocka_unit_test(test_containers_json_names_standby_states),
 	        cmocka_unit_test(test_property_random_interleavings),
