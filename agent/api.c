@@ -55,6 +55,11 @@ typedef struct Request {
 
 /* ---- responses ---- */
 
+typedef struct ApiRoute ApiRoute;
+static const ApiRoute *route_of(const char *url);
+static const char *route_allow(const ApiRoute *r);
+static const char *route_label(const char *route);
+
 static enum MHD_Result respond(struct MHD_Connection *conn, Api *api, const char *route, unsigned status,
                                const char *type, char *text)
 {
@@ -70,12 +75,11 @@ static enum MHD_Result respond(struct MHD_Connection *conn, Api *api, const char
 	}
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	if (status == 405)
-		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
-		                              streq(route, "/v1/targets") ? "GET, HEAD, PUT" : "GET, HEAD");
+	if (status == 405 && route_of(route))
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, route_allow(route_of(route)));
 	if (status == 401)
 		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-	api_stats_count(&api->stats, route, status);
+	api_stats_count(&api->stats, route_label(route), status);
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -140,7 +144,7 @@ static enum MHD_Result put_targets(struct MHD_Connection *conn, Api *api, const 
 	return respond_json(conn, api, "/v1/targets", 200, agent_targets_json(api->agent));
 }
 
-static enum MHD_Result get_metrics(struct MHD_Connection *conn, Api *api)
+static enum MHD_Result get_metrics(struct MHD_Connection *conn, Api *api, const Request *req)
 {
 	ClusterStatus cluster;
 	bool in_cluster = api->cluster_hook && api->cluster_hook(&cluster, api->hook_userdata);
@@ -153,7 +157,7 @@ static enum MHD_Result get_metrics(struct MHD_Connection *conn, Api *api)
 
 /* Health is the engine's: a node whose engine answers keeps its containers as they should be, even while etcd is
  * away (it keeps its last share), so it stays 200 and the note says what is degraded. */
-static enum MHD_Result get_healthz(struct MHD_Connection *conn, Api *api)
+static enum MHD_Result get_healthz(struct MHD_Connection *conn, Api *api, const Request *req)
 {
 	bool ok = agent_engine_reachable(api->agent);
 	const char *note = api->health_hook ? api->health_hook(api->hook_userdata) : NULL;
@@ -173,57 +177,92 @@ static cJSON *status_json(Api *api)
 	return o;
 }
 
-typedef enum Route {
-	ROUTE_STATUS,
-	ROUTE_TARGETS,
-	ROUTE_CONTAINERS,
-	ROUTE_METRICS,
-	ROUTE_HEALTHZ,
-	ROUTE_DASHBOARD,
-	ROUTE_UNKNOWN,
-} Route;
-
-static Route route_of(const char *url)
+static enum MHD_Result get_status(struct MHD_Connection *conn, Api *api, const Request *req)
 {
-	static const char *const paths[] = {"/v1/status", "/v1/targets", "/v1/containers", "/metrics", "/healthz", "/"};
+	return respond_json(conn, api, "/v1/status", 200, status_json(api));
+}
 
-	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-		if (streq(url, paths[i]))
-			return (Route)i;
-	return ROUTE_UNKNOWN;
+static enum MHD_Result get_targets(struct MHD_Connection *conn, Api *api, const Request *req)
+{
+	return respond_json(conn, api, "/v1/targets", 200, agent_targets_json(api->agent));
+}
+
+static enum MHD_Result get_containers(struct MHD_Connection *conn, Api *api, const Request *req)
+{
+	return respond_json(conn, api, "/v1/containers", 200, agent_containers_json(api->agent));
+}
+
+static enum MHD_Result get_dashboard(struct MHD_Connection *conn, Api *api, const Request *req)
+{
+	return respond(conn, api, "/", 200, "text/html; charset=utf-8", strndup(dashboard_html, dashboard_html_len));
+}
+
+/* ---- the routes: a new endpoint is one row (the 404 text, the Allow header and the /metrics labels follow) ---- */
+
+typedef enum MHD_Result (*RouteFn)(struct MHD_Connection *conn, Api *api, const Request *req);
+
+struct ApiRoute {
+	const char *path;
+	RouteFn get; /* GET and HEAD */
+	RouteFn put; /* NULL: GET only */
+};
+
+static const ApiRoute routes[] = {
+        {"/", get_dashboard, NULL},
+        {"/v1/status", get_status, NULL},
+        {"/v1/targets", get_targets, put_targets},
+        {"/v1/containers", get_containers, NULL},
+        {"/metrics", get_metrics, NULL},
+        {"/healthz", get_healthz, NULL},
+};
+
+static const ApiRoute *route_of(const char *url)
+{
+	for (size_t i = 0; i < ELEMENTSOF(routes); i++)
+		if (streq(url, routes[i].path))
+			return &routes[i];
+	return NULL;
+}
+
+static const char *route_allow(const ApiRoute *r)
+{
+	return r->put ? "GET, HEAD, PUT" : "GET, HEAD";
+}
+
+/* What /metrics counts a response under: a route's path, or "other" / "unauthorized" (a bounded label set). */
+static const char *route_label(const char *route)
+{
+	const ApiRoute *r = route_of(route);
+
+	if (r)
+		return r->path;
+	return streq(route, "unauthorized") ? "unauthorized" : "other";
+}
+
+static enum MHD_Result not_found(struct MHD_Connection *conn, Api *api)
+{
+	char text[256] = "no such path; see GET";
+	size_t n = strlen(text);
+
+	for (size_t i = 0; i < ELEMENTSOF(routes); i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - MIN(n, sizeof(text)), "%s %s", i ? "," : "",
+		                      routes[i].path);
+	return respond_error(conn, api, "other", 404, text);
 }
 
 static enum MHD_Result dispatch(struct MHD_Connection *conn, Api *api, const char *url, const char *method,
                                 const Request *req)
 {
-	Route route = route_of(url);
-	bool get = streq(method, "GET") || streq(method, "HEAD");
+	const ApiRoute *route = route_of(url);
 
-	if (route == ROUTE_UNKNOWN)
-		return respond_error(conn, api, "other", 404,
-		                     "no such path; see GET /, /v1/status, /v1/targets, "
-		                     "/v1/containers, /metrics, /healthz");
-	if (route == ROUTE_TARGETS && streq(method, "PUT"))
-		return put_targets(conn, api, req);
-	if (!get)
-		return respond_error(conn, api, url, 405,
-		                     route == ROUTE_TARGETS ? "method not allowed; use GET or PUT"
-		                                            : "method not allowed; use GET");
-	switch (route) {
-	case ROUTE_STATUS:
-		return respond_json(conn, api, url, 200, status_json(api));
-	case ROUTE_TARGETS:
-		return respond_json(conn, api, url, 200, agent_targets_json(api->agent));
-	case ROUTE_CONTAINERS:
-		return respond_json(conn, api, url, 200, agent_containers_json(api->agent));
-	case ROUTE_METRICS:
-		return get_metrics(conn, api);
-	case ROUTE_DASHBOARD:
-		return respond(conn, api, url, 200, "text/html; charset=utf-8",
-		               strndup(dashboard_html, dashboard_html_len));
-	default:
-		return get_healthz(conn, api);
-	}
+	if (!route)
+		return not_found(conn, api);
+	if (streq(method, "GET") || streq(method, "HEAD"))
+		return route->get(conn, api, req);
+	if (route->put && streq(method, "PUT"))
+		return route->put(conn, api, req);
+	return respond_error(conn, api, route->path, 405,
+	                     route->put ? "method not allowed; use GET or PUT" : "method not allowed; use GET");
 }
 
 /* Constant time in the length of the expected token, whatever the client sent. */

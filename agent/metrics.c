@@ -6,16 +6,8 @@
 
 #include "force12/metrics.h"
 
-static const char *const known_routes[] = {"/v1/status", "/v1/targets", "/v1/containers", "/metrics",
-                                           "/healthz",   "/",           "other",          "unauthorized"};
-
-void api_stats_count(ApiStats *s, const char *route, unsigned status)
+void api_stats_count(ApiStats *s, const char *r, unsigned status)
 {
-	const char *r = "other";
-
-	for (size_t i = 0; i < ELEMENTSOF(known_routes); i++)
-		if (streq(route, known_routes[i]))
-			r = known_routes[i];
 	for (size_t i = 0; i < s->n; i++)
 		if (s->entries[i].status == status && streq(s->entries[i].route, r)) {
 			s->entries[i].count++;

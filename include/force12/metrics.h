@@ -21,7 +21,8 @@ typedef struct ApiStats {
 	size_t n;
 } ApiStats;
 
-/* route is one of the known paths or "other"; anything else is counted as "other". */
+/* route: the API's label for the response (one of its routes' paths, "other" or "unauthorized"; the API's route
+ * table keeps the set bounded). */
 void api_stats_count(ApiStats *s, const char *route, unsigned status);
 void api_stats_free(ApiStats *s);
 
