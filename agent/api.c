@@ -115,6 +115,24 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, Api *api, cons
 
 /* ---- handlers ---- */
 
+unsigned api_http_status(int error)
+{
+	switch (error) {
+	case 0:
+		return 200;
+	case -ENOENT:
+		return 404;
+	case -EBUSY:
+		return 409;
+	case -E2BIG:
+		return 413;
+	case -ERANGE:
+		return 422;
+	default:
+		return 400;
+	}
+}
+
 static enum MHD_Result refused_by_source(struct MHD_Connection *conn, Api *api, const char *owner)
 {
 	char error[CONFIG_ERROR_MAX];
@@ -130,15 +148,15 @@ static enum MHD_Result put_targets(struct MHD_Connection *conn, Api *api, const 
 	char error[CONFIG_ERROR_MAX];
 	unsigned targets[CONFIG_MAX_APPS];
 	const char *owner = "none";
-	TargetsError e;
+	int e;
 
 	if (!api->submit_targets || api->submit_targets(NULL, &owner, api->hook_userdata) < 0)
 		return refused_by_source(conn, api, owner);
 	if (req->too_large)
 		return respond_error(conn, api, "/v1/targets", 413, "body is over 65536 bytes");
 	e = targets_parse(req->body ? req->body : "", req->len, config, false, targets, error);
-	if (e != TARGETS_OK)
-		return respond_error(conn, api, "/v1/targets", (unsigned)targets_http_status(e), error);
+	if (e < 0)
+		return respond_error(conn, api, "/v1/targets", api_http_status(e), error);
 	if (api->submit_targets(targets, &owner, api->hook_userdata) < 0)
 		return refused_by_source(conn, api, owner);
 	return respond_json(conn, api, "/v1/targets", 200, agent_targets_json(api->agent));

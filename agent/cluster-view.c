@@ -112,7 +112,7 @@ static void totals_put(ClusterView *v, const EtcdKv *kv)
 		memset(v->totals, 0, sizeof(v->totals));
 		return;
 	}
-	if (targets_parse(kv->value, kv->value_len, v->config, false, t, error) != TARGETS_OK) {
+	if (targets_parse(kv->value, kv->value_len, v->config, false, t, error) < 0) {
 		log_error("etcd: %s at revision %" PRId64 ": %s; keeping the last totals", CLUSTER_TARGETS_KEY,
 		          kv->mod_revision, error);
 		return;

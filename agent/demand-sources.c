@@ -20,7 +20,7 @@ int demand_payload_apply(const char *text, size_t len, const Config *config, uns
 	unsigned parsed[CONFIG_MAX_APPS];
 	int changed = 0;
 
-	if (targets_parse(text, len, config, false, parsed, error) != TARGETS_OK)
+	if (targets_parse(text, len, config, false, parsed, error) < 0)
 		return -EINVAL;
 	for (size_t i = 0; i < config->n_apps; i++)
 		if (parsed[i] != TARGETS_UNSET && parsed[i] != targets[i]) {

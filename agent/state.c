@@ -102,7 +102,7 @@ int state_load_targets(const char *dir, const Config *config, unsigned *targets,
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	r = read_small_file(fd, buf, TARGETS_BODY_MAX + 1, &len);
-	if (r == 0 && targets_parse(buf, len, config, true, values, error) == TARGETS_OK) {
+	if (r == 0 && targets_parse(buf, len, config, true, values, error) == 0) {
 		for (size_t i = 0; i < config->n_apps; i++)
 			if (values[i] != TARGETS_UNSET)
 				targets[i] = values[i];

@@ -19,7 +19,7 @@ static const char *echo_name(const char *name, char buf[static 68])
 	return buf;
 }
 
-static TargetsError fail(char *error, TargetsError e, const char *fmt, const char *arg)
+static int fail(char *error, int e, const char *fmt, const char *arg)
 {
 	if (error)
 		snprintf(error, CONFIG_ERROR_MAX, fmt, arg);
@@ -45,8 +45,7 @@ static bool has_duplicate_key(const cJSON *obj, const cJSON *item)
 	return false;
 }
 
-TargetsError targets_parse(const char *text, size_t len, const Config *config, bool ignore_unknown, unsigned *ret,
-                           char *error)
+int targets_parse(const char *text, size_t len, const Config *config, bool ignore_unknown, unsigned *ret, char *error)
 {
 	unsigned values[CONFIG_MAX_APPS];
 	const cJSON *item;
@@ -97,23 +96,7 @@ TargetsError targets_parse(const char *text, size_t len, const Config *config, b
 		values[idx] = n;
 	}
 	memcpy(ret, values, config->n_apps * sizeof(unsigned));
-	return TARGETS_OK;
-}
-
-int targets_http_status(TargetsError e)
-{
-	switch (e) {
-	case TARGETS_OK:
-		return 200;
-	case TARGETS_UNKNOWN_APP:
-		return 404;
-	case TARGETS_BAD_COUNT:
-		return 422;
-	case TARGETS_TOO_LARGE:
-		return 413;
-	default:
-		return 400;
-	}
+	return 0;
 }
 
 char *targets_format(const Config *config, const unsigned *targets)

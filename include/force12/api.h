@@ -31,6 +31,10 @@ typedef struct ApiOptions {
 
 /* Fails with a one-line reason in error (CONFIG_ERROR_MAX bytes) when a socket cannot be set up, or when a
  * non-loopback address is asked for without a token. */
+/* The status an answer gets for an error of a request's content: 0 200, -ENOENT 404 (no such app), -EBUSY 409,
+ * -E2BIG 413, -ERANGE 422 (a value out of range), anything else 400. */
+unsigned api_http_status(int error);
+
 int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *opts, char *error);
 Api *api_free(Api *api);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Api *, api_free);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "force12/api.h"
 #include "force12/config.h"
 #include "force12/targets.h"
 
@@ -34,11 +35,10 @@ static void assert_untouched(const unsigned *v)
 }
 
 /* The parser gets an exact-size heap copy without a terminating NUL, so that ASan sees any read past len. */
-static TargetsError parse_exact(const char *text, size_t len, const Config *c, bool ignore_unknown, unsigned *ret,
-                                char *error)
+static int parse_exact(const char *text, size_t len, const Config *c, bool ignore_unknown, unsigned *ret, char *error)
 {
 	char *copy = malloc(len > 0 ? len : 1);
-	TargetsError e;
+	int e;
 
 	assert_non_null(copy);
 	memcpy(copy, text, len);
@@ -47,19 +47,19 @@ static TargetsError parse_exact(const char *text, size_t len, const Config *c, b
 	return e;
 }
 
-static void assert_refused_len(const Config *c, const char *text, size_t len, bool ignore_unknown,
-                               TargetsError expected, int status, const char *needle)
+static void assert_refused_len(const Config *c, const char *text, size_t len, bool ignore_unknown, int expected,
+                               int status, const char *needle)
 {
 	char error[CONFIG_ERROR_MAX] = "";
 	unsigned ret[CONFIG_MAX_APPS];
-	TargetsError e;
+	int e;
 
 	fill(ret, CONFIG_MAX_APPS, SENTINEL);
 	e = parse_exact(text, len, c, ignore_unknown, ret, error);
 	if (e != expected)
 		fail_msg("targets_parse(%.*s) = %d, expected %d (error: \"%s\")", (int)MIN(len, 200), text, e, expected,
 		         error);
-	assert_int_equal(targets_http_status(e), status);
+	assert_int_equal(api_http_status(e), status);
 	assert_untouched(ret);
 	assert_true(error[0] != '\0');
 	if (!strstr(error, needle))
@@ -70,7 +70,7 @@ static void assert_refused_len(const Config *c, const char *text, size_t len, bo
 	assert_untouched(ret);
 }
 
-static void assert_refused(const Config *c, const char *text, TargetsError expected, int status, const char *needle)
+static void assert_refused(const Config *c, const char *text, int expected, int status, const char *needle)
 {
 	assert_refused_len(c, text, strlen(text), false, expected, status, needle);
 }
@@ -78,10 +78,10 @@ static void assert_refused(const Config *c, const char *text, TargetsError expec
 static void parse_ok_len(const Config *c, const char *text, size_t len, bool ignore_unknown, unsigned *ret)
 {
 	char error[CONFIG_ERROR_MAX] = "";
-	TargetsError e;
+	int e;
 
 	e = parse_exact(text, len, c, ignore_unknown, ret, error);
-	if (e != TARGETS_OK)
+	if (e != 0)
 		fail_msg("targets_parse(%.*s) = %d: %s", (int)MIN(len, 200), text, e, error);
 }
 
@@ -109,11 +109,11 @@ static int free_default_config(void **state)
 
 static void test_http_status(void **state)
 {
-	assert_int_equal(targets_http_status(TARGETS_OK), 200);
-	assert_int_equal(targets_http_status(TARGETS_MALFORMED), 400);
-	assert_int_equal(targets_http_status(TARGETS_UNKNOWN_APP), 404);
-	assert_int_equal(targets_http_status(TARGETS_BAD_COUNT), 422);
-	assert_int_equal(targets_http_status(TARGETS_TOO_LARGE), 413);
+	assert_int_equal(api_http_status(0), 200);
+	assert_int_equal(api_http_status(TARGETS_MALFORMED), 400);
+	assert_int_equal(api_http_status(TARGETS_UNKNOWN_APP), 404);
+	assert_int_equal(api_http_status(TARGETS_BAD_COUNT), 422);
+	assert_int_equal(api_http_status(TARGETS_TOO_LARGE), 413);
 }
 
 static void test_all_apps(void **state)
