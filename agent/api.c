@@ -135,17 +135,17 @@ unsigned api_http_status(int error)
 
 static enum MHD_Result refused_by_source(struct MHD_Connection *conn, Api *api, const char *owner)
 {
-	char error[CONFIG_ERROR_MAX];
+	ErrorText error = {};
 
-	snprintf(error, sizeof(error),
+	snprintf(error.text, sizeof(error.text),
 	         "targets come from the %s demand source; start the agent with --demand api to set them", owner);
-	return respond_error(conn, api, "/v1/targets", 409, error);
+	return respond_error(conn, api, "/v1/targets", 409, error.text);
 }
 
 static enum MHD_Result put_targets(struct MHD_Connection *conn, Api *api, const Request *req)
 {
 	const Config *config = agent_config(api->agent);
-	char error[CONFIG_ERROR_MAX];
+	ErrorText error = {};
 	unsigned targets[CONFIG_MAX_APPS];
 	const char *owner = "none";
 	int e;
@@ -154,9 +154,9 @@ static enum MHD_Result put_targets(struct MHD_Connection *conn, Api *api, const 
 		return refused_by_source(conn, api, owner);
 	if (req->too_large)
 		return respond_error(conn, api, "/v1/targets", 413, "body is over 65536 bytes");
-	e = targets_parse(req->body ? req->body : "", req->len, config, false, targets, error);
+	e = targets_parse(req->body ? req->body : "", req->len, config, false, targets, &error);
 	if (e < 0)
-		return respond_error(conn, api, "/v1/targets", api_http_status(e), error);
+		return respond_error(conn, api, "/v1/targets", api_http_status(e), error.text);
 	if (api->submit_targets(targets, &owner, api->hook_userdata) < 0)
 		return refused_by_source(conn, api, owner);
 	return respond_json(conn, api, "/v1/targets", 200, agent_targets_json(api->agent));
@@ -493,14 +493,14 @@ static int unlink_stale_socket(const char *path, const struct sockaddr_un *sa)
 	return unlink(path) < 0 ? -errno : 0;
 }
 
-static int unix_socket_new(const char *path, int mode, const char *group, char *error)
+static int unix_socket_new(const char *path, int mode, const char *group, ErrorText *error)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -1;
 	int r;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(error, CONFIG_ERROR_MAX, "--api-socket %.64s...: path too long", path);
+		(void)error_text_set(error, 0, "--api-socket %.64s...: path too long", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
@@ -508,22 +508,22 @@ static int unix_socket_new(const char *path, int mode, const char *group, char *
 	if (r >= 0)
 		r = unlink_stale_socket(path, &sa);
 	if (r < 0) {
-		snprintf(error, CONFIG_ERROR_MAX, "--api-socket %s: %s", path,
-		         r == -EADDRINUSE ? "another agent is serving it" : strerror(-r));
+		(void)error_text_set(error, 0, "--api-socket %s: %s", path,
+		                     r == -EADDRINUSE ? "another agent is serving it" : strerror(-r));
 		return r;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0 ||
 	    chmod(path, (mode_t)mode) < 0) {
 		r = -errno;
-		snprintf(error, CONFIG_ERROR_MAX, "--api-socket %s: %s", path, strerror(errno));
+		(void)error_text_set(error, 0, "--api-socket %s: %s", path, strerror(errno));
 		return r;
 	}
 	if (group) {
 		struct group *g = getgrnam(group);
 		if (!g || chown(path, (uid_t)-1, g->gr_gid) < 0) {
-			snprintf(error, CONFIG_ERROR_MAX, "--api-group %s: %s", group,
-			         g ? strerror(errno) : "no such group");
+			(void)error_text_set(error, 0, "--api-group %s: %s", group,
+			                     g ? strerror(errno) : "no such group");
 			return -EINVAL;
 		}
 	}
@@ -566,7 +566,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
 	return 0;
 }
 
-static int tcp_socket_new(const ApiOptions *o, char *error)
+static int tcp_socket_new(const ApiOptions *o, ErrorText *error)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -575,27 +575,28 @@ static int tcp_socket_new(const ApiOptions *o, char *error)
 	int one = 1;
 
 	if (parse_listen(o->listen, &ss, &len, &loopback) < 0) {
-		snprintf(error, CONFIG_ERROR_MAX, "--listen %.64s: expected ADDR:PORT, e.g. 127.0.0.1:5112", o->listen);
+		(void)error_text_set(error, 0, "--listen %.64s: expected ADDR:PORT, e.g. 127.0.0.1:5112", o->listen);
 		return -EINVAL;
 	}
 	if (!loopback && !o->token) {
-		snprintf(error, CONFIG_ERROR_MAX,
-		         "--listen %.64s is not a loopback address: give --token-file so that requests must carry the "
-		         "token",
-		         o->listen);
+		(void)error_text_set(
+		        error, 0,
+		        "--listen %.64s is not a loopback address: give --token-file so that requests must carry the "
+		        "token",
+		        o->listen);
 		return -EPERM;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
 		int r = -errno;
-		snprintf(error, CONFIG_ERROR_MAX, "--listen %.64s: %s", o->listen, strerror(errno));
+		(void)error_text_set(error, 0, "--listen %.64s: %s", o->listen, strerror(errno));
 		return r;
 	}
 	return TAKE_FD(fd);
 }
 
-static int open_unix(Api *api, const ApiOptions *o, char *error)
+static int open_unix(Api *api, const ApiOptions *o, ErrorText *error)
 {
 	int fd = socket_from_systemd();
 
@@ -611,7 +612,7 @@ static int open_unix(Api *api, const ApiOptions *o, char *error)
 	return fd;
 }
 
-int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, char *error)
+int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, ErrorText *error)
 {
 	_cleanup_(api_freep) Api *api = calloc(1, sizeof(Api));
 	int fd, r;
@@ -639,7 +640,7 @@ int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, char 
 			         o->token ? " (bearer token required)" : "");
 	}
 	if (r < 0) {
-		snprintf(error, CONFIG_ERROR_MAX, "failed to start the HTTP server: %s", strerror(-r));
+		(void)error_text_set(error, 0, "failed to start the HTTP server: %s", strerror(-r));
 		return r;
 	}
 	*ret = TAKE_PTR(api);

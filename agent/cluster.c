@@ -74,7 +74,7 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
-int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, char *error)
+int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, ErrorText *error)
 {
 	char **v = calloc(CLUSTER_MAX_ENDPOINTS, sizeof(char *));
 	size_t n = 0;
@@ -84,9 +84,9 @@ int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, char *
 	for (const char *p = spec;; p++) {
 		size_t len = strcspn(p, ",");
 		if (!hostport_is_valid(p, len) || n == CLUSTER_MAX_ENDPOINTS) {
-			snprintf(error, CONFIG_ERROR_MAX,
-			         "--demand etcd://%.64s: expected HOST:PORT[,HOST:PORT...] (at most %d)", spec,
-			         CLUSTER_MAX_ENDPOINTS);
+			(void)error_text_set(error, 0,
+			                     "--demand etcd://%.64s: expected HOST:PORT[,HOST:PORT...] (at most %d)",
+			                     spec, CLUSTER_MAX_ENDPOINTS);
 			strv_free(v, n);
 			return -EINVAL;
 		}
@@ -455,7 +455,7 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 /* ---- object ---- */
 
 int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const char *node_id, unsigned ttl,
-                const Config *config, DemandFn fn, void *userdata, char *error)
+                const Config *config, DemandFn fn, void *userdata, ErrorText *error)
 {
 	_cleanup_(cluster_freep) Cluster *c = calloc(1, sizeof(Cluster));
 	int r;
@@ -467,7 +467,7 @@ int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const cha
 	if (r < 0)
 		return r;
 	if (!cluster_node_id_is_valid(node_id)) {
-		snprintf(error, CONFIG_ERROR_MAX, "--node-id %.64s: not usable as an etcd key", node_id);
+		(void)error_text_set(error, 0, "--node-id %.64s: not usable as an etcd key", node_id);
 		return -EINVAL;
 	}
 	c->event = sd_event_ref(event);

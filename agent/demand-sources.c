@@ -15,7 +15,7 @@
 #include "force12/log.h"
 #include "force12/targets.h"
 
-int demand_payload_apply(const char *text, size_t len, const Config *config, unsigned *targets, char *error)
+int demand_payload_apply(const char *text, size_t len, const Config *config, unsigned *targets, ErrorText *error)
 {
 	unsigned parsed[CONFIG_MAX_APPS];
 	int changed = 0;
@@ -37,7 +37,7 @@ typedef struct SourceState {
 	void *userdata;
 	unsigned targets[CONFIG_MAX_APPS];
 	bool have_targets;
-	char error[CONFIG_ERROR_MAX];
+	char error[CONFIG_ERROR_MAX]; /* the last refusal, for status */
 	unsigned updates, rejected;
 } SourceState;
 
@@ -51,14 +51,14 @@ static void state_init(SourceState *s, const Config *config, DemandFn fn, void *
 /* Applies a document; logs one line when it is refused (once per distinct reason). */
 static void state_apply(SourceState *s, const char *origin, const char *text, size_t len)
 {
-	char error[CONFIG_ERROR_MAX];
-	int r = demand_payload_apply(text, len, s->config, s->targets, error);
+	ErrorText error = {};
+	int r = demand_payload_apply(text, len, s->config, s->targets, &error);
 
 	if (r < 0) {
 		s->rejected++;
-		if (!streq(error, s->error))
-			log_error("%s: %s; keeping the last good targets", origin, error);
-		snprintf(s->error, sizeof(s->error), "%s", error);
+		if (!streq(error.text, s->error))
+			log_error("%s: %s; keeping the last good targets", origin, error.text);
+		snprintf(s->error, sizeof(s->error), "%s", error.text);
 		return;
 	}
 	s->error[0] = 0;
@@ -159,7 +159,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 }
 
 int file_source_new(FileSource **ret, sd_event *event, const char *path, const Config *config, DemandFn fn,
-                    void *userdata, char *error)
+                    void *userdata, ErrorText *error)
 {
 	_cleanup_(file_source_freep) FileSource *f = calloc(1, sizeof(FileSource));
 	_cleanup_free_ char *d = NULL, *b = NULL;
@@ -169,7 +169,7 @@ int file_source_new(FileSource **ret, sd_event *event, const char *path, const C
 		return -ENOMEM;
 	f->fd = -1;
 	if (!path[0] || path[strlen(path) - 1] == '/') {
-		snprintf(error, CONFIG_ERROR_MAX, "--demand file:%.64s: expected the path of a file", path);
+		(void)error_text_set(error, 0, "--demand file:%.64s: expected the path of a file", path);
 		return -EINVAL;
 	}
 	state_init(&f->state, config, fn, userdata);
@@ -181,8 +181,8 @@ int file_source_new(FileSource **ret, sd_event *event, const char *path, const C
 		return -errno;
 	if (inotify_add_watch(f->fd, f->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
 		r = -errno;
-		snprintf(error, CONFIG_ERROR_MAX, "--demand file:%.64s: cannot watch the directory %.64s: %s", path,
-		         f->dir, strerror(-r));
+		(void)error_text_set(error, 0, "--demand file:%.64s: cannot watch the directory %.64s: %s", path,
+		                     f->dir, strerror(-r));
 		return r == -ENOMEM ? r : -EINVAL;
 	}
 	r = sd_event_add_io(event, &f->io, f->fd, EPOLLIN, on_inotify, f);
@@ -329,7 +329,7 @@ static bool url_is_valid(const char *url)
 }
 
 int http_source_new(HttpSource **ret, sd_event *event, const char *url, unsigned interval, const Config *config,
-                    DemandFn fn, void *userdata, char *error)
+                    DemandFn fn, void *userdata, ErrorText *error)
 {
 	_cleanup_(http_source_freep) HttpSource *h = calloc(1, sizeof(HttpSource));
 	int r;
@@ -337,7 +337,7 @@ int http_source_new(HttpSource **ret, sd_event *event, const char *url, unsigned
 	if (!h)
 		return -ENOMEM;
 	if (!url_is_valid(url)) {
-		snprintf(error, CONFIG_ERROR_MAX, "--demand %.64s: expected http://HOST[:PORT]/PATH", url);
+		(void)error_text_set(error, 0, "--demand %.64s: expected http://HOST[:PORT]/PATH", url);
 		return -EINVAL;
 	}
 	state_init(&h->state, config, fn, userdata);

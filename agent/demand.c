@@ -21,7 +21,7 @@ typedef struct DemandOps {
 	bool bare;          /* --demand KIND alone is this source too */
 	bool keep_prefix;   /* the argument is the whole spec (a URL) */
 	int (*start)(Demand *d, sd_event *event, const char *arg, const Config *config, const DemandOptions *o,
-	             char *error);
+	             ErrorText *error);
 	void (*stop)(void *impl);
 	void (*status)(const void *impl, cJSON *status);       /* adds its view to /v1/status */
 	const char *(*health)(const void *impl);               /* a /healthz note, or NULL */
@@ -106,7 +106,7 @@ static void pick_apps(const Config *c, int *first, int *second)
 	}
 }
 
-static int parse_seed(const char *spec, uint64_t *ret, char *error)
+static int parse_seed(const char *spec, uint64_t *ret, ErrorText *error)
 {
 	char *end;
 
@@ -119,8 +119,8 @@ static int parse_seed(const char *spec, uint64_t *ret, char *error)
 		unsigned long long v = strtoull(spec, &end, 10);
 		/* strtoull() would skip spaces and take a sign: only plain digits are a seed. */
 		if (errno || *end || spec[0] < '0' || spec[0] > '9') {
-			snprintf(error, CONFIG_ERROR_MAX,
-			         "--demand random:SEED: \"%.64s\" is not a non-negative integer", spec);
+			(void)error_text_set(error, 0, "--demand random:SEED: \"%.64s\" is not a non-negative integer",
+			                     spec);
 			return -EINVAL;
 		}
 		*ret = v;
@@ -137,7 +137,7 @@ static void random_stop(void *impl)
 }
 
 static int random_start(Demand *d, sd_event *event, const char *seed_spec, const Config *config, const DemandOptions *o,
-                        char *error)
+                        ErrorText *error)
 {
 	RandomSource *rs = calloc(1, sizeof(RandomSource));
 	uint64_t seed;
@@ -171,7 +171,7 @@ static int random_start(Demand *d, sd_event *event, const char *seed_spec, const
 /* ---- api: the control API's PUT /v1/targets, through demand_submit() ---- */
 
 static int api_start(Demand *d, sd_event *event, const char *arg, const Config *config, const DemandOptions *o,
-                     char *error)
+                     ErrorText *error)
 {
 	d->impl = NULL;
 	return 0;
@@ -184,7 +184,7 @@ static void api_stop(void *impl)
 /* ---- file, http, etcd: their own modules ---- */
 
 static int file_start(Demand *d, sd_event *event, const char *path, const Config *config, const DemandOptions *o,
-                      char *error)
+                      ErrorText *error)
 {
 	return file_source_new((FileSource **)&d->impl, event, path, config, d->fn, d->userdata, error);
 }
@@ -200,7 +200,7 @@ static void file_status(const void *impl, cJSON *status)
 }
 
 static int http_start(Demand *d, sd_event *event, const char *url, const Config *config, const DemandOptions *o,
-                      char *error)
+                      ErrorText *error)
 {
 	return http_source_new((HttpSource **)&d->impl, event, url, o ? o->interval : 0, config, d->fn, d->userdata,
 	                       error);
@@ -217,10 +217,10 @@ static void http_status(const void *impl, cJSON *status)
 }
 
 static int etcd_start(Demand *d, sd_event *event, const char *endpoints, const Config *config, const DemandOptions *o,
-                      char *error)
+                      ErrorText *error)
 {
 	if (!o || !o->node_id) {
-		snprintf(error, CONFIG_ERROR_MAX, "--demand etcd://%.64s: cluster mode needs a node id", endpoints);
+		(void)error_text_set(error, 0, "--demand etcd://%.64s: cluster mode needs a node id", endpoints);
 		return -EINVAL;
 	}
 	return cluster_new((Cluster **)&d->impl, event, endpoints, o->node_id, o->lease_ttl, config, d->fn, d->userdata,
@@ -292,7 +292,7 @@ static const DemandOps *source_lookup(const char *spec, const char **ret_arg)
 }
 
 int demand_new_with_options(Demand **ret, sd_event *event, const char *spec, const Config *config,
-                            const DemandOptions *o, DemandFn fn, void *userdata, char *error)
+                            const DemandOptions *o, DemandFn fn, void *userdata, ErrorText *error)
 {
 	_cleanup_(demand_freep) Demand *d = NULL;
 	const DemandOps *ops;
@@ -301,10 +301,11 @@ int demand_new_with_options(Demand **ret, sd_event *event, const char *spec, con
 
 	ops = source_lookup(spec, &arg);
 	if (!ops) {
-		snprintf(error, CONFIG_ERROR_MAX,
-		         "--demand %.64s: unknown source; expected api, random[:SEED], file:PATH, http://URL or "
-		         "etcd://HOST:PORT",
-		         spec);
+		(void)error_text_set(
+		        error, 0,
+		        "--demand %.64s: unknown source; expected api, random[:SEED], file:PATH, http://URL or "
+		        "etcd://HOST:PORT",
+		        spec);
 		return -EINVAL;
 	}
 	d = calloc(1, sizeof(Demand));
@@ -321,7 +322,7 @@ int demand_new_with_options(Demand **ret, sd_event *event, const char *spec, con
 }
 
 int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *config, DemandFn fn, void *userdata,
-               char *error)
+               ErrorText *error)
 {
 	return demand_new_with_options(ret, event, spec, config, NULL, fn, userdata, error);
 }

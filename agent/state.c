@@ -86,7 +86,7 @@ static int read_small_file(int fd, char *buf, size_t size, size_t *ret_len)
 	return 0;
 }
 
-int state_load_targets(const char *dir, const Config *config, unsigned *targets, char *error)
+int state_load_targets(const char *dir, const Config *config, unsigned *targets, ErrorText *error)
 {
 	char path[4096], corrupt[4200];
 	_cleanup_free_ char *buf = malloc(TARGETS_BODY_MAX + 1);
@@ -109,7 +109,7 @@ int state_load_targets(const char *dir, const Config *config, unsigned *targets,
 		return 1;
 	}
 	if (r == -EFBIG)
-		snprintf(error, CONFIG_ERROR_MAX, "file is too large");
+		(void)error_text_set(error, 0, "file is too large");
 	else if (r < 0)
 		return r;
 	snprintf(corrupt, sizeof(corrupt), "%s.corrupt", path);

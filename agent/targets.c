@@ -19,10 +19,10 @@ static const char *echo_name(const char *name, char buf[static 68])
 	return buf;
 }
 
-static int fail(char *error, int e, const char *fmt, const char *arg)
+static int fail(ErrorText *error, int e, const char *fmt, const char *arg)
 {
 	if (error)
-		snprintf(error, CONFIG_ERROR_MAX, fmt, arg);
+		(void)error_text_set(error, 0, fmt, arg);
 	return e;
 }
 
@@ -45,7 +45,8 @@ static bool has_duplicate_key(const cJSON *obj, const cJSON *item)
 	return false;
 }
 
-int targets_parse(const char *text, size_t len, const Config *config, bool ignore_unknown, unsigned *ret, char *error)
+int targets_parse(const char *text, size_t len, const Config *config, bool ignore_unknown, unsigned *ret,
+                  ErrorText *error)
 {
 	unsigned values[CONFIG_MAX_APPS];
 	const cJSON *item;

@@ -35,6 +35,6 @@ typedef struct ApiOptions {
  * -E2BIG 413, -ERANGE 422 (a value out of range), anything else 400. */
 unsigned api_http_status(int error);
 
-int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *opts, char *error);
+int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *opts, ErrorText *error);
 Api *api_free(Api *api);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Api *, api_free);

@@ -21,7 +21,7 @@ typedef struct Cluster Cluster;
 /* endpoints: the part after etcd://. ttl: lease TTL in seconds. The config must outlive the cluster. On a bad
  * spec returns -EINVAL with one line in error (CONFIG_ERROR_MAX bytes). */
 int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const char *node_id, unsigned ttl,
-                const Config *config, DemandFn fn, void *userdata, char *error);
+                const Config *config, DemandFn fn, void *userdata, ErrorText *error);
 Cluster *cluster_free(Cluster *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Cluster *, cluster_free);
 
@@ -43,4 +43,4 @@ cJSON *cluster_status_json(const Cluster *c);
 bool cluster_reachable(const Cluster *c);
 
 /* Parses "HOST:PORT[,HOST:PORT...]" into http:// base URLs. Pure, for the tests. */
-int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, char *error);
+int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, ErrorText *error);

@@ -26,10 +26,10 @@ typedef struct DemandOptions {
  * https), or "etcd://HOST:PORT[,HOST:PORT...]" (needs o->node_id). The config must outlive the source. On a bad spec
  * returns -EINVAL with a one-line reason in error (CONFIG_ERROR_MAX bytes). */
 int demand_new_with_options(Demand **ret, sd_event *event, const char *spec, const Config *config,
-                            const DemandOptions *o, DemandFn fn, void *userdata, char *error);
+                            const DemandOptions *o, DemandFn fn, void *userdata, ErrorText *error);
 /* With the default options (no etcd). */
 int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *config, DemandFn fn, void *userdata,
-               char *error);
+               ErrorText *error);
 Demand *demand_free(Demand *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Demand *, demand_free);
 /* "api", "random", "file", "http", "etcd" ("none" for NULL): for status and error messages. */

@@ -22,6 +22,7 @@
  * of apps that are not configured are skipped rather than refused (for the state file after a config change).
  * Returns 0, or one of the errors above; ret is written only on success; error (CONFIG_ERROR_MAX bytes) gets one
  * line naming the problem. */
-int targets_parse(const char *text, size_t len, const Config *config, bool ignore_unknown, unsigned *ret, char *error);
+int targets_parse(const char *text, size_t len, const Config *config, bool ignore_unknown, unsigned *ret,
+                  ErrorText *error);
 /* {"app": n, ...} for every app, in config order. Returns malloc'ed text or NULL. */
 char *targets_format(const Config *config, const unsigned *targets);

@@ -32,7 +32,7 @@ static void setup(void)
 {
 	Config *config = NULL;
 	unsigned targets[CONFIG_MAX_APPS] = {0};
-	char error[CONFIG_ERROR_MAX];
+	ErrorText error = {};
 
 	log_set_max_level(LOG_EMERG); /* quiet: the API logs nothing per request anyway */
 	snprintf(socket_path, sizeof(socket_path), "/tmp/force12-fuzz-api-%d.sock", (int)getpid());
@@ -41,7 +41,7 @@ static void setup(void)
 	AgentOptions ao = {.docker_socket = "/nonexistent/docker.sock", .node_id = "fuzz"};
 	CHECK(agent_new(&agent, event, config, targets, &ao) == 0);
 	ApiOptions po = {.socket_path = socket_path, .socket_mode = 0600, .submit_targets = submit_targets};
-	CHECK(api_new(&api, event, agent, &po, error) == 0);
+	CHECK(api_new(&api, event, agent, &po, &error) == 0);
 }
 
 static int client_connect(void)

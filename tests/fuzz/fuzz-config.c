@@ -82,15 +82,15 @@ static void check_config(const Config *c)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Config *sentinel = (Config *)&sentinel, *c = sentinel;
-	char error[CONFIG_ERROR_MAX];
+	ErrorText error = {};
 	int r;
 
-	memset(error, 0, sizeof(error));
-	r = config_parse((const char *)data, size, &c, error);
+	memset(error.text, 0, sizeof(error.text));
+	r = config_parse((const char *)data, size, &c, &error);
 	if (r < 0) {
 		CHECK(r == -EINVAL || r == -ENOMEM);
 		CHECK(c == sentinel);
-		check_error_line(error);
+		check_error_line(error.text);
 		return 0;
 	}
 	CHECK(r == 0 && c && c != sentinel);

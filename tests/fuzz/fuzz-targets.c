@@ -37,19 +37,19 @@ static void check_error_line(const char *error)
 /* Parses with the output pre-filled with POISON; on failure it must still be POISON. */
 static int parse(const uint8_t *data, size_t size, const Config *c, bool ignore_unknown, unsigned ret[CONFIG_MAX_APPS])
 {
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	int e;
 
 	for (size_t i = 0; i < CONFIG_MAX_APPS; i++)
 		ret[i] = POISON;
-	e = targets_parse((const char *)data, size, c, ignore_unknown, ret, error);
+	e = targets_parse((const char *)data, size, c, ignore_unknown, ret, &error);
 	if (e == 0) {
 		for (size_t i = 0; i < c->n_apps; i++)
 			CHECK(ret[i] == TARGETS_UNSET || ret[i] <= CONFIG_MAX_TARGET);
 	} else {
 		CHECK(e == TARGETS_MALFORMED || e == TARGETS_UNKNOWN_APP || e == TARGETS_BAD_COUNT ||
 		      e == TARGETS_TOO_LARGE);
-		check_error_line(error);
+		check_error_line(error.text);
 		for (size_t i = 0; i < c->n_apps; i++)
 			CHECK(ret[i] == POISON);
 	}

@@ -17,13 +17,13 @@ HARNESSES=(config targets docker-json plan utf8 api etcd-json metrics)
 # Each harness links the module it fuzzes and what that module needs; only api runs an event loop (its own).
 sources_for() {
 	case "$1" in
-	config) echo agent/config.c agent/utf8.c agent/docker-json.c ;;
-	targets) echo agent/targets.c agent/config.c agent/utf8.c ;;
-	docker-json) echo agent/docker-json.c agent/config.c agent/utf8.c ;;
+	config) echo agent/config.c agent/error.c agent/utf8.c agent/docker-json.c ;;
+	targets) echo agent/targets.c agent/config.c agent/error.c agent/utf8.c ;;
+	docker-json) echo agent/docker-json.c agent/config.c agent/error.c agent/utf8.c ;;
 	plan) echo agent/plan.c ;;
 	utf8) echo agent/utf8.c ;;
 	etcd-json) echo agent/etcd-json.c agent/cluster-view.c agent/split.c agent/targets.c agent/config.c \
-		agent/docker-json.c agent/utf8.c agent/log.c ;;
+		agent/error.c agent/docker-json.c agent/utf8.c agent/log.c ;;
 	metrics) echo compare/metrics.c ;;
 	# The whole agent but main(), with the embedded dashboard, behind a real libmicrohttpd server.
 	api)

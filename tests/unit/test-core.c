@@ -516,12 +516,12 @@ static T *t_new_with(const char *config_text, Fake *fake)
 {
 	T *t = calloc(1, sizeof(T));
 	Config *config = NULL;
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	unsigned targets[CONFIG_MAX_APPS] = {};
 
 	assert_non_null(t);
-	if (config_parse(config_text, strlen(config_text), &config, error) < 0)
-		fail_msg("config: %s", error);
+	if (config_parse(config_text, strlen(config_text), &config, &error) < 0)
+		fail_msg("config: %s", error.text);
 	t->capacity = config->capacity;
 	if (!fake) {
 		fake = calloc(1, sizeof(Fake));
