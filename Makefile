@@ -27,7 +27,7 @@ pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 pkg_libs = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # Everything in agent/ but main.c is a library the unit tests link against.
-LIB_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
+LIB_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c agent/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/dashboard.o
 CTL_SRCS := $(wildcard ctl/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12-agent: parses the command line, loads the config, wires the agent, its demand source and its
  * control API into one sd-event loop, and speaks to systemd. The only place that exits. */
 #include <getopt.h>

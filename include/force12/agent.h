@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The agent: keeps the engine at the target counts. It owns the container table (what the engine holds that
  * is ours), turns it into plans with plan_compute() and carries the plans out through the Docker client.
  * It never touches a container that does not carry its own node id. */

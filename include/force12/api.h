@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The control API: HTTP/1.1 + JSON over a unix socket (and optionally TCP with a bearer token), served by
  * libmicrohttpd inside the agent's sd-event loop. A rejected request changes nothing. */
 #pragma once

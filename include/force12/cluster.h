@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Cluster mode: the demand source behind --demand etcd://HOST:PORT[,HOST:PORT...]. It registers this node under a
  * lease, watches the cluster totals and the members from the last revision it read, and hands the agent this
  * node's row of split_compute(). All through the etcd v3 JSON gateway with libcurl inside sd-event. It never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The agent's configuration: what apps it runs, how many at most, and how it talks to the engine.
  * Parsing is strict (unknown keys, wrong types and out-of-range values are errors that name the key) and
  * pure: nothing here touches the engine or the file system except config_load_file(). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The file: and http:// demand sources: a JSON document like the body of PUT /v1/targets, read again when the
  * file changes (inotify on its directory, so an atomic rename is seen at once) or polled over HTTP with
  * If-None-Match. A bad document is reported in one line and the last good targets stay. */

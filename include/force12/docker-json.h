@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Encoding and decoding of the engine's JSON: the create body, container lists, inspect answers and events.
  * Pure functions, tested without an engine; every field from outside is checked for type and size. */
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Asynchronous HTTP requests with libcurl's multi interface, driven by sd-event: no threads, no blocking call.
  * Used for the engine (over its unix socket) and for remote services alike. */
 #pragma once

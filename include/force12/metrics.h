@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Prometheus text exposition (format 0.0.4) of the agent's state, counters and latency histograms, and the
  * API's own request counters. Rendering reads state only. */
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The state directory: the last targets set at run time, kept so that a restarted agent resumes them.
  * Written atomically (temp file, fsync, rename, fsync of the directory); a corrupt file is set aside. */
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Target counts as JSON ({"priority1": 3, "priority2": 6}): the body of PUT /v1/targets, the state file and the
  * file and http demand sources all use this one parser. Pure; validates everything before it writes anything. */
 #pragma once

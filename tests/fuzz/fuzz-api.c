@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes the control API end to end: each input is sent as raw bytes to a real agent's API server
  * (libmicrohttpd inside the sd-event loop) over its unix socket, and the loop runs until the server has
  * answered or closed. The agent is never connected to an engine, so nothing outside the process is touched.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes config_parse(): any bytes, as a config file would deliver them. Besides "no crash, no leak", it checks
  * what the header promises: a rejection writes one printable line and leaves *ret alone; an accepted config has
  * every field in range, so that nothing downstream has to check again. Each accepted app must also yield a create

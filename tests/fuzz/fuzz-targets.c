@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes targets_parse(), the one parser behind PUT /v1/targets, the state file and the demand sources, against
  * the embedded default config. Checks that a rejection writes nothing but one printable line, that ignore_unknown
  * only ever turns an unknown-app refusal into something else, and that what it accepts is one whole JSON object and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the config parser: the embedded default, every field, the defaults, and one test per kind of
  * rejected input, each checking the return value, the key named in the message, and that *ret is untouched. */
 #include <errno.h>

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/agent-internal.h"
+#include "../../agent/core/agent-internal.h"
 #include "force12/backoff.h"
 #include "force12/docker-json.h"
 #include "force12/targets.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the file and http sources' payload handling (a good document is merged in, a bad one changes
  * nothing and says why in one line), of a real file source on an sd-event loop (pick-up of a write and of an
  * atomic rename, a bad file keeps the last targets), and of the etcd answers the cluster source reads. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the demand sources: the random walk's step (bounds, step size, determinism, that it moves and
  * covers its whole range), the --demand spec parser, and one tick of a real random source on an sd-event loop. */
 

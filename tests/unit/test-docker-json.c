@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the engine's JSON: the create body round-trips, real engine answers decode to the values the agent
  * acts on, and every field of the wrong type or size is refused or skipped as docker-json.h says, never a crash. */
 

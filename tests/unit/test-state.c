@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the state dir: what is saved loads back, a missing file changes nothing, a corrupt one is set aside
  * without touching the targets, and a save leaves nothing behind but targets.json, whether it works or not. */
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the target-count parser behind PUT /v1/targets and the state file: every error class with its HTTP
  * status and message, the bounds of a count, apps left unset, and that a refused body never writes ret. */
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Parses and formats target counts. It never applies anything: callers get all the values or an error, so a
  * rejected request changes nothing. */
 #include <cjson/cJSON.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Renders /metrics in the Prometheus text format. Label values are only app names (validated at config time)
  * and fixed route names, so nothing here needs escaping beyond what is checked. */
 #include <stdio.h>

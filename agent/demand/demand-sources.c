@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The file: and http:// demand sources. Both end in demand_payload_apply(): the one targets parser, then a merge
  * into the last good targets, so a bad document never changes anything. Neither blocks: the file is a bounded read
  * of a regular file, the URL goes through the libcurl multi client. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Docker Engine API's JSON (v1.41) as force12 speaks it: the create body, container lists, inspect answers and
  * events. Pure: no I/O, no logging, no mutable state. Nothing from the engine is trusted: a field of the wrong type
  * or size is -EPROTO or a skipped entry, never a crash or a silently truncated copy. */

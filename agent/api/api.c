@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Control API server: libmicrohttpd in epoll mode, its epoll fd one sd-event IO source, no threads.
  * Bodies are capped at 64 KiB, connections are capped and time out, TCP requests need the bearer token.
  * Handlers validate everything before they change anything. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The deterministic split of cluster totals over nodes (see split.h). Pure: no I/O, no time, no randomness. The
  * nodes are sorted by id first so that the member order of the input never matters. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The cluster view (see cluster-view.h): etcd's kvs in, members and totals kept, this node's share out. Pure, so
  * that the tests can replay any sequence of etcd events without an etcd. */
 #include <cjson/cJSON.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Keeps the run-time targets in the state dir. A write is all or nothing: readers see the old file or the new
  * one, never a torn one. Never fatal: the caller decides what a failure means. */
 #include <fcntl.h>

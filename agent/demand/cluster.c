@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Cluster mode over etcd v3's JSON gateway: lease grant, node registration, one range read, then one streaming
  * watch of /force12/ from the revision after it, and a keepalive every TTL/3. Any failure drops the connection and
  * retries with capped backoff on the next endpoint, resuming the watch from the last revision; the share handed

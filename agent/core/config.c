@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The agent's configuration: strict JSON parsing into a Config and the embedded default of INTERFACE.md.
  * It never logs, never touches the engine, and never accepts a document it cannot fully account for: every
  * rejection is one line naming the key. Only config_load_file() does I/O. */
