@@ -228,6 +228,15 @@ static void report(Agent *a, ContainerNews news, int app, int error, const char 
 		a->news(a, news, app, error, message);
 }
 
+/* An answer that says the engine cannot be reached is reported as that; true if it was. */
+static bool engine_gone(Container *c, const EngineReply *reply)
+{
+	if (!engine_error_is_unreachable(reply->error))
+		return false;
+	report(c->agent, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
+	return true;
+}
+
 /* Removes have a budget of their own: a remove is cheap and never urgent, so it must not hold a slot that a stop
  * or a start needs (a preemption frees capacity stop by stop, and each freed place goes straight to a start). */
 static unsigned *budget_of(Agent *a, ContainerOp op)
@@ -271,9 +280,7 @@ static void on_warm_pause(const EngineReply *reply, void *userdata)
 	Agent *a = c->agent;
 
 	if (reply->error < 0) {
-		if (engine_error_is_unreachable(reply->error))
-			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
-		else
+		if (!engine_gone(c, reply))
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id,
 			        "Failed to pause %s into the standby pool: %s", c->name, reply->message);
 		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING; /* running after all: the plan decides */
@@ -307,9 +314,7 @@ static void on_start(const EngineReply *reply, void *userdata)
 	Agent *a = c->agent;
 
 	if (reply->error < 0) {
-		if (engine_error_is_unreachable(reply->error))
-			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
-		else
+		if (!engine_gone(c, reply))
 			report(a, NEWS_START_FAILED, c->app, reply->error, reply->message);
 		c->phase = PHASE_EXITED; /* created but not running: garbage */
 		return op_end(c, false);
@@ -386,17 +391,7 @@ static int create_chain(Agent *a, int app, bool warm)
 	c->phase = warm ? PHASE_WARMING : PHASE_STARTING;
 	c->op_begin = now_usec(CLOCK_MONOTONIC);
 	op_begin(c, OP_CREATE);
-	EngineCreateSpec spec = {
-	        .name = c->name,
-	        .app = ac->name,
-	        .node_id = a->node_id,
-	        .image = ac->image,
-	        .command = ac->command,
-	        .env = ac->env,
-	        .network_mode = ac->network_mode,
-	        .stop_timeout = ac->stop_timeout,
-	        .init = ac->init,
-	};
+	EngineCreateSpec spec = engine_create_spec(ac, c->name, a->node_id);
 	r = a->engine->ops->create(a->engine, &spec, on_create, c);
 	if (r < 0) {
 		op_end(c, true);
@@ -426,9 +421,7 @@ static void on_park(const EngineReply *reply, void *userdata)
 	if (reply->error == -ENOENT)
 		return op_end(c, true);
 	if (reply->error < 0) {
-		if (engine_error_is_unreachable(reply->error))
-			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
-		else
+		if (!engine_gone(c, reply))
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id,
 			        "Failed to park %s: %s; stopping it instead", c->name, reply->message);
 		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
@@ -525,9 +518,7 @@ static void on_remove(const EngineReply *reply, void *userdata)
 		c->started_at = now_usec(CLOCK_REALTIME);
 		return op_end(c, false);
 	}
-	if (engine_error_is_unreachable(reply->error))
-		report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
-	else
+	if (!engine_gone(c, reply))
 		log_app(LOG_WARNING, reply->error, c->app_name, c->id, "Failed to remove %s: %s; will retry", c->name,
 		        reply->message);
 	c->phase = PHASE_EXITED;
@@ -608,9 +599,7 @@ static void on_stop(const EngineReply *reply, void *userdata)
 	if (reply->error == -ENOENT)
 		return op_end(c, true); /* already gone: done */
 	if (reply->error < 0) {
-		if (engine_error_is_unreachable(reply->error))
-			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
-		else
+		if (!engine_gone(c, reply))
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id, "Failed to stop %s: %s; will retry",
 			        c->name, reply->message);
 		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;

@@ -14,6 +14,7 @@
 #include "force12/log.h"
 #include "force12/order.h"
 #include "force12/targets.h"
+#include "force12/xorshift.h"
 
 typedef struct DemandOps {
 	const char *kind;
@@ -45,16 +46,6 @@ typedef struct RandomSource {
 	unsigned current;
 	int first, second; /* the two most important apps */
 } RandomSource;
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
 
 unsigned demand_random_step(uint64_t *state, unsigned current, unsigned max, unsigned max_step)
 {

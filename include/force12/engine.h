@@ -77,6 +77,22 @@ typedef struct EngineCreateSpec {
 	bool init;
 } EngineCreateSpec;
 
+/* The spec of a container of app, named name, owned by node_id. */
+static inline EngineCreateSpec engine_create_spec(const AppConfig *app, const char *name, const char *node_id)
+{
+	return (EngineCreateSpec){
+	        .name = name,
+	        .app = app->name,
+	        .node_id = node_id,
+	        .image = app->image,
+	        .command = app->command,
+	        .env = app->env,
+	        .network_mode = app->network_mode,
+	        .stop_timeout = app->stop_timeout,
+	        .init = app->init,
+	};
+}
+
 /* One answer. error: 0 or a negative errno (-ENOENT: no such container or image, -EBUSY: conflict, -EINVAL: refused,
  * -EIO: the engine failed; -ECONNREFUSED, -ECONNRESET, -ETIMEDOUT, -EPROTO: the engine cannot be reached or
  * speaks nonsense, see engine_error_is_unreachable()). The pointers are valid during the callback only. */

@@ -36,17 +36,7 @@ static void check_create_body(const AppConfig *a)
 {
 	const char *node_id = "fuzz-node";
 	const AppConfig *app = a;
-	const EngineCreateSpec spec = {
-	        .name = "force12-test",
-	        .app = app->name,
-	        .node_id = node_id,
-	        .image = app->image,
-	        .command = app->command,
-	        .env = app->env,
-	        .network_mode = app->network_mode,
-	        .stop_timeout = app->stop_timeout,
-	        .init = app->init,
-	};
+	const EngineCreateSpec spec = engine_create_spec(app, "force12-test", node_id);
 	char *body = docker_json_create_body(&spec);
 	cJSON *json, *image;
 

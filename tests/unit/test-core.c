@@ -22,6 +22,7 @@
 #include "force12/backoff.h"
 #include "force12/docker-json.h"
 #include "force12/targets.h"
+#include "force12/xorshift.h"
 
 #define FAKE_MAX_CONTAINERS 256
 #define FAKE_MAX_CALLS      512
@@ -1393,9 +1394,9 @@ static void test_containers_json_names_standby_states(void **state)
 
 static unsigned long rnd(unsigned long *s)
 {
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
+	uint64_t x = *s;
+
+	*s = (unsigned long)xorshift64(&x);
 	return *s;
 }
 

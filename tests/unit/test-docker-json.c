@@ -59,17 +59,7 @@ static cJSON *variant(const char *base, const char *parent, const char *key, con
 
 static cJSON *create_body(const AppConfig *app, const char *node_id)
 {
-	const EngineCreateSpec spec = {
-	        .name = "force12-test",
-	        .app = app->name,
-	        .node_id = node_id,
-	        .image = app->image,
-	        .command = app->command,
-	        .env = app->env,
-	        .network_mode = app->network_mode,
-	        .stop_timeout = app->stop_timeout,
-	        .init = app->init,
-	};
+	const EngineCreateSpec spec = engine_create_spec(app, "force12-test", node_id);
 	_cleanup_free_ char *body = docker_json_create_body(&spec);
 	cJSON *j;
 
