@@ -14,10 +14,10 @@
 #include "force12/state.h"
 #include "force12/targets.h"
 
-#define PING_BACKOFF_MIN_USEC (100 * 1000ULL)
-#define PING_BACKOFF_MAX_USEC (2 * 1000 * 1000ULL)
-#define APP_BACKOFF_MIN_USEC  (1000 * 1000ULL)
-#define APP_BACKOFF_MAX_USEC  (60 * 1000 * 1000ULL)
+#define PING_BACKOFF_MIN_USEC (100 * USEC_PER_MSEC)
+#define PING_BACKOFF_MAX_USEC (2 * USEC_PER_SEC)
+#define APP_BACKOFF_MIN_USEC  (1 * USEC_PER_SEC)
+#define APP_BACKOFF_MAX_USEC  (60 * USEC_PER_SEC)
 
 static void start_sync(Agent *a);
 static void agent_schedule_reconcile(Agent *a);
@@ -184,7 +184,7 @@ static void agent_app_failed(Agent *a, int app, int error, const char *message)
 	a->totals.failed++;
 	log_app(LOG_WARNING, error, a->config->apps[app].name, NULL,
 	        "Failed to start a container of %s: %s; retrying in %.1f s", a->config->apps[app].name, message,
-	        (double)delay / 1e6);
+	        (double)delay / (double)USEC_PER_SEC);
 	arm_retry_timer(a, now_usec(CLOCK_MONOTONIC));
 }
 
@@ -252,7 +252,7 @@ static void schedule_ping(Agent *a)
 	(void)sd_event_source_get_enabled(a->ping_timer, &enabled);
 	if (enabled != SD_EVENT_OFF)
 		return;
-	log_debug("Next engine ping in %llu ms", (unsigned long long)(delay / 1000));
+	log_debug("Next engine ping in %llu ms", (unsigned long long)(delay / USEC_PER_MSEC));
 	(void)sd_event_source_set_time(a->ping_timer, now_usec(CLOCK_MONOTONIC) + delay);
 	(void)sd_event_source_set_enabled(a->ping_timer, SD_EVENT_ONESHOT);
 }
@@ -474,7 +474,7 @@ static int on_resync_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Agent *a = userdata;
 
-	(void)sd_event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + a->config->resync_interval * 1000000ULL);
+	(void)sd_event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + a->config->resync_interval * USEC_PER_SEC);
 	if (a->engine_up)
 		start_sync(a);
 	return 0;
@@ -523,7 +523,7 @@ static int add_sources(Agent *a)
 		return r;
 	(void)sd_event_source_set_enabled(a->ping_timer, SD_EVENT_OFF);
 	r = sd_event_add_time_relative(a->event, &a->resync_timer, CLOCK_MONOTONIC,
-	                               a->config->resync_interval * 1000000ULL, 0, on_resync_timer, a);
+	                               a->config->resync_interval * USEC_PER_SEC, 0, on_resync_timer, a);
 	if (r < 0)
 		return r;
 	return sd_event_source_set_enabled(a->resync_timer, SD_EVENT_ON);
@@ -540,7 +540,7 @@ int agent_new(Agent **ret, sd_event *event, Config *config, const unsigned *targ
 		return -ENOMEM;
 	a->event = sd_event_ref(event);
 	a->config = TAKE_PTR(cfg);
-	a->engine_log = (RateLimit)RATELIMIT_INIT(30 * 1000000ULL, 3);
+	a->engine_log = (RateLimit)RATELIMIT_INIT(30 * USEC_PER_SEC, 3);
 	a->persist_targets = o->persist_targets;
 	a->notify = o->notify;
 	a->apps = calloc(CONFIG_MAX_APPS, sizeof(AppState));

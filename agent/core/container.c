@@ -129,7 +129,7 @@ static void merge_listed(Agent *a, const DockerContainer *l)
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", l->name);
-	c->started_at = (uint64_t)l->created * 1000000ULL;
+	c->started_at = (uint64_t)l->created * USEC_PER_SEC;
 	c->seq = a->list_seq;
 	phase_from_state(c, l->state);
 	if (!a->ready && c->phase == PHASE_RUNNING)

@@ -16,6 +16,7 @@
 #include "force12/log.h"
 #include "force12/split.h"
 #include "force12/targets.h"
+#include "force12/time-util.h"
 
 #define STEP_TIMEOUT_MSEC 5000
 
@@ -387,7 +388,7 @@ static int on_keepalive_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Cluster *c = userdata;
 
-	(void)sd_event_source_set_time(s, usec + c->ttl * 1000000ULL / 3);
+	(void)sd_event_source_set_time(s, usec + c->ttl * USEC_PER_SEC / 3);
 	if (c->watch && c->lease_id && !c->keepalive && !c->step) {
 		int r = keepalive_send(c, &c->keepalive);
 		if (r < 0)
@@ -427,7 +428,7 @@ static void fail(Cluster *c, const char *fmt, ...)
 	(void)sd_event_now(c->event, CLOCK_MONOTONIC, &now);
 	if (ratelimit_below(&c->log_limit, now))
 		log_warning("etcd at %s: %s; keeping the last share, retrying in %.1f s (attempt %u)",
-		            c->endpoints[c->current], c->error, delay / 1e6, c->failures);
+		            c->endpoints[c->current], c->error, delay / (double)USEC_PER_SEC, c->failures);
 	c->current = (c->current + 1) % c->n_endpoints;
 	(void)sd_event_source_set_time(c->retry_timer, now + delay);
 	(void)sd_event_source_set_enabled(c->retry_timer, SD_EVENT_ONESHOT);
@@ -463,7 +464,7 @@ int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const cha
 
 	if (!c)
 		return -ENOMEM;
-	c->log_limit = (RateLimit)RATELIMIT_INIT(60 * 1000000ULL, 5);
+	c->log_limit = (RateLimit)RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
 	r = cluster_parse_endpoints(endpoints, &c->endpoints, &c->n_endpoints, error);
 	if (r < 0)
 		return r;
@@ -485,7 +486,7 @@ int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const cha
 	r = sd_event_add_time(event, &c->retry_timer, CLOCK_MONOTONIC, 0, 1000, on_retry, c);
 	if (r < 0)
 		return r;
-	r = sd_event_add_time_relative(event, &c->keepalive_timer, CLOCK_MONOTONIC, c->ttl * 1000000ULL / 3, 0,
+	r = sd_event_add_time_relative(event, &c->keepalive_timer, CLOCK_MONOTONIC, c->ttl * USEC_PER_SEC / 3, 0,
 	                               on_keepalive_timer, c);
 	if (r < 0)
 		return r;

@@ -15,6 +15,7 @@
 #include "force12/json.h"
 #include "force12/log.h"
 #include "force12/targets.h"
+#include "force12/time-util.h"
 
 int demand_payload_apply(const char *text, size_t len, const Config *config, unsigned *targets, ErrorText *error)
 {
@@ -245,7 +246,7 @@ static void http_failed(HttpSource *h, const char *fmt, const char *arg)
 	h->failures++;
 	if (!streq(what, h->state.error))
 		log_warning("%s: %s; keeping the last good targets, polling again in %.0f s", h->origin, what,
-		            http_next_delay(h) / 1e6);
+		            http_next_delay(h) / (double)USEC_PER_SEC);
 	snprintf(h->state.error, sizeof(h->state.error), "%s", what);
 }
 
@@ -343,7 +344,7 @@ int http_source_new(HttpSource **ret, sd_event *event, const char *url, unsigned
 	}
 	state_init(&h->state, config, fn, userdata);
 	h->event = sd_event_ref(event);
-	h->interval_usec = (interval ? interval : DEMAND_HTTP_DEFAULT_INTERVAL) * 1000000ULL;
+	h->interval_usec = (interval ? interval : DEMAND_HTTP_DEFAULT_INTERVAL) * USEC_PER_SEC;
 	if (!(h->url = strdup(url)) || !(h->origin = strdup(url)))
 		return -ENOMEM;
 	r = http_client_new(&h->http, event);
@@ -353,7 +354,7 @@ int http_source_new(HttpSource **ret, sd_event *event, const char *url, unsigned
 	r = sd_event_add_time(event, &h->timer, CLOCK_MONOTONIC, 0, 0, on_http_timer, h);
 	if (r < 0)
 		return r;
-	log_info("Targets from %s, polled every %.0f s", url, h->interval_usec / 1e6);
+	log_info("Targets from %s, polled every %.0f s", url, h->interval_usec / (double)USEC_PER_SEC);
 	*ret = TAKE_PTR(h);
 	return 0;
 }
@@ -381,6 +382,6 @@ cJSON *http_source_status_json(const HttpSource *h)
 	state_status(&h->state, o);
 	cJSON_AddNumberToObject(o, "not_modified", h->not_modified);
 	cJSON_AddNumberToObject(o, "failures", h->failures);
-	cJSON_AddNumberToObject(o, "interval", h->interval_usec / 1e6);
+	cJSON_AddNumberToObject(o, "interval", h->interval_usec / (double)USEC_PER_SEC);
 	return o;
 }

@@ -14,6 +14,7 @@
 #include "force12/log.h"
 #include "force12/order.h"
 #include "force12/targets.h"
+#include "force12/time-util.h"
 #include "force12/xorshift.h"
 
 typedef struct DemandOps {
@@ -154,7 +155,8 @@ static int random_start(Demand *d, sd_event *event, const char *seed_spec, const
 	(void)sd_event_source_set_enabled(rs->timer, SD_EVENT_ON);
 	log_info("Random demand (seed %llu): %s moves within 0..%u every %.0f s, %s takes the rest",
 	         (unsigned long long)seed, config->apps[rs->first].name, config->capacity,
-	         DEMAND_RANDOM_INTERVAL_USEC / 1e6, rs->second >= 0 ? config->apps[rs->second].name : "nothing");
+	         DEMAND_RANDOM_INTERVAL_USEC / (double)USEC_PER_SEC,
+	         rs->second >= 0 ? config->apps[rs->second].name : "nothing");
 	d->impl = rs;
 	return 0;
 }

@@ -11,11 +11,12 @@
 #include "force12/cluster-view.h"
 #include "force12/config.h"
 #include "force12/demand.h"
+#include "force12/time-util.h"
 
 #define CLUSTER_DEFAULT_TTL      10
 #define CLUSTER_MAX_ENDPOINTS    16
-#define CLUSTER_BACKOFF_MIN_USEC (250 * 1000ULL)
-#define CLUSTER_BACKOFF_MAX_USEC (5 * 1000000ULL)
+#define CLUSTER_BACKOFF_MIN_USEC (250 * USEC_PER_MSEC)
+#define CLUSTER_BACKOFF_MAX_USEC (5 * USEC_PER_SEC)
 
 typedef struct Cluster Cluster;
 

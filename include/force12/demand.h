@@ -8,12 +8,13 @@
 #include <systemd/sd-event.h>
 
 #include "force12/config.h"
+#include "force12/time-util.h"
 
 typedef struct Demand Demand;
 /* targets: config->n_apps entries, TARGETS_UNSET for apps the source leaves alone. */
 typedef void (*DemandFn)(const unsigned *targets, void *userdata);
 
-#define DEMAND_RANDOM_INTERVAL_USEC (3 * 1000000ULL)
+#define DEMAND_RANDOM_INTERVAL_USEC (3 * USEC_PER_SEC)
 #define DEMAND_RANDOM_MAX_STEP      3
 
 typedef struct DemandOptions {
