@@ -39,8 +39,6 @@ struct Cluster {
 
 	/* The connection. */
 	HttpRequest *step, *watch, *keepalive;
-	char *line;
-	size_t line_len;
 	bool rerange; /* the watch was cancelled for a compaction: read again */
 	sd_event_source *retry_timer, *keepalive_timer;
 	unsigned failures;
@@ -143,7 +141,7 @@ static void view_publish(Cluster *c)
 
 /* ---- requests ---- */
 
-static int post(Cluster *c, const char *path, char *body, HttpChunkFn on_chunk, HttpDoneFn done, HttpRequest **ret)
+static int post(Cluster *c, const char *path, char *body, HttpLineFn on_line, HttpDoneFn done, HttpRequest **ret)
 {
 	_cleanup_free_ char *url = NULL, *b = body;
 
@@ -154,9 +152,10 @@ static int post(Cluster *c, const char *path, char *body, HttpChunkFn on_chunk, 
 	        .url = url,
 	        .body = b,
 	        .body_len = strlen(b),
-	        .timeout_msec = on_chunk ? 0 : STEP_TIMEOUT_MSEC,
+	        .timeout_msec = on_line ? 0 : STEP_TIMEOUT_MSEC,
 	        .max_response = ETCD_ANSWER_MAX,
-	        .on_chunk = on_chunk,
+	        .on_line = on_line,
+	        .max_line = ETCD_ANSWER_MAX,
 	};
 	return http_request_start(c->http, &spec, done, c, ret);
 }
@@ -214,29 +213,10 @@ static int on_watch_message(Cluster *c, const char *line, size_t len)
 	return 0;
 }
 
-static int on_watch_chunk(HttpRequest *req, const char *data, size_t len, void *userdata)
+/* The gateway writes one JSON message a line. */
+static int on_watch_line(HttpRequest *req, const char *line, size_t len, void *userdata)
 {
-	Cluster *c = userdata;
-
-	if (len > ETCD_ANSWER_MAX - c->line_len)
-		return -EMSGSIZE;
-	char *b = realloc(c->line, c->line_len + len + 1);
-	if (!b)
-		return -ENOMEM;
-	memcpy(b + c->line_len, data, len);
-	c->line = b;
-	c->line_len += len;
-	/* The gateway writes one JSON message a line. */
-	char *nl;
-	while ((nl = memchr(c->line, '\n', c->line_len))) {
-		size_t n = (size_t)(nl - c->line);
-		int r = n > 0 ? on_watch_message(c, c->line, n) : 0;
-		memmove(c->line, nl + 1, c->line_len - n - 1);
-		c->line_len -= n + 1;
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return on_watch_message(userdata, line, len);
 }
 
 static void range_start(Cluster *c);
@@ -246,7 +226,6 @@ static void on_watch_done(HttpRequest *req, int error, long status, const char *
 	Cluster *c = userdata;
 
 	c->watch = NULL;
-	c->line_len = 0;
 	if (c->rerange) {
 		c->rerange = false;
 		range_start(c);
@@ -262,7 +241,7 @@ static void on_watch_done(HttpRequest *req, int error, long status, const char *
 
 static void watch_start(Cluster *c)
 {
-	int r = post(c, "/v3/watch", etcd_body_watch_prefix(CLUSTER_PREFIX, c->view.revision + 1), on_watch_chunk,
+	int r = post(c, "/v3/watch", etcd_body_watch_prefix(CLUSTER_PREFIX, c->view.revision + 1), on_watch_line,
 	             on_watch_done, &c->watch);
 	if (r < 0)
 		fail(c, "watch: %s", strerror(-r));
@@ -404,7 +383,6 @@ static void drop_connection(Cluster *c)
 	http_request_cancel(TAKE_PTR(c->step));
 	http_request_cancel(TAKE_PTR(c->watch));
 	http_request_cancel(TAKE_PTR(c->keepalive));
-	c->line_len = 0;
 	c->rerange = false;
 }
 
@@ -512,7 +490,6 @@ Cluster *cluster_free(Cluster *c)
 	free(c->node_id);
 	free(c->node_key);
 	cluster_view_done(&c->view);
-	free(c->line);
 	free(c);
 	return NULL;
 }

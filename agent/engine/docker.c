@@ -17,7 +17,7 @@
 #define STOP_MARGIN_MSEC  (30 * 1000ULL)
 #define PULL_TIMEOUT_MSEC (15 * 60 * 1000ULL)
 #define LIST_MAX_RESPONSE (32u * 1024 * 1024)
-#define STREAM_LINE_MAX   (1024u * 1024)
+#define STREAM_LINE_MAX   (1024u * 1024) /* a longer line ends the stream (a resync follows) */
 
 typedef struct Docker {
 	Engine engine; /* first: an Engine * is a Docker * */
@@ -40,17 +40,13 @@ typedef struct Call {
 	EngineCallback cb;
 	EngineEventFn on_event;
 	void *userdata;
-	char *line; /* a stream's unfinished line */
-	size_t line_len;
 	char *stream_error; /* pull: an error reported inside the progress stream */
-	bool overlong;
 } Call;
 
 static void call_free(Call *c)
 {
 	if (!c)
 		return;
-	free(c->line);
 	free(c->stream_error);
 	free(c);
 }
@@ -177,7 +173,7 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 }
 
 static int call_start(Docker *d, const char *method, const char *path, const char *body, uint64_t timeout_msec,
-                      size_t max_response, HttpChunkFn on_chunk, Call *c, HttpRequest **ret)
+                      size_t max_response, HttpLineFn on_line, Call *c, HttpRequest **ret)
 {
 	char url[2048];
 	int r;
@@ -198,7 +194,8 @@ static int call_start(Docker *d, const char *method, const char *path, const cha
 	        .body_len = body ? strlen(body) : 0,
 	        .timeout_msec = timeout_msec,
 	        .max_response = max_response,
-	        .on_chunk = on_chunk,
+	        .on_line = on_line,
+	        .max_line = STREAM_LINE_MAX,
 	        .destroy = call_destroy,
 	};
 	r = http_request_start(d->http, &spec, on_done, c, ret);
@@ -331,36 +328,9 @@ static int docker_image_inspect(Engine *e, const char *image, EngineCallback cb,
 	return simple_call(docker_of(e), CALL_PLAIN, "GET", path, NULL, CALL_TIMEOUT_MSEC, 0, cb, userdata);
 }
 
-/* Splits the stream into lines and hands each complete one to handle_line. */
-static int stream_feed(Call *c, const char *data, size_t len, void (*handle_line)(Call *c, const char *line))
+static int pull_line(HttpRequest *req, const char *line, size_t len, void *userdata)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (data[i] != '\n') {
-			if (c->line_len >= STREAM_LINE_MAX) {
-				c->overlong = true;
-				continue;
-			}
-			if (!c->line || c->line_len % 256 == 0) {
-				char *l = realloc(c->line, c->line_len + 257);
-				if (!l)
-					return -ENOMEM;
-				c->line = l;
-			}
-			c->line[c->line_len++] = data[i];
-			continue;
-		}
-		if (c->line_len > 0 && !c->overlong) {
-			c->line[c->line_len] = 0;
-			handle_line(c, c->line);
-		}
-		c->line_len = 0;
-		c->overlong = false;
-	}
-	return 0;
-}
-
-static void pull_line(Call *c, const char *line)
-{
+	Call *c = userdata;
 	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_Parse(line);
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 
@@ -369,11 +339,7 @@ static void pull_line(Call *c, const char *line)
 
 	if (cJSON_IsString(e) && !c->stream_error)
 		c->stream_error = strdup(e->valuestring);
-}
-
-static int pull_chunk(HttpRequest *req, const char *data, size_t len, void *userdata)
-{
-	return stream_feed(userdata, data, len, pull_line);
+	return 0;
 }
 
 /* POST /images/create; the reply's error reflects an error reported inside the progress stream too. */
@@ -403,22 +369,19 @@ static int docker_pull(Engine *e, const char *image, EngineCallback cb, void *us
 	c = call_new(docker_of(e), CALL_PLAIN, cb, userdata);
 	if (!c)
 		return -ENOMEM;
-	return call_start(docker_of(e), "POST", path, NULL, PULL_TIMEOUT_MSEC, 0, pull_chunk, c, NULL);
+	return call_start(docker_of(e), "POST", path, NULL, PULL_TIMEOUT_MSEC, 0, pull_line, c, NULL);
 }
 
 /* Undecodable events are dropped: the next resync corrects what they would have told. */
-static void event_line(Call *c, const char *line)
+static int event_line(HttpRequest *req, const char *line, size_t len, void *userdata)
 {
-	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_Parse(line);
+	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_ParseWithLength(line, len);
+	Call *c = userdata;
 	DockerEvent ev;
 
 	if (j && c->on_event && docker_json_parse_event(j, &ev) >= 0)
 		c->on_event(&ev, c->userdata);
-}
-
-static int events_chunk(HttpRequest *req, const char *data, size_t len, void *userdata)
-{
-	return stream_feed(userdata, data, len, event_line);
+	return 0;
 }
 
 static int docker_events(Engine *e, const char *label, EngineEventFn on_event, EngineCallback done, void *userdata,
@@ -437,7 +400,7 @@ static int docker_events(Engine *e, const char *label, EngineEventFn on_event, E
 	if (!c)
 		return -ENOMEM;
 	c->on_event = on_event;
-	r = call_start(docker_of(e), "GET", path, NULL, 0, 0, events_chunk, c, &req);
+	r = call_start(docker_of(e), "GET", path, NULL, 0, 0, event_line, c, &req);
 	if (r < 0)
 		return r;
 	*ret = (EngineStream *)req;

@@ -2,7 +2,7 @@
 /* libcurl's multi interface glued into sd-event, after systemd's curl-util.c (CurlGlue): ONE glue per event loop,
  * shared by every HttpClient on it (the engine, etcd, the http demand source). The socket callback keeps one IO
  * source per curl socket, the timer callback arms one one-shot timer. Nothing is ever called back from inside a
- * curl callback: stream chunks are queued in on_write and finished transfers collected after each action, and
+ * curl callback: stream data is queued in on_write and finished transfers collected after each action, and
  * both are delivered from one deferred event source, holding a reference on the request (and on the glue) across
  * each callback, so that a callback may cancel any request or free any client. It must never block. */
 #include <curl/curl.h>
@@ -16,6 +16,7 @@
 
 #define DEFAULT_MAX_RESPONSE (4u * 1024 * 1024)
 #define STREAM_BACKLOG_MAX   (4u * 1024 * 1024) /* chunks received but not yet delivered */
+#define DEFAULT_MAX_LINE     (1024u * 1024)
 
 typedef struct CurlGlue CurlGlue;
 
@@ -26,7 +27,8 @@ struct HttpRequest {
 	struct curl_slist *headers;
 	char *body; /* the whole answer, or (streams) what is not yet delivered */
 	size_t len, max;
-	HttpChunkFn on_chunk;
+	HttpLineFn on_line;
+	size_t max_line;
 	HttpDoneFn done;
 	void (*destroy)(void *userdata);
 	void *userdata;
@@ -162,30 +164,58 @@ static void glue_collect_finished(CurlGlue *g)
 	}
 }
 
-/* Delivers what r has: the chunks received so far, then (once finished) done. */
-static void request_dispatch(HttpRequest *r)
+/* Stops a stream the consumer wants no more of (error < 0), as curl would for a failed write. */
+static void request_stop(HttpRequest *r, int error)
 {
-	if (r->on_chunk && r->len > 0 && r->chunk_error == 0) {
-		_cleanup_free_ char *data = TAKE_PTR(r->body);
-		size_t len = r->len;
+	r->chunk_error = error;
+	if (r->finished)
+		return;
+	curl_multi_remove_handle(r->client->glue->multi, r->easy);
+	r->finished = true;
+	r->error = error;
+}
 
-		r->len = 0;
-		r->chunk_error = r->on_chunk(r, data, len, r->userdata);
+/* Hands every complete line received so far to on_line and keeps the unfinished one. */
+static void request_dispatch_lines(HttpRequest *r)
+{
+	size_t done = 0;
+	char *nl;
+
+	while (r->chunk_error == 0 && (nl = memchr(r->body + done, '\n', r->len - done))) {
+		size_t n = (size_t)(nl - (r->body + done));
+		int k = 0;
+
+		*nl = 0;
+		if (n > r->max_line)
+			k = -EMSGSIZE;
+		else if (n > 0)
+			k = r->on_line(r, r->body + done, n, r->userdata);
 		if (!r->client)
 			return; /* cancelled by the callback */
-		if (r->chunk_error < 0 && !r->finished) {
-			/* The consumer wants no more: end the transfer as curl would for a failed write. */
-			curl_multi_remove_handle(r->client->glue->multi, r->easy);
-			r->finished = true;
-			r->error = -ECANCELED;
-		}
+		done += n + 1;
+		if (k < 0)
+			request_stop(r, k == -EMSGSIZE ? k : -ECANCELED);
 	}
+	memmove(r->body, r->body + done, r->len - done);
+	r->len -= done;
+	if (r->chunk_error == 0 && r->len > r->max_line)
+		request_stop(r, -EMSGSIZE);
+}
+
+/* Delivers what r has: the lines received so far, then (once finished) done. */
+static void request_dispatch(HttpRequest *r)
+{
+	if (r->on_line && r->len > 0)
+		request_dispatch_lines(r);
+	if (!r->client)
+		return; /* cancelled by a callback */
+	bool stream = r->on_line;
+
 	if (!r->finished)
 		return;
 	r->destroy = NULL; /* done takes the userdata over */
 	if (r->done)
-		r->done(r, r->error, r->status, r->on_chunk ? "" : (r->body ?: ""), r->on_chunk ? 0 : r->len,
-		        r->userdata);
+		r->done(r, r->error, r->status, stream ? "" : (r->body ?: ""), stream ? 0 : r->len, r->userdata);
 	request_detach(r);
 }
 
@@ -380,7 +410,8 @@ HttpClient *http_client_free(HttpClient *c)
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	HttpRequest *r = userdata;
-	size_t n = size * nmemb, limit = r->on_chunk ? STREAM_BACKLOG_MAX : r->max;
+	bool stream = r->on_line;
+	size_t n = size * nmemb, limit = stream ? STREAM_BACKLOG_MAX : r->max;
 
 	if (n > limit - r->len)
 		return 0; /* over the limit: CURLE_WRITE_ERROR */
@@ -391,7 +422,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 	r->len += n;
 	b[r->len] = 0;
 	r->body = b;
-	if (r->on_chunk && r->client)
+	if (stream && r->client)
 		glue_schedule(r->client->glue, r); /* delivered from the loop, never from here */
 	return n;
 }
@@ -451,7 +482,8 @@ int http_request_start(HttpClient *c, const HttpRequestSpec *spec, HttpDoneFn do
 	r->client = c;
 	r->done = done;
 	r->userdata = userdata;
-	r->on_chunk = spec->on_chunk;
+	r->on_line = spec->on_line;
+	r->max_line = spec->max_line ? spec->max_line : DEFAULT_MAX_LINE;
 	r->max = spec->max_response ? spec->max_response : DEFAULT_MAX_RESPONSE;
 	LIST_PREPEND(requests, c->requests, r);
 	c->n_requests++;

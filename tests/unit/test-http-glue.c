@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the curl glue (http-client.c) against a small HTTP server on a unix socket in the same event loop:
- * stream chunks and completions reach their owner from the loop, never from inside curl, so a callback may start
+ * stream lines and completions reach their owner from the loop, never from inside curl, so a callback may start
  * a request, cancel its own, or free its client; and every request ends exactly once (done or destroy). */
 
 /* cmocka.h needs these four first; its own block keeps clang-format's include sorting from moving it up. */
@@ -96,7 +96,7 @@ typedef struct Probe {
 	Server *server;
 	HttpClient *client;
 	HttpRequest *self, *other;
-	unsigned chunks, done, destroyed, nested_done;
+	unsigned lines, done, destroyed, nested_done;
 	int nested_start;
 	char data[64];
 	bool cancel_self, free_client, start_nested;
@@ -123,7 +123,7 @@ static void on_destroy(void *userdata)
 	((Probe *)userdata)->destroyed++;
 }
 
-static int start(Probe *p, const char *path, HttpChunkFn on_chunk, HttpDoneFn done, HttpRequest **ret)
+static int start(Probe *p, const char *path, HttpLineFn on_line, HttpDoneFn done, HttpRequest **ret)
 {
 	char url[128];
 
@@ -132,18 +132,20 @@ static int start(Probe *p, const char *path, HttpChunkFn on_chunk, HttpDoneFn do
 	        .url = url,
 	        .unix_socket = p->server->path,
 	        .timeout_msec = 5000,
-	        .on_chunk = on_chunk,
+	        .on_line = on_line,
 	        .destroy = on_destroy,
 	};
 	return http_request_start(p->client, &spec, done, p, ret);
 }
 
-static int on_chunk(HttpRequest *req, const char *data, size_t len, void *userdata)
+static int on_line(HttpRequest *req, const char *line, size_t len, void *userdata)
 {
 	Probe *p = userdata;
 
-	p->chunks++;
-	strncat(p->data, data, MIN(len, sizeof(p->data) - strlen(p->data) - 1));
+	p->lines++;
+	assert_int_equal(strlen(line), len);
+	strncat(p->data, line, sizeof(p->data) - strlen(p->data) - 2);
+	strcat(p->data, "\n");
 	if (p->start_nested && p->nested_start == 1) /* not yet tried */
 		p->nested_start = start(p, "/plain", NULL, on_nested_done, NULL);
 	if (p->cancel_self) {
@@ -164,34 +166,34 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 		p->client = http_client_free(p->client);
 }
 
-/* A stream's chunk arrives from the loop: curl accepts a new request from inside the chunk callback (inside
+/* A stream's line arrives from the loop: curl accepts a new request from inside the line callback (inside
  * curl's own write callback it refuses any multi call: CURLM_RECURSIVE_API_CALL). */
-static void test_chunk_callback_may_start_a_request(void **state)
+static void test_line_callback_may_start_a_request(void **state)
 {
 	Probe p = {.server = *state, .start_nested = true, .nested_start = 1};
 
 	assert_int_equal(http_client_new(&p.client, p.server->event), 0);
-	assert_int_equal(start(&p, "/stream", on_chunk, on_done, NULL), 0);
+	assert_int_equal(start(&p, "/stream", on_line, on_done, NULL), 0);
 	run_until(p.server, &p.done, 1);
 	assert_int_equal(p.nested_start, 0);
 	run_until(p.server, &p.nested_done, 1);
 	assert_string_equal(p.data, "a\nb\n");
-	assert_true(p.chunks >= 1);
+	assert_true(p.lines >= 1);
 	assert_int_equal(p.destroyed, 0);
 	http_client_free(p.client);
 }
 
-static void test_chunk_callback_may_cancel_its_own_request(void **state)
+static void test_line_callback_may_cancel_its_own_request(void **state)
 {
 	Probe p = {.server = *state, .cancel_self = true};
 
 	assert_int_equal(http_client_new(&p.client, p.server->event), 0);
-	assert_int_equal(start(&p, "/stream", on_chunk, on_done, NULL), 0);
+	assert_int_equal(start(&p, "/stream", on_line, on_done, NULL), 0);
 	run_until(p.server, &p.destroyed, 1);
 	for (int i = 0; i < 20; i++)
 		(void)sd_event_run(p.server->event, 1000);
 	assert_int_equal(p.done, 0);
-	assert_int_equal(p.chunks, 1);
+	assert_int_equal(p.lines, 1);
 	assert_int_equal(http_client_in_flight(p.client), 0);
 	http_client_free(p.client);
 }
@@ -230,8 +232,8 @@ static void test_clients_share_the_loop_and_keep_their_requests(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test_setup_teardown(test_chunk_callback_may_start_a_request, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_chunk_callback_may_cancel_its_own_request, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_line_callback_may_start_a_request, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_line_callback_may_cancel_its_own_request, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_done_may_free_the_client, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_clients_share_the_loop_and_keep_their_requests, setup, teardown),
 	};
