@@ -27,7 +27,7 @@ pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 pkg_libs = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # Everything in agent/ but main.c is a library the unit tests link against.
-LIB_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
+LIB_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c agent/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/dashboard.o
 CTL_SRCS := $(wildcard ctl/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
@@ -117,7 +117,7 @@ install: all
 	install -m 0644 units/force12-agent.socket $(DESTDIR)$(UNITDIR)/force12-agent.socket
 
 format:
-	clang-format -i agent/*.c agent/*.h ctl/*.c ctl/*.h include/force12/*.h tests/unit/*.c tests/tools/*.c bench/*.c bench/*.h
+	clang-format -i agent/*.c agent/*/*.c agent/*/*.h ctl/*.c ctl/*.h include/force12/*.h tests/unit/*.c tests/tools/*.c bench/*.c bench/*.h
 
 clean:
 	rm -rf $(BUILD)
@@ -145,8 +145,8 @@ valgrind: setup-test
 
 # clang's static analyzer over the agent and force12ctl. Its findings and why each is not a bug: README, "Tests".
 analyze:
-	@for f in agent/*.c ctl/*.c; do \
-		clang --analyze -std=gnu11 -D_GNU_SOURCE -Iinclude $(pkg_cflags) $$f -o /dev/null || exit 1; \
+	@for f in agent/*.c agent/*/*.c ctl/*.c; do \
+		clang --analyze -std=gnu11 -D_GNU_SOURCE -DFORCE12_VERSION='"$(VERSION)"' -Iinclude $(pkg_cflags) $$f -o /dev/null || exit 1; \
 	done
 
 # libFuzzer harnesses, FUZZ_SECONDS each (default 60).

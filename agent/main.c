@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12-agent: parses the command line, loads the config, wires the agent, its demand source and its
  * control API into one sd-event loop, and speaks to systemd. The only place that exits. */
 #include <getopt.h>
@@ -11,6 +12,7 @@
 
 #include "force12/agent.h"
 #include "force12/api.h"
+#include "force12/cluster.h"
 #include "force12/demand.h"
 #include "force12/log.h"
 #include "force12/state.h"
@@ -253,16 +255,16 @@ static int parse_args(int argc, char **argv, Args *args)
 
 static int load_config(Args *args, Config **ret)
 {
-	char error[CONFIG_ERROR_MAX];
+	ErrorText error = {};
 	int r;
 
 	if (!args->config_given && access(DEFAULT_CONFIG, F_OK) == 0)
 		args->config_path = DEFAULT_CONFIG;
 	if (!args->config_path)
 		return config_new_default(ret);
-	r = config_load_file(args->config_path, ret, error);
+	r = config_load_file(args->config_path, ret, &error);
 	if (r < 0)
-		fprintf(stderr, "force12-agent: bad config: %s\n", error);
+		fprintf(stderr, "force12-agent: bad config: %s\n", error.text);
 	return r;
 }
 
@@ -276,18 +278,18 @@ static bool demand_keeps_targets(const char *spec)
 /* Targets at start: the config, overlaid by the state dir, overlaid by --target flags. */
 static int initial_targets(Args *args, const Config *config, bool use_state, unsigned *targets)
 {
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	int r;
 
 	for (size_t i = 0; i < config->n_apps; i++)
 		targets[i] = config->apps[i].target;
 	if (use_state) {
-		r = state_load_targets(args->state_dir, config, targets, error);
+		r = state_load_targets(args->state_dir, config, targets, &error);
 		if (r > 0)
 			log_info("Resuming the targets kept in %s", args->state_dir);
 		else if (r == -EBADMSG)
 			log_warning("State file in %s is corrupt (%s); set aside as targets.json.corrupt, ignoring",
-			            args->state_dir, error);
+			            args->state_dir, error.text);
 		else if (r < 0)
 			log_warning_errno(r, "Failed to read the targets kept in %s: %m, ignoring", args->state_dir);
 	}
@@ -331,7 +333,7 @@ static int read_token(const char *path, char **ret)
 
 static void on_demand(const unsigned *targets, void *userdata);
 
-static int new_demand(Main *m, Demand **ret, char *error)
+static int new_demand(Main *m, Demand **ret, ErrorText *error)
 {
 	DemandOptions o = {
 	        .node_id = m->args->node_id,
@@ -347,16 +349,32 @@ static void on_status(cJSON *status, void *userdata)
 	demand_status_json(((Main *)userdata)->demand, status);
 }
 
+static bool on_cluster(ClusterStatus *ret, void *userdata)
+{
+	return demand_cluster_status(((Main *)userdata)->demand, ret) >= 0;
+}
+
 static const char *on_health(void *userdata)
 {
 	return demand_health_note(((Main *)userdata)->demand);
 }
 
+/* The one road of targets into the agent, from every source (the control API's through demand_submit()). */
 static void on_demand(const unsigned *targets, void *userdata)
 {
 	Main *m = userdata;
 
 	agent_set_targets(m->agent, targets);
+}
+
+static int on_submit_targets(const unsigned *targets, const char **ret_owner, void *userdata)
+{
+	Main *m = userdata;
+	int r = demand_submit(m->demand, targets);
+
+	if (r < 0)
+		*ret_owner = demand_kind(m->demand);
+	return r;
 }
 
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -371,7 +389,7 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 static void reload(Main *m)
 {
 	Config *config = NULL;
-	char error[CONFIG_ERROR_MAX];
+	ErrorText error = {};
 	Demand *demand = NULL;
 	int r;
 
@@ -379,9 +397,9 @@ static void reload(Main *m)
 		log_info("Reload asked for, but the agent runs on the embedded default: nothing to reload");
 		return;
 	}
-	r = config_load_file(m->args->config_path, &config, error);
+	r = config_load_file(m->args->config_path, &config, &error);
 	if (r < 0) {
-		log_error("Failed to reload: %s; keeping the running config", error);
+		log_error("Failed to reload: %s; keeping the running config", error.text);
 		return;
 	}
 	if (m->args->capacity)
@@ -389,9 +407,16 @@ static void reload(Main *m)
 	/* The demand source holds the old config: replace it after the agent switched over. */
 	m->demand = demand_free(m->demand);
 	agent_reload(m->agent, config);
-	r = new_demand(m, &demand, error);
-	if (r < 0)
-		log_error("Failed to restart the demand source: %s", error);
+	r = new_demand(m, &demand, &error);
+	if (r < 0) {
+		/* Never leave the node with no source at all: the control API takes the targets meanwhile. */
+		log_error("Failed to restart the demand source: %s; the control API sets the targets until the next "
+		          "reload",
+		          error.text);
+		r = demand_new(&demand, m->event, "api", agent_config(m->agent), on_demand, m, &error);
+		if (r < 0)
+			log_error_errno(r, "Failed to fall back to the control API as the demand source: %m");
+	}
 	m->demand = demand;
 }
 
@@ -448,7 +473,7 @@ static int run(Args *args)
 	_cleanup_config_ Config *config = NULL;
 	_cleanup_free_ char *token = NULL;
 	unsigned targets[CONFIG_MAX_APPS];
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	Main m = {.args = args};
 	int r, status = 1;
 
@@ -481,9 +506,9 @@ static int run(Args *args)
 		log_error_errno(r, "Failed to set up the agent: %m");
 		goto out;
 	}
-	r = new_demand(&m, &m.demand, error);
+	r = new_demand(&m, &m.demand, &error);
 	if (r < 0) {
-		fprintf(stderr, "force12-agent: %s\n", error);
+		fprintf(stderr, "force12-agent: %s\n", error.text);
 		status = 2;
 		goto out;
 	}
@@ -493,14 +518,15 @@ static int run(Args *args)
 	        .socket_group = args->api_group,
 	        .listen = args->listen,
 	        .token = token,
-	        .demand_kind = demand_kind(m.demand),
+	        .submit_targets = on_submit_targets,
+	        .cluster_hook = on_cluster,
 	        .status_hook = on_status,
 	        .health_hook = on_health,
 	        .hook_userdata = &m,
 	};
-	r = api_new(&m.api, m.event, m.agent, &po, error);
+	r = api_new(&m.api, m.event, m.agent, &po, &error);
 	if (r < 0) {
-		fprintf(stderr, "force12-agent: %s\n", error);
+		fprintf(stderr, "force12-agent: %s\n", error.text);
 		status = r == -EPERM || r == -EINVAL ? 2 : 1;
 		goto out;
 	}

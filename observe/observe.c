@@ -15,6 +15,7 @@
  *   list_ms    value = milliseconds GET /containers/json?all=1 took
  */
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,7 +28,6 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
-#include "force12/docker.h"
 #include "force12/http-client.h"
 #include "force12/json.h"
 #include "force12/log.h" /* RateLimit only: its lines would say force12-agent */
@@ -44,8 +44,7 @@
 
 typedef struct Observer {
 	sd_event *event;
-	Docker *docker;   /* the event stream */
-	HttpClient *http; /* the unfiltered list */
+	HttpClient *http; /* the event stream and the unfiltered list */
 	const char *socket;
 	char label_key[LABEL_MAX];
 	char filter_key[LABEL_MAX], filter_value[LABEL_MAX]; /* filter_key empty: no filter */
@@ -214,19 +213,30 @@ static void schedule_reconnect(Observer *o)
 	(void)sd_event_source_set_enabled(o->reconnect, SD_EVENT_ONESHOT);
 }
 
-static void on_events_end(const DockerReply *reply, void *userdata)
+static void on_events_end(HttpRequest *req, int error, long status, const char *body, size_t len, void *userdata)
 {
 	Observer *o = userdata;
 
 	o->events = NULL;
 	if (warn_allowed(o))
 		say("The engine's event stream ended (%s); reconnecting, events meanwhile are lost",
-		    reply->error < 0 ? reply->message : "closed");
+		    error < 0 ? http_request_error_text(req) : "closed");
 	schedule_reconnect(o);
+}
+
+/* The raw JSON lines of /events: the observer needs every attribute, not the agent's typed view of them. */
+static int on_event_line(HttpRequest *req, const char *line, size_t len, void *userdata)
+{
+	_cleanup_json_ cJSON *j = cJSON_ParseWithLength(line, len);
+
+	if (j)
+		on_event(j, userdata);
+	return 0;
 }
 
 static int events_start(Observer *o)
 {
+	_cleanup_free_ char *filter = NULL, *escaped = NULL, *url = NULL;
 	char label[2 * LABEL_MAX + 2];
 
 	/* The engine filters by the filter label when there is one, else by the presence of the app label. */
@@ -234,7 +244,12 @@ static int events_start(Observer *o)
 		snprintf(label, sizeof(label), "%s=%s", o->filter_key, o->filter_value);
 	else
 		snprintf(label, sizeof(label), "%s", o->label_key);
-	return docker_events(o->docker, label, on_event, on_events_end, o, &o->events);
+	if (strpbrk(label, "\"\\") || asprintf(&filter, "{\"type\":[\"container\"],\"label\":[\"%s\"]}", label) < 0 ||
+	    !(escaped = curl_easy_escape(NULL, filter, 0)) ||
+	    asprintf(&url, "http://localhost/events?filters=%s", escaped) < 0)
+		return -EINVAL;
+	HttpRequestSpec spec = {.url = url, .unix_socket = o->socket, .on_line = on_event_line};
+	return http_request_start(o->http, &spec, on_events_end, o, &o->events);
 }
 
 /* ---- the once-a-second sample ---- */
@@ -526,7 +541,6 @@ static Observer *observer_free(Observer *o)
 	if (o->fifo_fd >= 0)
 		close(o->fifo_fd);
 	http_request_cancel(o->events);
-	docker_free(o->docker);
 	http_client_free(o->http);
 	if (o->out && o->out != stdout)
 		fclose(o->out);
@@ -556,8 +570,6 @@ static int observer_new(Observer **ret, const Args *a)
 	if (!o->out)
 		return say_errno(errno, "Failed to open %s", a->output);
 	r = sd_event_default(&o->event);
-	if (r >= 0)
-		r = docker_new(&o->docker, o->event, a->socket);
 	if (r >= 0)
 		r = http_client_new(&o->http, o->event);
 	if (r >= 0)

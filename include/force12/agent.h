@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The agent: keeps the engine at the target counts. It owns the container table (what the engine holds that
  * is ours), turns it into plans with plan_compute() and carries the plans out through the Docker client.
  * It never touches a container that does not carry its own node id. */
@@ -9,27 +10,20 @@
 #include <systemd/sd-event.h>
 
 #include "force12/config.h"
+#include "force12/engine.h"
+#include "force12/histogram.h"
 #include "force12/macro.h"
 
 typedef struct Agent Agent;
 
 typedef struct AgentOptions {
 	const char *docker_socket;
+	Engine *engine; /* if set, used instead of a Docker client on docker_socket, and taken over (tests) */
 	const char *node_id;
 	const char *state_dir; /* NULL: targets are not kept */
 	bool persist_targets;  /* keep run-time targets in state_dir */
 	bool notify;           /* talk to systemd (READY=1, STATUS=) */
 } AgentOptions;
-
-/* Latency histogram with fixed bucket bounds (seconds), for /metrics. */
-#define HISTOGRAM_BUCKETS 12
-typedef struct Histogram {
-	uint64_t counts[HISTOGRAM_BUCKETS]; /* non-cumulative; the last is +Inf */
-	uint64_t count;
-	double sum;
-} Histogram;
-extern const double histogram_bounds[HISTOGRAM_BUCKETS - 1];
-void histogram_observe(Histogram *h, double seconds);
 
 typedef struct AgentTotals {
 	uint64_t started, stopped, removed, killed, failed, died;

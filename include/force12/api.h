@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The control API: HTTP/1.1 + JSON over a unix socket (and optionally TCP with a bearer token), served by
  * libmicrohttpd inside the agent's sd-event loop. A rejected request changes nothing. */
 #pragma once
@@ -7,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "force12/agent.h"
+#include "force12/cluster.h"
 
 typedef struct Api Api;
 
@@ -16,18 +18,24 @@ typedef struct ApiOptions {
 	const char *socket_group; /* NULL: the process's group */
 	const char *listen;       /* "ADDR:PORT" or NULL */
 	const char *token;        /* required for TCP when ADDR is not loopback */
-	const char *demand_kind;  /* "api" accepts PUT /v1/targets; other sources own the targets */
+	/* PUT /v1/targets hands validated targets here (targets NULL: only asks): 0 when taken, -EBUSY with the
+	 * owning source's kind in *ret_owner when another demand source owns the targets (the API answers 409). */
+	int (*submit_targets)(const unsigned *targets, const char **ret_owner, void *userdata);
 	/* Optional: adds fields to GET /v1/status (the cluster view); a note appended to a 200 /healthz ("ok; etcd
 	 * not reachable: ..."), NULL when there is nothing to say. */
 	void (*status_hook)(cJSON *status, void *userdata);
 	const char *(*health_hook)(void *userdata);
+	/* Optional: the cluster's status for /metrics; returns false outside cluster mode. */
+	bool (*cluster_hook)(ClusterStatus *ret, void *userdata);
 	void *hook_userdata;
 } ApiOptions;
 
 /* Fails with a one-line reason in error (CONFIG_ERROR_MAX bytes) when a socket cannot be set up, or when a
  * non-loopback address is asked for without a token. */
-int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *opts, char *error);
+/* The status an answer gets for an error of a request's content: 0 200, -ENOENT 404 (no such app), -EBUSY 409,
+ * -E2BIG 413, -ERANGE 422 (a value out of range), anything else 400. */
+unsigned api_http_status(int error);
+
+int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *opts, ErrorText *error);
 Api *api_free(Api *api);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Api *, api_free);
-/* After a reload the demand source may have changed. */
-void api_set_demand_kind(Api *api, const char *kind);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What a cluster-mode agent knows of etcd: the members and the totals as of a revision, built from etcd's kvs and
  * watch events, and this node's row of the split of them. Pure: no I/O (it only logs what it refuses). A bad
  * value changes nothing: a bad node registration is ignored, bad totals keep the last good ones. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The agent's configuration: what apps it runs, how many at most, and how it talks to the engine.
  * Parsing is strict (unknown keys, wrong types and out-of-range values are errors that name the key) and
  * pure: nothing here touches the engine or the file system except config_load_file(). */
@@ -6,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "force12/error.h"
 #include "force12/macro.h"
 
 #define CONFIG_MAX_APPS         64
@@ -14,7 +16,7 @@
 #define CONFIG_MAX_CAPACITY     1000000
 #define CONFIG_MAX_STOP_TIMEOUT 3600
 #define CONFIG_FILE_MAX         (1024 * 1024)
-#define CONFIG_ERROR_MAX        256
+#define CONFIG_ERROR_MAX        ERROR_TEXT_MAX
 
 typedef struct AppConfig {
 	char *name;            /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most CONFIG_APP_NAME_MAX */
@@ -43,10 +45,10 @@ int config_new_default(Config **ret);
 
 /* Parses a JSON document. On failure returns -EINVAL and writes a one-line message naming the offending key
  * (e.g. "apps[1].stop_timeout: must be an integer in 0..3600") into error (size CONFIG_ERROR_MAX) when given. */
-int config_parse(const char *text, size_t len, Config **ret, char *error);
+int config_parse(const char *text, size_t len, Config **ret, ErrorText *error);
 
 /* Reads and parses a file; I/O errors are reported in error as well ("/etc/x.json: No such file or directory"). */
-int config_load_file(const char *path, Config **ret, char *error);
+int config_load_file(const char *path, Config **ret, ErrorText *error);
 
 /* Index of the app with this name, or -1. */
 int config_find_app(const Config *c, const char *name);

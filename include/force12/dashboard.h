@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The live dashboard page (web/dashboard.html), embedded at build time by scripts/embed.sh. */
 #pragma once
 

@@ -1,5 +1,6 @@
-/* Demand sources: where targets come from besides the control API. Each source hands the agent a full set of
- * targets through one callback; the reconciler never knows where they came from. */
+// SPDX-License-Identifier: Apache-2.0
+/* Demand sources: where targets come from, the control API being one of them. Each source hands the agent sets of
+ * targets through the one callback it was given; the reconciler never knows where they came from. */
 #pragma once
 
 #include <cjson/cJSON.h>
@@ -7,12 +8,13 @@
 #include <systemd/sd-event.h>
 
 #include "force12/config.h"
+#include "force12/time-util.h"
 
 typedef struct Demand Demand;
 /* targets: config->n_apps entries, TARGETS_UNSET for apps the source leaves alone. */
 typedef void (*DemandFn)(const unsigned *targets, void *userdata);
 
-#define DEMAND_RANDOM_INTERVAL_USEC (3 * 1000000ULL)
+#define DEMAND_RANDOM_INTERVAL_USEC (3 * USEC_PER_SEC)
 #define DEMAND_RANDOM_MAX_STEP      3
 
 typedef struct DemandOptions {
@@ -21,20 +23,26 @@ typedef struct DemandOptions {
 	unsigned lease_ttl;  /* etcd: seconds, 0: the default */
 } DemandOptions;
 
-/* spec: "api" (no source: *ret = NULL), "random[:SEED]", "file:PATH", "http://URL" (or https), or
- * "etcd://HOST:PORT[,HOST:PORT...]" (needs o->node_id). The config must outlive the source. On a bad spec returns
- * -EINVAL with a one-line reason in error (CONFIG_ERROR_MAX bytes). */
+/* spec: "api" (the control API: targets come through demand_submit()), "random[:SEED]", "file:PATH", "http://URL" (or
+ * https), or "etcd://HOST:PORT[,HOST:PORT...]" (needs o->node_id). The config must outlive the source. On a bad spec
+ * returns -EINVAL with a one-line reason in error (CONFIG_ERROR_MAX bytes). */
 int demand_new_with_options(Demand **ret, sd_event *event, const char *spec, const Config *config,
-                            const DemandOptions *o, DemandFn fn, void *userdata, char *error);
+                            const DemandOptions *o, DemandFn fn, void *userdata, ErrorText *error);
 /* With the default options (no etcd). */
 int demand_new(Demand **ret, sd_event *event, const char *spec, const Config *config, DemandFn fn, void *userdata,
-               char *error);
+               ErrorText *error);
 Demand *demand_free(Demand *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Demand *, demand_free);
-/* "api", "random", "file", "http", "etcd": for status and error messages. */
+/* "api", "random", "file", "http", "etcd" ("none" for NULL): for status and error messages. */
 const char *demand_kind(const Demand *d);
+/* Targets from the control API: handed to the callback when d is the api source, else -EBUSY (another source owns
+ * the targets; nothing changes). targets NULL only asks. */
+int demand_submit(Demand *d, const unsigned *targets);
 /* Adds the source's view to a /v1/status object: "cluster" for etcd, "demand" for file and http. */
 void demand_status_json(const Demand *d, cJSON *status);
+typedef struct ClusterStatus ClusterStatus;
+/* The cluster's typed status (for /metrics); -ENODATA unless d is the etcd source. */
+int demand_cluster_status(const Demand *d, ClusterStatus *ret);
 /* A line for /healthz when the source cannot reach what it follows (etcd), else NULL. */
 const char *demand_health_note(const Demand *d);
 

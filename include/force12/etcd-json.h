@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The etcd v3 JSON gateway's answers and request bodies (range, put, lease grant and keepalive, watch), with
  * their base64 keys and values. Pure: no I/O. Every answer comes from the network and is treated as hostile:
  * bounded sizes, strict types, -EPROTO with nothing written on anything else. */

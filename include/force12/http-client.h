@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Asynchronous HTTP requests with libcurl's multi interface, driven by sd-event: no threads, no blocking call.
  * Used for the engine (over its unix socket) and for remote services alike. */
 #pragma once
@@ -13,13 +14,13 @@ typedef struct HttpRequest HttpRequest;
 
 /* Called once when the request is over. error is 0 when an HTTP answer arrived (status is set), else a negative
  * errno: -ETIMEDOUT, -ECONNREFUSED (nothing listens, or the socket is missing), -ECONNRESET (closed
- * mid-answer), -EMSGSIZE (answer over max_response), -EPROTO (not HTTP), -ECANCELED (on_chunk asked to stop),
- * -EIO (anything else). The request is freed after the callback returns. */
+ * mid-answer), -EMSGSIZE (answer over max_response), -EPROTO (not HTTP), -ECANCELED (on_line asked to stop), -EIO
+ * (anything else). The request is freed after the callback returns. */
 typedef void (*HttpDoneFn)(HttpRequest *req, int error, long status, const char *body, size_t len, void *userdata);
 
-/* For streams: called with each piece of the body as it arrives instead of accumulating it. Returns 0 to go on,
- * negative to stop the transfer. */
-typedef int (*HttpChunkFn)(HttpRequest *req, const char *data, size_t len, void *userdata);
+/* For streams of lines (the engine's /events, etcd's watch): called with each complete line, without its '\n'
+ * and NUL-terminated; empty lines are skipped. Returns 0 to go on, negative to stop the transfer. */
+typedef int (*HttpLineFn)(HttpRequest *req, const char *line, size_t len, void *userdata);
 
 typedef struct HttpRequestSpec {
 	const char *method; /* NULL: GET */
@@ -27,10 +28,11 @@ typedef struct HttpRequestSpec {
 	const char *unix_socket; /* NULL: TCP */
 	const char *body;        /* NULL: none */
 	size_t body_len;
-	const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
-	uint64_t timeout_msec;      /* whole transfer; 0: none (streams) */
-	size_t max_response;        /* 0: 4 MiB */
-	HttpChunkFn on_chunk;
+	const char *const *headers;      /* NULL-terminated "Name: value" lines, or NULL */
+	uint64_t timeout_msec;           /* whole transfer; 0: none (streams) */
+	size_t max_response;             /* 0: 4 MiB */
+	HttpLineFn on_line;              /* streams: each line as it arrives, not the whole body at the end */
+	size_t max_line;                 /* on_line: a longer line ends the transfer with -EMSGSIZE; 0: 1 MiB */
 	void (*destroy)(void *userdata); /* called instead of done when the request is cancelled */
 } HttpRequestSpec;
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* cJSON with the cleanup helper every JSON user needs. */
 #pragma once
 

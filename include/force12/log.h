@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Logging: to journald with structured fields (APP=, CONTAINER_ID=, NODE_ID=) when stderr is the journal
  * (JOURNAL_STREAM), else leveled lines on stderr. A function either logs or returns an error, not both. */
 #pragma once

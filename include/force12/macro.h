@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Small helpers used everywhere: cleanup attributes, ownership transfer, array sizes.
  * Header-only, no state. */
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Prometheus text exposition (format 0.0.4) of the agent's state, counters and latency histograms, and the
  * API's own request counters. Rendering reads state only. */
 #pragma once
@@ -6,6 +7,7 @@
 #include <stdint.h>
 
 #include "force12/agent.h"
+#include "force12/cluster.h"
 
 #define API_STATS_MAX 64
 
@@ -20,10 +22,11 @@ typedef struct ApiStats {
 	size_t n;
 } ApiStats;
 
-/* route is one of the known paths or "other"; anything else is counted as "other". */
+/* route: the API's label for the response (one of its routes' paths, "other" or "unauthorized"; the API's route
+ * table keeps the set bounded). */
 void api_stats_count(ApiStats *s, const char *route, unsigned status);
 void api_stats_free(ApiStats *s);
 
-/* Returns malloc'ed text, or NULL on allocation failure. extra: what the status hook adds to /v1/status (NULL or
- * an object); its "cluster" object becomes the force12_cluster_* gauges. */
-char *metrics_render(Agent *a, const ApiStats *s, const cJSON *extra);
+/* Returns malloc'ed text, or NULL on allocation failure. cluster (NULL outside cluster mode) becomes the
+ * force12_cluster_* gauges. */
+char *metrics_render(Agent *a, const ApiStats *s, const ClusterStatus *cluster);

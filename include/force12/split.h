@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The cluster split: how the cluster-wide totals are shared over the live nodes. Every agent runs the same pure
  * function on the same input (totals + members) and takes its own row, so no coordination is needed beyond etcd.
  * It must never depend on the order the members were listed in, on time, or on anything local. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The state directory: the last targets set at run time, kept so that a restarted agent resumes them.
  * Written atomically (temp file, fsync, rename, fsync of the directory); a corrupt file is set aside. */
 #pragma once
@@ -9,4 +10,4 @@ int state_save_targets(const char *dir, const Config *config, const unsigned *ta
 /* Reads DIR/targets.json into targets (apps the file does not name are left as they are). Returns 1 if loaded,
  * 0 if there is no file, negative errno on I/O errors. A file that does not parse is renamed to
  * targets.json.corrupt and -EBADMSG returned, with the reason in error. */
-int state_load_targets(const char *dir, const Config *config, unsigned *targets, char *error);
+int state_load_targets(const char *dir, const Config *config, unsigned *targets, ErrorText *error);

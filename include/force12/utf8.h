@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* UTF-8 validation for text from outside (request bodies, config files), which cJSON passes through as is. */
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes the control API end to end: each input is sent as raw bytes to a real agent's API server
  * (libmicrohttpd inside the sd-event loop) over its unix socket, and the loop runs until the server has
  * answered or closed. The agent is never connected to an engine, so nothing outside the process is touched.
@@ -20,11 +21,19 @@ static Agent *agent;
 static Api *api;
 static char socket_path[108];
 
+/* The agent's one road for targets, as main.c wires it with --demand api. */
+static int submit_targets(const unsigned *targets, const char **ret_owner, void *userdata)
+{
+	if (targets)
+		agent_set_targets(agent, targets);
+	return 0;
+}
+
 static void setup(void)
 {
 	Config *config = NULL;
 	unsigned targets[CONFIG_MAX_APPS] = {0};
-	char error[CONFIG_ERROR_MAX];
+	ErrorText error = {};
 
 	log_set_max_level(LOG_EMERG); /* quiet: the API logs nothing per request anyway */
 	snprintf(socket_path, sizeof(socket_path), "/tmp/force12-fuzz-api-%d.sock", (int)getpid());
@@ -32,8 +41,8 @@ static void setup(void)
 	CHECK(config_new_default(&config) == 0);
 	AgentOptions ao = {.docker_socket = "/nonexistent/docker.sock", .node_id = "fuzz"};
 	CHECK(agent_new(&agent, event, config, targets, &ao) == 0);
-	ApiOptions po = {.socket_path = socket_path, .socket_mode = 0600, .demand_kind = "api"};
-	CHECK(api_new(&api, event, agent, &po, error) == 0);
+	ApiOptions po = {.socket_path = socket_path, .socket_mode = 0600, .submit_targets = submit_targets};
+	CHECK(api_new(&api, event, agent, &po, &error) == 0);
 }
 
 static int client_connect(void)

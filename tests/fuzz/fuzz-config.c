@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes config_parse(): any bytes, as a config file would deliver them. Besides "no crash, no leak", it checks
  * what the header promises: a rejection writes one printable line and leaves *ret alone; an accepted config has
  * every field in range, so that nothing downstream has to check again. Each accepted app must also yield a create
@@ -33,7 +34,10 @@ static void check_strv(char **l, bool allow_empty_entries, bool env)
 
 static void check_create_body(const AppConfig *a)
 {
-	char *body = docker_json_create_body(a, "fuzz-node");
+	const char *node_id = "fuzz-node";
+	const AppConfig *app = a;
+	const EngineCreateSpec spec = engine_create_spec(app, "force12-test", node_id);
+	char *body = docker_json_create_body(&spec);
 	cJSON *json, *image;
 
 	CHECK(body);
@@ -69,15 +73,15 @@ static void check_config(const Config *c)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Config *sentinel = (Config *)&sentinel, *c = sentinel;
-	char error[CONFIG_ERROR_MAX];
+	ErrorText error = {};
 	int r;
 
-	memset(error, 0, sizeof(error));
-	r = config_parse((const char *)data, size, &c, error);
+	memset(error.text, 0, sizeof(error.text));
+	r = config_parse((const char *)data, size, &c, &error);
 	if (r < 0) {
 		CHECK(r == -EINVAL || r == -ENOMEM);
 		CHECK(c == sentinel);
-		check_error_line(error);
+		check_error_line(error.text);
 		return 0;
 	}
 	CHECK(r == 0 && c && c != sentinel);

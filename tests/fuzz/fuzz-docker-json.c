@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes the decoders of the engine's answers: one JSON tree goes through the list, inspect, event and create-id
  * decoders (a confused or hostile engine may send any of them anything), and the raw bytes through the RFC 3339
  * parser. What a decoder accepts must be what the agent relies on: ids fit for a URL, valid app names, states in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes the parsers of the etcd v3 JSON gateway's answers (range, watch message, lease, error text), and the
  * cluster view fed with the watch events it accepts: whatever the bytes, a parse either fails with -EPROTO (or -ENOMEM)
  * and writes nothing, or gives keys without NULs within ETCD_KEY_MAX, values within ETCD_VALUE_MAX, non-negative

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes utf8_is_valid() against a decoder written the other way round: it computes each code point and then
  * rejects overlong forms, surrogates and values above U+10FFFF, where the module checks byte ranges. The two
  * must agree on every input; a disagreement lets malformed text from outside into the agent, or refuses good text.

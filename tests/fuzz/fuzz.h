@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What the harnesses share: how an invariant fails (a message and a trap, which libFuzzer reports as a crash with
  * the input saved), and a scanner for the one JSON escape cJSON turns into a silent truncation. */
 #pragma once

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer harnesses of tests/fuzz/ with clang into build/fuzz/, fuzzes each for FUZZ_SECONDS (default
 # 60) on a scratch copy of its seed corpus (the repository's corpus never grows in CI), and replays every regression
 # input tests/fuzz/corpus/*/crash-* once. Exits non-zero if anything crashes, leaks, trips a sanitizer or an
@@ -17,18 +18,18 @@ HARNESSES=(config targets docker-json plan utf8 api etcd-json metrics)
 # Each harness links the module it fuzzes and what that module needs; only api runs an event loop (its own).
 sources_for() {
 	case "$1" in
-	config) echo agent/config.c agent/utf8.c agent/docker-json.c ;;
-	targets) echo agent/targets.c agent/config.c agent/utf8.c ;;
-	docker-json) echo agent/docker-json.c agent/config.c agent/utf8.c ;;
+	config) echo agent/core/config.c agent/shared/error.c agent/shared/utf8.c agent/engine/docker-json.c ;;
+	targets) echo agent/core/targets.c agent/core/config.c agent/shared/error.c agent/shared/utf8.c ;;
+	docker-json) echo agent/engine/docker-json.c agent/core/config.c agent/shared/error.c agent/shared/utf8.c ;;
 	plan) echo agent/plan.c ;;
-	utf8) echo agent/utf8.c ;;
-	etcd-json) echo agent/etcd-json.c agent/cluster-view.c agent/split.c agent/targets.c agent/config.c \
-		agent/docker-json.c agent/utf8.c agent/log.c ;;
+	utf8) echo agent/shared/utf8.c ;;
+	etcd-json) echo agent/demand/etcd-json.c agent/demand/cluster-view.c agent/demand/split.c agent/core/targets.c agent/core/config.c \
+		agent/shared/error.c agent/engine/docker-json.c agent/shared/utf8.c agent/shared/log.c ;;
 	metrics) echo compare/metrics.c ;;
 	# The whole agent but main(), with the embedded dashboard, behind a real libmicrohttpd server.
 	api)
 		local f
-		for f in agent/*.c; do [ "$f" = agent/main.c ] || printf '%s ' "$f"; done
+		for f in agent/*.c agent/*/*.c; do [ "$f" = agent/main.c ] || printf '%s ' "$f"; done
 		echo "$OUT/dashboard.c"
 		;;
 	*) return 1 ;;
@@ -56,7 +57,7 @@ build() {
 	read -r -a srcs <<<"$(sources_for "$name")"
 	read -r -a cjson <<<"$(pkg-config --cflags --libs libcjson libcurl libsystemd libmicrohttpd)"
 	# -fno-sanitize-recover: UBSan only prints by default, and a printed finding is a passed run.
-	clang -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -Wall -Wextra -Wno-unused-parameter \
+	clang -std=gnu11 -D_GNU_SOURCE -DFORCE12_VERSION="\"$(cat VERSION)\"" -Iinclude -g -O1 -Wall -Wextra -Wno-unused-parameter \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o "$OUT/fuzz-$name" "tests/fuzz/fuzz-$name.c" "${srcs[@]}" "${cjson[@]}"
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the cluster view: etcd events in (as the watch hands them over), members, totals and this node's
  * share out. A node joining and leaving moves the share; a bad registration or bad totals change nothing; a node
  * that is not a member (its lease was lost) gets nothing. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the config parser: the embedded default, every field, the defaults, and one test per kind of
  * rejected input, each checking the return value, the key named in the message, and that *ret is untouched. */
 #include <errno.h>
@@ -33,14 +34,14 @@ static char *json(const char *s)
 
 static void assert_parse_fails_len(const char *text, size_t len, const char *needle)
 {
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	Config *c = &sentinel;
 
-	assert_int_equal(config_parse(text, len, &c, error), -EINVAL);
+	assert_int_equal(config_parse(text, len, &c, &error), -EINVAL);
 	assert_ptr_equal(c, &sentinel);
-	if (!strstr(error, needle))
-		fail_msg("error \"%s\" does not contain \"%s\" (input: %s)", error, needle, text);
-	assert_null(strchr(error, '\n'));
+	if (!strstr(error.text, needle))
+		fail_msg("error.text \"%s\" does not contain \"%s\" (input: %s)", error.text, needle, text);
+	assert_null(strchr(error.text, '\n'));
 	/* The message buffer is optional. */
 	assert_int_equal(config_parse(text, len, &c, NULL), -EINVAL);
 	assert_ptr_equal(c, &sentinel);
@@ -56,14 +57,14 @@ static void assert_parse_fails(const char *quoted, const char *needle)
 
 static Config *parse_ok(const char *quoted)
 {
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	char *text = json(quoted);
 	Config *c = NULL;
 	int r;
 
-	r = config_parse(text, strlen(text), &c, error);
+	r = config_parse(text, strlen(text), &c, &error);
 	if (r != 0)
-		fail_msg("config_parse(%s) = %d: %s", text, r, error);
+		fail_msg("config_parse(%s) = %d: %s", text, r, error.text);
 	free(text);
 	assert_non_null(c);
 	return c;
@@ -438,14 +439,14 @@ static char *write_temp(const char *content, size_t len)
 
 static void test_load_missing_file(void **state)
 {
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	Config *c = &sentinel;
 
-	assert_int_equal(config_load_file("/nonexistent/force12/agent.json", &c, error), -ENOENT);
+	assert_int_equal(config_load_file("/nonexistent/force12/agent.json", &c, &error), -ENOENT);
 	assert_ptr_equal(c, &sentinel);
-	assert_string_equal(error, "/nonexistent/force12/agent.json: No such file or directory");
-	assert_int_equal(config_load_file("/tmp", &c, error), -EISDIR);
-	assert_string_equal(error, "/tmp: Is a directory");
+	assert_string_equal(error.text, "/nonexistent/force12/agent.json: No such file or directory");
+	assert_int_equal(config_load_file("/tmp", &c, &error), -EISDIR);
+	assert_string_equal(error.text, "/tmp: Is a directory");
 	assert_ptr_equal(c, &sentinel);
 }
 
@@ -453,10 +454,10 @@ static void test_load_file(void **state)
 {
 	char *text = json("{'capacity': 4,\n 'apps': [{'name': 'a', 'image': 'i', 'target': 3}]}\n");
 	char *path = write_temp(text, strlen(text));
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	Config *c = NULL;
 
-	assert_int_equal(config_load_file(path, &c, error), 0);
+	assert_int_equal(config_load_file(path, &c, &error), 0);
 	assert_int_equal(c->capacity, 4);
 	assert_int_equal(c->n_apps, 1);
 	assert_string_equal(c->apps[0].name, "a");
@@ -471,13 +472,14 @@ static void test_load_file_bad_content(void **state)
 {
 	char *text = json("{'capacity': 4,\n 'apps': [{'name': 'a', 'image': 'i', 'stop_timeout': 2.5}]}\n");
 	char *path = write_temp(text, strlen(text));
-	char error[CONFIG_ERROR_MAX] = "", expected[CONFIG_ERROR_MAX];
+	ErrorText error = {};
+	char expected[CONFIG_ERROR_MAX];
 	Config *c = &sentinel;
 
-	assert_int_equal(config_load_file(path, &c, error), -EINVAL);
+	assert_int_equal(config_load_file(path, &c, &error), -EINVAL);
 	assert_ptr_equal(c, &sentinel);
 	snprintf(expected, sizeof(expected), "%s: apps[0].stop_timeout: must be an integer in 0..3600", path);
-	assert_string_equal(error, expected);
+	assert_string_equal(error.text, expected);
 	unlink(path);
 	free(path);
 	free(text);
@@ -487,7 +489,7 @@ static void test_load_file_too_big(void **state)
 {
 	size_t len = CONFIG_FILE_MAX + 1;
 	char *text = malloc(len), *path;
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	Config *c = &sentinel;
 
 	assert_non_null(text);
@@ -495,14 +497,14 @@ static void test_load_file_too_big(void **state)
 	text[0] = '{';
 	text[len - 1] = '}';
 	path = write_temp(text, len);
-	assert_int_equal(config_load_file(path, &c, error), -EFBIG);
+	assert_int_equal(config_load_file(path, &c, &error), -EFBIG);
 	assert_ptr_equal(c, &sentinel);
-	assert_non_null(strstr(error, path));
-	assert_non_null(strstr(error, "larger than 1048576 bytes"));
+	assert_non_null(strstr(error.text, path));
+	assert_non_null(strstr(error.text, "larger than 1048576 bytes"));
 	/* One byte less is read (and then rejected for what it is, not for its size). */
 	assert_int_equal(truncate(path, CONFIG_FILE_MAX), 0);
-	assert_int_equal(config_load_file(path, &c, error), -EINVAL);
-	assert_non_null(strstr(error, "malformed JSON"));
+	assert_int_equal(config_load_file(path, &c, &error), -EINVAL);
+	assert_non_null(strstr(error.text, "malformed JSON"));
 	unlink(path);
 	free(path);
 	free(text);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the file and http sources' payload handling (a good document is merged in, a bad one changes
  * nothing and says why in one line), of a real file source on an sd-event loop (pick-up of a write and of an
  * atomic rename, a bad file keeps the last targets), and of the etcd answers the cluster source reads. */
@@ -41,7 +42,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int apply(const char *text, unsigned *targets, char *error)
+static int apply(const char *text, unsigned *targets, ErrorText *error)
 {
 	return demand_payload_apply(text, strlen(text), config, targets, error);
 }
@@ -49,15 +50,15 @@ static int apply(const char *text, unsigned *targets, char *error)
 static void test_payload_good(void **state)
 {
 	unsigned t[CONFIG_MAX_APPS] = {0};
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 
 	t[p1] = 1;
 	t[p2] = 2;
-	assert_int_equal(apply("{\"priority1\": 5}", t, error), 1);
+	assert_int_equal(apply("{\"priority1\": 5}", t, &error), 1);
 	assert_int_equal(t[p1], 5);
 	assert_int_equal(t[p2], 2); /* not named: kept */
-	assert_int_equal(apply("{\"priority1\": 5, \"priority2\": 2}", t, error), 0);
-	assert_int_equal(apply(" {\"priority2\": 0}\n", t, error), 1);
+	assert_int_equal(apply("{\"priority1\": 5, \"priority2\": 2}", t, &error), 0);
+	assert_int_equal(apply(" {\"priority2\": 0}\n", t, &error), 1);
 	assert_int_equal(t[p2], 0);
 }
 
@@ -65,16 +66,16 @@ static void test_payload_good(void **state)
 static void assert_refused(const char *text, size_t len, const char *needle)
 {
 	unsigned t[CONFIG_MAX_APPS] = {0};
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 
 	t[p1] = 3;
 	t[p2] = 4;
-	assert_int_equal(demand_payload_apply(text, len, config, t, error), -EINVAL);
+	assert_int_equal(demand_payload_apply(text, len, config, t, &error), -EINVAL);
 	assert_int_equal(t[p1], 3);
 	assert_int_equal(t[p2], 4);
-	if (!strstr(error, needle))
-		fail_msg("error \"%s\" does not contain \"%s\"", error, needle);
-	assert_null(strchr(error, '\n'));
+	if (!strstr(error.text, needle))
+		fail_msg("error.text \"%s\" does not contain \"%s\"", error.text, needle);
+	assert_null(strchr(error.text, '\n'));
 }
 
 static void test_payload_bad(void **state)
@@ -125,7 +126,8 @@ static void run_until(sd_event *e, Received *got, unsigned calls)
 
 static void test_file_source(void **state)
 {
-	char dir[] = "/tmp/force12-unit.XXXXXX", path[256], tmp[256], error[CONFIG_ERROR_MAX] = "";
+	char dir[] = "/tmp/force12-unit.XXXXXX", path[256], tmp[256];
+	ErrorText error = {};
 	FileSource *f = NULL;
 	sd_event *e = NULL;
 	Received got = {0};
@@ -135,7 +137,7 @@ static void test_file_source(void **state)
 	snprintf(tmp, sizeof(tmp), "%s/.targets.json.new", dir);
 	write_file(path, "{\"priority1\": 2}");
 	assert_int_equal(sd_event_new(&e), 0);
-	assert_int_equal(file_source_new(&f, e, path, config, on_targets, &got, error), 0);
+	assert_int_equal(file_source_new(&f, e, path, config, on_targets, &got, &error), 0);
 	/* Read once at start. */
 	assert_int_equal(got.calls, 1);
 	assert_int_equal(got.targets[p1], 2);
@@ -173,16 +175,16 @@ static void test_file_source(void **state)
 
 static void test_file_source_bad_spec(void **state)
 {
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	FileSource *f = NULL;
 	sd_event *e = NULL;
 	Received got = {0};
 
 	assert_int_equal(sd_event_new(&e), 0);
-	assert_int_equal(file_source_new(&f, e, "/nonexistent-dir-f12/targets.json", config, on_targets, &got, error),
+	assert_int_equal(file_source_new(&f, e, "/nonexistent-dir-f12/targets.json", config, on_targets, &got, &error),
 	                 -EINVAL);
-	assert_non_null(strstr(error, "/nonexistent-dir-f12"));
-	assert_int_equal(file_source_new(&f, e, "/tmp/", config, on_targets, &got, error), -EINVAL);
+	assert_non_null(strstr(error.text, "/nonexistent-dir-f12"));
+	assert_int_equal(file_source_new(&f, e, "/tmp/", config, on_targets, &got, &error), -EINVAL);
 	assert_null(f);
 	sd_event_unref(e);
 }
@@ -300,10 +302,11 @@ static void test_parse_lease(void **state)
 
 static void test_endpoints(void **state)
 {
-	char **v, error[CONFIG_ERROR_MAX];
+	char **v;
+	ErrorText error = {};
 	size_t n;
 
-	assert_int_equal(cluster_parse_endpoints("127.0.0.1:2379,etcd-2.example:22379", &v, &n, error), 0);
+	assert_int_equal(cluster_parse_endpoints("127.0.0.1:2379,etcd-2.example:22379", &v, &n, &error), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0], "http://127.0.0.1:2379");
 	assert_string_equal(v[1], "http://etcd-2.example:22379");
@@ -313,7 +316,7 @@ static void test_endpoints(void **state)
 	static const char *const bad[] = {"",         "host",  "host:",    ":2379", "a:1,",
 	                                  "a:1,,b:2", "a b:1", "a:123456", "a:1/x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (cluster_parse_endpoints(bad[i], &v, &n, error) != -EINVAL)
+		if (cluster_parse_endpoints(bad[i], &v, &n, &error) != -EINVAL)
 			fail_msg("accepted: \"%s\"", bad[i]);
 }
 

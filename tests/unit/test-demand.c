@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the demand sources: the random walk's step (bounds, step size, determinism, that it moves and
  * covers its whole range), the --demand spec parser, and one tick of a real random source on an sd-event loop. */
 
@@ -179,11 +180,11 @@ static void on_targets(const unsigned *targets, void *userdata)
 
 static Config *parse_config(const char *text)
 {
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	Config *c = NULL;
 
-	if (config_parse(text, strlen(text), &c, error) < 0)
-		fail_msg("config_parse: %s", error);
+	if (config_parse(text, strlen(text), &c, &error) < 0)
+		fail_msg("config_parse: %s", error.text);
 	return c;
 }
 
@@ -191,25 +192,55 @@ static void test_new_api(void **state)
 {
 	_cleanup_config_ Config *c = NULL;
 	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	static Demand *const sentinel = (Demand *)&sentinel;
 	Demand *d = sentinel;
 	Received got = {0};
 
 	assert_int_equal(config_new_default(&c), 0);
 	assert_int_equal(sd_event_new(&e), 0);
-	assert_int_equal(demand_new(&d, e, "api", c, on_targets, &got, error), 0);
-	assert_null(d);
+	unsigned targets[CONFIG_MAX_APPS] = {3, 1};
+
+	assert_int_equal(demand_new(&d, e, "api", c, on_targets, &got, &error), 0);
+	assert_non_null(d);
+	assert_ptr_not_equal(d, sentinel);
 	assert_string_equal(demand_kind(d), "api");
-	assert_null(demand_free(NULL));
+	/* The api source hands what the control API submits to the one callback, like every other source. */
+	assert_int_equal(demand_submit(d, NULL), 0);
 	assert_int_equal(got.calls, 0);
+	assert_int_equal(demand_submit(d, targets), 0);
+	assert_int_equal(got.calls, 1);
+	assert_null(demand_free(d));
+	assert_null(demand_free(NULL));
+	assert_string_equal(demand_kind(NULL), "none");
+	assert_int_equal(demand_submit(NULL, targets), -EBUSY);
+}
+
+/* Any other source owns the targets: the API's are refused and nothing is delivered. */
+static void test_submit_refused_by_other_sources(void **state)
+{
+	_cleanup_config_ Config *c = NULL;
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+	ErrorText error = {};
+	unsigned targets[CONFIG_MAX_APPS] = {3, 1};
+	Received got = {0};
+	Demand *d = NULL;
+
+	assert_int_equal(config_new_default(&c), 0);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(demand_new(&d, e, "random:7", c, on_targets, &got, &error), 0);
+	assert_int_equal(demand_submit(d, NULL), -EBUSY);
+	assert_int_equal(demand_submit(d, targets), -EBUSY);
+	assert_int_equal(got.calls, 0);
+	assert_string_equal(demand_kind(d), "random");
+	demand_free(d);
 }
 
 static void assert_spec_refused(const char *spec, int expected, const char *needle)
 {
 	_cleanup_config_ Config *c = NULL;
 	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	static Demand *const sentinel = (Demand *)&sentinel;
 	Demand *d = sentinel;
 	Received got = {0};
@@ -217,13 +248,13 @@ static void assert_spec_refused(const char *spec, int expected, const char *need
 
 	assert_int_equal(config_new_default(&c), 0);
 	assert_int_equal(sd_event_new(&e), 0);
-	r = demand_new(&d, e, spec, c, on_targets, &got, error);
+	r = demand_new(&d, e, spec, c, on_targets, &got, &error);
 	if (r != expected)
-		fail_msg("demand_new(\"%s\") = %d, expected %d (error: \"%s\")", spec, r, expected, error);
+		fail_msg("demand_new(\"%s\") = %d, expected %d (error.text: \"%s\")", spec, r, expected, error.text);
 	assert_ptr_equal(d, sentinel);
-	if (!strstr(error, needle))
-		fail_msg("error \"%s\" does not contain \"%s\"", error, needle);
-	assert_null(strchr(error, '\n'));
+	if (!strstr(error.text, needle))
+		fail_msg("error.text \"%s\" does not contain \"%s\"", error.text, needle);
+	assert_null(strchr(error.text, '\n'));
 	/* No timer was left behind on the loop. */
 	assert_int_equal(sd_event_run(e, 0), 0);
 	assert_int_equal(got.calls, 0);
@@ -257,11 +288,11 @@ static void first_targets(sd_event *e, size_t n, const Config *const *configs, c
 
 	assert_true(n <= ELEMENTSOF(d));
 	for (size_t i = 0; i < n; i++) {
-		char error[CONFIG_ERROR_MAX] = "";
-		int r = demand_new(&d[i], e, specs[i], configs[i], on_targets, &got[i], error);
+		ErrorText error = {};
+		int r = demand_new(&d[i], e, specs[i], configs[i], on_targets, &got[i], &error);
 
 		if (r < 0)
-			fail_msg("demand_new(\"%s\") = %d: %s", specs[i], r, error);
+			fail_msg("demand_new(\"%s\") = %d: %s", specs[i], r, error.text);
 		assert_non_null(d[i]);
 		assert_string_equal(demand_kind(d[i]), "random");
 	}
@@ -382,6 +413,7 @@ int main(void)
 	        cmocka_unit_test(test_step_reaches_both_ends),
 	        cmocka_unit_test(test_step_max_zero),
 	        cmocka_unit_test(test_new_api),
+	        cmocka_unit_test(test_submit_refused_by_other_sources),
 	        cmocka_unit_test(test_new_bad_spec),
 	        cmocka_unit_test(test_new_random),
 	        cmocka_unit_test(test_random_picks_by_priority),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the engine's JSON: the create body round-trips, real engine answers decode to the values the agent
  * acts on, and every field of the wrong type or size is refused or skipped as docker-json.h says, never a crash. */
 
@@ -58,7 +59,8 @@ static cJSON *variant(const char *base, const char *parent, const char *key, con
 
 static cJSON *create_body(const AppConfig *app, const char *node_id)
 {
-	_cleanup_free_ char *body = docker_json_create_body(app, node_id);
+	const EngineCreateSpec spec = engine_create_spec(app, "force12-test", node_id);
+	_cleanup_free_ char *body = docker_json_create_body(&spec);
 	cJSON *j;
 
 	assert_non_null(body);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the cluster split: totals below, at and above the cluster's capacity, unequal capacities, a node
  * joining and leaving, and that every member order gives the same split. Properties are checked on many random
  * inputs as well: no node over its capacity, each app gets min(total, capacity left), shares even within 1. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the state dir: what is saved loads back, a missing file changes nothing, a corrupt one is set aside
  * without touching the targets, and a save leaves nothing behind but targets.json, whether it works or not. */
 
@@ -134,21 +135,21 @@ static void test_save_then_load(void **state)
 	Fixture *f = *state;
 	const unsigned saved[] = {3, 6};
 	unsigned loaded[] = {0, 0};
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	_cleanup_free_ char *text = NULL;
 
 	assert_int_equal(state_save_targets(f->dir, f->config, saved), 0);
 	text = read_file(f->dir, "targets.json", NULL);
 	assert_non_null(text);
 	assert_string_equal(text, "{\"priority1\":3,\"priority2\":6}\n");
-	assert_int_equal(state_load_targets(f->dir, f->config, loaded, error), 1);
+	assert_int_equal(state_load_targets(f->dir, f->config, loaded, &error), 1);
 	assert_int_equal(loaded[0], 3);
 	assert_int_equal(loaded[1], 6);
 
 	/* A second save replaces the first; the extremes survive. */
 	const unsigned again[] = {CONFIG_MAX_TARGET, 0};
 	assert_int_equal(state_save_targets(f->dir, f->config, again), 0);
-	assert_int_equal(state_load_targets(f->dir, f->config, loaded, error), 1);
+	assert_int_equal(state_load_targets(f->dir, f->config, loaded, &error), 1);
 	assert_int_equal(loaded[0], CONFIG_MAX_TARGET);
 	assert_int_equal(loaded[1], 0);
 }
@@ -157,14 +158,14 @@ static void test_load_without_file(void **state)
 {
 	Fixture *f = *state;
 	unsigned targets[] = {5, 7};
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 
-	assert_int_equal(state_load_targets(f->dir, f->config, targets, error), 0);
+	assert_int_equal(state_load_targets(f->dir, f->config, targets, &error), 0);
 	assert_int_equal(targets[0], 5);
 	assert_int_equal(targets[1], 7);
-	/* Nor does a state dir that does not exist yet mean an error. */
+	/* Nor does a state dir that does not exist yet mean an error.text. */
 	_cleanup_free_ char *missing = path_in(f->dir, "missing");
-	assert_int_equal(state_load_targets(missing, f->config, targets, error), 0);
+	assert_int_equal(state_load_targets(missing, f->config, targets, &error), 0);
 	assert_int_equal(targets[0], 5);
 	assert_int_equal(targets[1], 7);
 	assert_dir_holds(f->dir, (const char *const[]){NULL});
@@ -186,15 +187,15 @@ static void test_load_corrupt(void **state)
 
 	for (size_t i = 0; i < ELEMENTSOF(bodies); i++) {
 		unsigned targets[] = {5, 7};
-		char error[CONFIG_ERROR_MAX] = "";
+		ErrorText error = {};
 		_cleanup_free_ char *kept = NULL;
 		size_t len = 0;
 
 		write_file(f->dir, "targets.json", bodies[i], strlen(bodies[i]));
-		assert_int_equal(state_load_targets(f->dir, f->config, targets, error), -EBADMSG);
+		assert_int_equal(state_load_targets(f->dir, f->config, targets, &error), -EBADMSG);
 		assert_int_equal(targets[0], 5);
 		assert_int_equal(targets[1], 7);
-		if (error[0] == '\0')
+		if (error.text[0] == '\0')
 			fail_msg("no reason given for \"%s\"", bodies[i]);
 		assert_false(exists(f->dir, "targets.json"));
 		kept = read_file(f->dir, "targets.json.corrupt", &len);
@@ -202,7 +203,7 @@ static void test_load_corrupt(void **state)
 		assert_int_equal(len, strlen(bodies[i]));
 		assert_memory_equal(kept, bodies[i], len);
 		/* Once set aside, the next start finds no file. */
-		assert_int_equal(state_load_targets(f->dir, f->config, targets, error), 0);
+		assert_int_equal(state_load_targets(f->dir, f->config, targets, &error), 0);
 		assert_int_equal(targets[0], 5);
 	}
 }
@@ -213,7 +214,7 @@ static void test_load_too_large(void **state)
 	size_t len = TARGETS_BODY_MAX + 1;
 	_cleanup_free_ char *text = malloc(len);
 	unsigned targets[] = {5, 7};
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 
 	/* A valid object, one byte over the limit. */
 	assert_non_null(text);
@@ -221,8 +222,8 @@ static void test_load_too_large(void **state)
 	memcpy(text, "{\"priority1\": 1", strlen("{\"priority1\": 1"));
 	text[len - 1] = '}';
 	write_file(f->dir, "targets.json", text, len);
-	assert_int_equal(state_load_targets(f->dir, f->config, targets, error), -EBADMSG);
-	assert_non_null(strstr(error, "too large"));
+	assert_int_equal(state_load_targets(f->dir, f->config, targets, &error), -EBADMSG);
+	assert_non_null(strstr(error.text, "too large"));
 	assert_int_equal(targets[0], 5);
 	assert_int_equal(targets[1], 7);
 	assert_dir_holds(f->dir, (const char *const[]){"targets.json.corrupt", NULL});
@@ -230,7 +231,7 @@ static void test_load_too_large(void **state)
 	/* At the limit it is read. */
 	text[len - 2] = '}';
 	write_file(f->dir, "targets.json", text, len - 1);
-	assert_int_equal(state_load_targets(f->dir, f->config, targets, error), 1);
+	assert_int_equal(state_load_targets(f->dir, f->config, targets, &error), 1);
 	assert_int_equal(targets[0], 1);
 	assert_int_equal(targets[1], 7);
 }
@@ -241,10 +242,10 @@ static void test_load_unknown_app(void **state)
 	static const char body[] = "{\"gone\": 4, \"priority2\": 8}\n";
 	Fixture *f = *state;
 	unsigned targets[] = {5, 7};
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 
 	write_file(f->dir, "targets.json", body, strlen(body));
-	assert_int_equal(state_load_targets(f->dir, f->config, targets, error), 1);
+	assert_int_equal(state_load_targets(f->dir, f->config, targets, &error), 1);
 	/* priority1 is not named: left as it was. */
 	assert_int_equal(targets[0], 5);
 	assert_int_equal(targets[1], 8);
@@ -258,14 +259,14 @@ static void test_save_creates_dir(void **state)
 	_cleanup_free_ char *sub = path_in(f->dir, "state");
 	const unsigned saved[] = {2, 4};
 	unsigned loaded[] = {0, 0};
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	struct stat st;
 
 	assert_int_equal(stat(sub, &st), -1);
 	assert_int_equal(state_save_targets(sub, f->config, saved), 0);
 	assert_int_equal(stat(sub, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
-	assert_int_equal(state_load_targets(sub, f->config, loaded, error), 1);
+	assert_int_equal(state_load_targets(sub, f->config, loaded, &error), 1);
 	assert_int_equal(loaded[0], 2);
 	assert_int_equal(loaded[1], 4);
 }
@@ -289,13 +290,13 @@ static void test_save_under_regular_file(void **state)
 	_cleanup_free_ char *text = NULL;
 	const unsigned saved[] = {1, 2};
 	unsigned targets[] = {5, 7};
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 
 	write_file(f->dir, "plain", "x", 1);
 	assert_int_equal(state_save_targets(below, f->config, saved), -ENOTDIR);
 	/* A regular file given as the state dir. */
 	assert_int_equal(state_save_targets(file, f->config, saved), -ENOTDIR);
-	assert_int_equal(state_load_targets(file, f->config, targets, error), -ENOTDIR);
+	assert_int_equal(state_load_targets(file, f->config, targets, &error), -ENOTDIR);
 	assert_int_equal(targets[0], 5);
 	assert_int_equal(targets[1], 7);
 	text = read_file(f->dir, "plain", NULL);
@@ -311,14 +312,14 @@ static void test_save_fails_cleanly(void **state)
 	_cleanup_free_ char *inside = path_in(blocker, "x");
 	const unsigned saved[] = {1, 2};
 	unsigned targets[] = {5, 7};
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 
 	assert_int_equal(mkdir(blocker, 0755), 0);
 	assert_int_equal(mkdir(inside, 0755), 0);
 	assert_int_equal(state_save_targets(f->dir, f->config, saved), -EISDIR);
 	assert_dir_holds(f->dir, (const char *const[]){"targets.json", NULL});
-	/* Loading it is an I/O error, not corruption: nothing is renamed. */
-	assert_int_equal(state_load_targets(f->dir, f->config, targets, error), -EISDIR);
+	/* Loading it is an I/O error.text, not corruption: nothing is renamed. */
+	assert_int_equal(state_load_targets(f->dir, f->config, targets, &error), -EISDIR);
 	assert_int_equal(targets[0], 5);
 	assert_int_equal(targets[1], 7);
 	assert_dir_holds(f->dir, (const char *const[]){"targets.json", NULL});

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the target-count parser behind PUT /v1/targets and the state file: every error class with its HTTP
  * status and message, the bounds of a count, apps left unset, and that a refused body never writes ret. */
 
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "force12/api.h"
 #include "force12/config.h"
 #include "force12/targets.h"
 
@@ -34,11 +36,11 @@ static void assert_untouched(const unsigned *v)
 }
 
 /* The parser gets an exact-size heap copy without a terminating NUL, so that ASan sees any read past len. */
-static TargetsError parse_exact(const char *text, size_t len, const Config *c, bool ignore_unknown, unsigned *ret,
-                                char *error)
+static int parse_exact(const char *text, size_t len, const Config *c, bool ignore_unknown, unsigned *ret,
+                       ErrorText *error)
 {
 	char *copy = malloc(len > 0 ? len : 1);
-	TargetsError e;
+	int e;
 
 	assert_non_null(copy);
 	memcpy(copy, text, len);
@@ -47,42 +49,43 @@ static TargetsError parse_exact(const char *text, size_t len, const Config *c, b
 	return e;
 }
 
-static void assert_refused_len(const Config *c, const char *text, size_t len, bool ignore_unknown,
-                               TargetsError expected, int status, const char *needle)
+static void assert_refused_len(const Config *c, const char *text, size_t len, bool ignore_unknown, int expected,
+                               int status, const char *needle)
 {
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	unsigned ret[CONFIG_MAX_APPS];
-	TargetsError e;
+	int e;
 
 	fill(ret, CONFIG_MAX_APPS, SENTINEL);
-	e = parse_exact(text, len, c, ignore_unknown, ret, error);
+	e = parse_exact(text, len, c, ignore_unknown, ret, &error);
 	if (e != expected)
-		fail_msg("targets_parse(%.*s) = %d, expected %d (error: \"%s\")", (int)MIN(len, 200), text, e, expected,
-		         error);
-	assert_int_equal(targets_http_status(e), status);
+		fail_msg("targets_parse(%.*s) = %d, expected %d (error.text: \"%s\")", (int)MIN(len, 200), text, e,
+		         expected, error.text);
+	assert_int_equal(api_http_status(e), status);
 	assert_untouched(ret);
-	assert_true(error[0] != '\0');
-	if (!strstr(error, needle))
-		fail_msg("error \"%s\" does not contain \"%s\" (input: %.*s)", error, needle, (int)MIN(len, 200), text);
-	assert_null(strchr(error, '\n'));
+	assert_true(error.text[0] != '\0');
+	if (!strstr(error.text, needle))
+		fail_msg("error.text \"%s\" does not contain \"%s\" (input: %.*s)", error.text, needle,
+		         (int)MIN(len, 200), text);
+	assert_null(strchr(error.text, '\n'));
 	/* The message buffer is optional. */
 	assert_int_equal(parse_exact(text, len, c, ignore_unknown, ret, NULL), expected);
 	assert_untouched(ret);
 }
 
-static void assert_refused(const Config *c, const char *text, TargetsError expected, int status, const char *needle)
+static void assert_refused(const Config *c, const char *text, int expected, int status, const char *needle)
 {
 	assert_refused_len(c, text, strlen(text), false, expected, status, needle);
 }
 
 static void parse_ok_len(const Config *c, const char *text, size_t len, bool ignore_unknown, unsigned *ret)
 {
-	char error[CONFIG_ERROR_MAX] = "";
-	TargetsError e;
+	ErrorText error = {};
+	int e;
 
-	e = parse_exact(text, len, c, ignore_unknown, ret, error);
-	if (e != TARGETS_OK)
-		fail_msg("targets_parse(%.*s) = %d: %s", (int)MIN(len, 200), text, e, error);
+	e = parse_exact(text, len, c, ignore_unknown, ret, &error);
+	if (e != 0)
+		fail_msg("targets_parse(%.*s) = %d: %s", (int)MIN(len, 200), text, e, error.text);
 }
 
 static void parse_ok(const Config *c, const char *text, unsigned *ret)
@@ -109,11 +112,11 @@ static int free_default_config(void **state)
 
 static void test_http_status(void **state)
 {
-	assert_int_equal(targets_http_status(TARGETS_OK), 200);
-	assert_int_equal(targets_http_status(TARGETS_MALFORMED), 400);
-	assert_int_equal(targets_http_status(TARGETS_UNKNOWN_APP), 404);
-	assert_int_equal(targets_http_status(TARGETS_BAD_COUNT), 422);
-	assert_int_equal(targets_http_status(TARGETS_TOO_LARGE), 413);
+	assert_int_equal(api_http_status(0), 200);
+	assert_int_equal(api_http_status(TARGETS_MALFORMED), 400);
+	assert_int_equal(api_http_status(TARGETS_UNKNOWN_APP), 404);
+	assert_int_equal(api_http_status(TARGETS_BAD_COUNT), 422);
+	assert_int_equal(api_http_status(TARGETS_TOO_LARGE), 413);
 }
 
 static void test_all_apps(void **state)
@@ -283,16 +286,16 @@ static void test_data_after_the_object(void **state)
 static void test_empty_body(void **state)
 {
 	const Config *c = default_config;
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	unsigned ret[CONFIG_MAX_APPS];
 
 	assert_refused_len(c, "", 0, false, TARGETS_MALFORMED, 400, "empty body");
 	assert_refused_len(c, "", 0, true, TARGETS_MALFORMED, 400, "empty body");
 	/* len is what counts, not what text points to. */
 	fill(ret, CONFIG_MAX_APPS, SENTINEL);
-	assert_int_equal(targets_parse("{\"priority1\": 3}", 0, c, false, ret, error), TARGETS_MALFORMED);
+	assert_int_equal(targets_parse("{\"priority1\": 3}", 0, c, false, ret, &error), TARGETS_MALFORMED);
 	assert_untouched(ret);
-	assert_non_null(strstr(error, "empty body"));
+	assert_non_null(strstr(error.text, "empty body"));
 }
 
 static void test_nul_byte(void **state)
@@ -320,14 +323,15 @@ static void test_nul_escape(void **state)
 static void test_echoed_name(void **state)
 {
 	const Config *c = default_config;
-	char text[256], error[CONFIG_ERROR_MAX] = "";
+	char text[256];
+	ErrorText error = {};
 	unsigned ret[CONFIG_MAX_APPS];
 
 	assert_refused(c, "{\"bad\\nname\": 1}", TARGETS_UNKNOWN_APP, 404, "unknown app \"bad?name\"");
 	snprintf(text, sizeof(text), "{\"%0200d\": 1}", 0);
-	assert_int_equal(targets_parse(text, strlen(text), c, false, ret, error), TARGETS_UNKNOWN_APP);
-	assert_non_null(strstr(error, "..."));
-	assert_true(strlen(error) < 100);
+	assert_int_equal(targets_parse(text, strlen(text), c, false, ret, &error), TARGETS_UNKNOWN_APP);
+	assert_non_null(strstr(error.text, "..."));
+	assert_true(strlen(error.text) < 100);
 }
 
 static void test_length_is_respected(void **state)
@@ -405,7 +409,7 @@ static void test_format_round_trip(void **state)
 {
 	size_t size = 64 * CONFIG_MAX_APPS + 64, len;
 	_cleanup_free_ char *doc = malloc(size);
-	char error[CONFIG_ERROR_MAX] = "";
+	ErrorText error = {};
 	unsigned targets[CONFIG_MAX_APPS], ret[CONFIG_MAX_APPS];
 	Config *c = NULL;
 
@@ -416,8 +420,8 @@ static void test_format_round_trip(void **state)
 		                        i ? ", " : "", i);
 	len += (size_t)snprintf(doc + len, size - len, "]}");
 	assert_true(len < size);
-	if (config_parse(doc, len, &c, error) < 0)
-		fail_msg("config_parse: %s", error);
+	if (config_parse(doc, len, &c, &error) < 0)
+		fail_msg("config_parse: %s", error.text);
 	assert_int_equal(c->n_apps, CONFIG_MAX_APPS);
 
 	for (size_t i = 0; i < CONFIG_MAX_APPS; i++)

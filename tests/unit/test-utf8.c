@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the UTF-8 validator: the well-formed forms pass, every class of ill-formed input fails. */
 #include <setjmp.h>
 #include <stdarg.h>

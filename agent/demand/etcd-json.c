@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Parses the etcd v3 JSON gateway's answers and writes its request bodies. It never trusts a length, a type or an
  * encoding it was sent: a malformed answer is -EPROTO and the caller keeps what it had. */
 #include <cjson/cJSON.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Cluster mode over etcd v3's JSON gateway: lease grant, node registration, one range read, then one streaming
  * watch of /force12/ from the revision after it, and a keepalive every TTL/3. Any failure drops the connection and
  * retries with capped backoff on the next endpoint, resuming the watch from the last revision; the share handed
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "force12/backoff.h"
 #include "force12/cluster.h"
 #include "force12/etcd-json.h"
 #include "force12/http-client.h"
@@ -14,6 +16,7 @@
 #include "force12/log.h"
 #include "force12/split.h"
 #include "force12/targets.h"
+#include "force12/time-util.h"
 
 #define STEP_TIMEOUT_MSEC 5000
 
@@ -36,8 +39,6 @@ struct Cluster {
 
 	/* The connection. */
 	HttpRequest *step, *watch, *keepalive;
-	char *line;
-	size_t line_len;
 	bool rerange; /* the watch was cancelled for a compaction: read again */
 	sd_event_source *retry_timer, *keepalive_timer;
 	unsigned failures;
@@ -73,7 +74,7 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
-int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, char *error)
+int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, ErrorText *error)
 {
 	char **v = calloc(CLUSTER_MAX_ENDPOINTS, sizeof(char *));
 	size_t n = 0;
@@ -83,9 +84,9 @@ int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, char *
 	for (const char *p = spec;; p++) {
 		size_t len = strcspn(p, ",");
 		if (!hostport_is_valid(p, len) || n == CLUSTER_MAX_ENDPOINTS) {
-			snprintf(error, CONFIG_ERROR_MAX,
-			         "--demand etcd://%.64s: expected HOST:PORT[,HOST:PORT...] (at most %d)", spec,
-			         CLUSTER_MAX_ENDPOINTS);
+			(void)error_text_set(error, 0,
+			                     "--demand etcd://%.64s: expected HOST:PORT[,HOST:PORT...] (at most %d)",
+			                     spec, CLUSTER_MAX_ENDPOINTS);
 			strv_free(v, n);
 			return -EINVAL;
 		}
@@ -140,7 +141,7 @@ static void view_publish(Cluster *c)
 
 /* ---- requests ---- */
 
-static int post(Cluster *c, const char *path, char *body, HttpChunkFn on_chunk, HttpDoneFn done, HttpRequest **ret)
+static int post(Cluster *c, const char *path, char *body, HttpLineFn on_line, HttpDoneFn done, HttpRequest **ret)
 {
 	_cleanup_free_ char *url = NULL, *b = body;
 
@@ -151,9 +152,10 @@ static int post(Cluster *c, const char *path, char *body, HttpChunkFn on_chunk, 
 	        .url = url,
 	        .body = b,
 	        .body_len = strlen(b),
-	        .timeout_msec = on_chunk ? 0 : STEP_TIMEOUT_MSEC,
+	        .timeout_msec = on_line ? 0 : STEP_TIMEOUT_MSEC,
 	        .max_response = ETCD_ANSWER_MAX,
-	        .on_chunk = on_chunk,
+	        .on_line = on_line,
+	        .max_line = ETCD_ANSWER_MAX,
 	};
 	return http_request_start(c->http, &spec, done, c, ret);
 }
@@ -211,29 +213,10 @@ static int on_watch_message(Cluster *c, const char *line, size_t len)
 	return 0;
 }
 
-static int on_watch_chunk(HttpRequest *req, const char *data, size_t len, void *userdata)
+/* The gateway writes one JSON message a line. */
+static int on_watch_line(HttpRequest *req, const char *line, size_t len, void *userdata)
 {
-	Cluster *c = userdata;
-
-	if (len > ETCD_ANSWER_MAX - c->line_len)
-		return -EMSGSIZE;
-	char *b = realloc(c->line, c->line_len + len + 1);
-	if (!b)
-		return -ENOMEM;
-	memcpy(b + c->line_len, data, len);
-	c->line = b;
-	c->line_len += len;
-	/* The gateway writes one JSON message a line. */
-	char *nl;
-	while ((nl = memchr(c->line, '\n', c->line_len))) {
-		size_t n = (size_t)(nl - c->line);
-		int r = n > 0 ? on_watch_message(c, c->line, n) : 0;
-		memmove(c->line, nl + 1, c->line_len - n - 1);
-		c->line_len -= n + 1;
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return on_watch_message(userdata, line, len);
 }
 
 static void range_start(Cluster *c);
@@ -243,7 +226,6 @@ static void on_watch_done(HttpRequest *req, int error, long status, const char *
 	Cluster *c = userdata;
 
 	c->watch = NULL;
-	c->line_len = 0;
 	if (c->rerange) {
 		c->rerange = false;
 		range_start(c);
@@ -259,7 +241,7 @@ static void on_watch_done(HttpRequest *req, int error, long status, const char *
 
 static void watch_start(Cluster *c)
 {
-	int r = post(c, "/v3/watch", etcd_body_watch_prefix(CLUSTER_PREFIX, c->view.revision + 1), on_watch_chunk,
+	int r = post(c, "/v3/watch", etcd_body_watch_prefix(CLUSTER_PREFIX, c->view.revision + 1), on_watch_line,
 	             on_watch_done, &c->watch);
 	if (r < 0)
 		fail(c, "watch: %s", strerror(-r));
@@ -385,7 +367,7 @@ static int on_keepalive_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Cluster *c = userdata;
 
-	(void)sd_event_source_set_time(s, usec + c->ttl * 1000000ULL / 3);
+	(void)sd_event_source_set_time(s, usec + c->ttl * USEC_PER_SEC / 3);
 	if (c->watch && c->lease_id && !c->keepalive && !c->step) {
 		int r = keepalive_send(c, &c->keepalive);
 		if (r < 0)
@@ -401,17 +383,12 @@ static void drop_connection(Cluster *c)
 	http_request_cancel(TAKE_PTR(c->step));
 	http_request_cancel(TAKE_PTR(c->watch));
 	http_request_cancel(TAKE_PTR(c->keepalive));
-	c->line_len = 0;
 	c->rerange = false;
 }
 
-static uint64_t backoff_usec(unsigned failures)
+static usec_t backoff_usec(unsigned failures)
 {
-	uint64_t d = CLUSTER_BACKOFF_MIN_USEC;
-
-	for (unsigned i = 1; i < failures && d < CLUSTER_BACKOFF_MAX_USEC; i++)
-		d *= 2;
-	return MIN(d, CLUSTER_BACKOFF_MAX_USEC);
+	return backoff_delay(CLUSTER_BACKOFF_MIN_USEC, CLUSTER_BACKOFF_MAX_USEC, failures);
 }
 
 static void fail(Cluster *c, const char *fmt, ...)
@@ -429,7 +406,7 @@ static void fail(Cluster *c, const char *fmt, ...)
 	(void)sd_event_now(c->event, CLOCK_MONOTONIC, &now);
 	if (ratelimit_below(&c->log_limit, now))
 		log_warning("etcd at %s: %s; keeping the last share, retrying in %.1f s (attempt %u)",
-		            c->endpoints[c->current], c->error, delay / 1e6, c->failures);
+		            c->endpoints[c->current], c->error, delay / (double)USEC_PER_SEC, c->failures);
 	c->current = (c->current + 1) % c->n_endpoints;
 	(void)sd_event_source_set_time(c->retry_timer, now + delay);
 	(void)sd_event_source_set_enabled(c->retry_timer, SD_EVENT_ONESHOT);
@@ -458,19 +435,19 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 /* ---- object ---- */
 
 int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const char *node_id, unsigned ttl,
-                const Config *config, DemandFn fn, void *userdata, char *error)
+                const Config *config, DemandFn fn, void *userdata, ErrorText *error)
 {
 	_cleanup_(cluster_freep) Cluster *c = calloc(1, sizeof(Cluster));
 	int r;
 
 	if (!c)
 		return -ENOMEM;
-	c->log_limit = (RateLimit)RATELIMIT_INIT(60 * 1000000ULL, 5);
+	c->log_limit = (RateLimit)RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
 	r = cluster_parse_endpoints(endpoints, &c->endpoints, &c->n_endpoints, error);
 	if (r < 0)
 		return r;
 	if (!cluster_node_id_is_valid(node_id)) {
-		snprintf(error, CONFIG_ERROR_MAX, "--node-id %.64s: not usable as an etcd key", node_id);
+		(void)error_text_set(error, 0, "--node-id %.64s: not usable as an etcd key", node_id);
 		return -EINVAL;
 	}
 	c->event = sd_event_ref(event);
@@ -487,7 +464,7 @@ int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const cha
 	r = sd_event_add_time(event, &c->retry_timer, CLOCK_MONOTONIC, 0, 1000, on_retry, c);
 	if (r < 0)
 		return r;
-	r = sd_event_add_time_relative(event, &c->keepalive_timer, CLOCK_MONOTONIC, c->ttl * 1000000ULL / 3, 0,
+	r = sd_event_add_time_relative(event, &c->keepalive_timer, CLOCK_MONOTONIC, c->ttl * USEC_PER_SEC / 3, 0,
 	                               on_keepalive_timer, c);
 	if (r < 0)
 		return r;
@@ -513,7 +490,6 @@ Cluster *cluster_free(Cluster *c)
 	free(c->node_id);
 	free(c->node_key);
 	cluster_view_done(&c->view);
-	free(c->line);
 	free(c);
 	return NULL;
 }
@@ -530,6 +506,17 @@ static cJSON *counts_json(const Config *config, const unsigned *v)
 	for (size_t i = 0; o && i < config->n_apps; i++)
 		cJSON_AddNumberToObject(o, config->apps[i].name, v[i]);
 	return o;
+}
+
+void cluster_status(const Cluster *c, ClusterStatus *ret)
+{
+	*ret = (ClusterStatus){
+	        .reachable = c->reachable,
+	        .revision = (uint64_t)c->view.revision,
+	        .n_members = c->view.n_members,
+	        .failures = c->failures,
+	        .share = c->have_share ? c->share : NULL,
+	};
 }
 
 cJSON *cluster_status_json(const Cluster *c)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Parses and formats target counts. It never applies anything: callers get all the values or an error, so a
  * rejected request changes nothing. */
 #include <cjson/cJSON.h>
@@ -19,10 +20,10 @@ static const char *echo_name(const char *name, char buf[static 68])
 	return buf;
 }
 
-static TargetsError fail(char *error, TargetsError e, const char *fmt, const char *arg)
+static int fail(ErrorText *error, int e, const char *fmt, const char *arg)
 {
 	if (error)
-		snprintf(error, CONFIG_ERROR_MAX, fmt, arg);
+		(void)error_text_set(error, 0, fmt, arg);
 	return e;
 }
 
@@ -45,8 +46,8 @@ static bool has_duplicate_key(const cJSON *obj, const cJSON *item)
 	return false;
 }
 
-TargetsError targets_parse(const char *text, size_t len, const Config *config, bool ignore_unknown, unsigned *ret,
-                           char *error)
+int targets_parse(const char *text, size_t len, const Config *config, bool ignore_unknown, unsigned *ret,
+                  ErrorText *error)
 {
 	unsigned values[CONFIG_MAX_APPS];
 	const cJSON *item;
@@ -97,23 +98,7 @@ TargetsError targets_parse(const char *text, size_t len, const Config *config, b
 		values[idx] = n;
 	}
 	memcpy(ret, values, config->n_apps * sizeof(unsigned));
-	return TARGETS_OK;
-}
-
-int targets_http_status(TargetsError e)
-{
-	switch (e) {
-	case TARGETS_OK:
-		return 200;
-	case TARGETS_UNKNOWN_APP:
-		return 404;
-	case TARGETS_BAD_COUNT:
-		return 422;
-	case TARGETS_TOO_LARGE:
-		return 413;
-	default:
-		return 400;
-	}
+	return 0;
 }
 
 char *targets_format(const Config *config, const unsigned *targets)

@@ -1,5 +1,6 @@
-/* The agent's core loop: engine connection, sync (list + events), and reconcile. It keeps a table of the
- * containers that carry its node id, feeds it to the pure planner and hands the plan to container-ops.c.
+// SPDX-License-Identifier: Apache-2.0
+/* The agent's core loop: engine connection, sync (list + events), and reconcile. It feeds the container table
+ * (container.c) to the pure planner and hands the plan to container.c's chains.
  * It must never touch a container without its own label, and never block the event loop. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,104 +9,23 @@
 #include <time.h>
 
 #include "agent-internal.h"
+#include "force12/backoff.h"
+#include "force12/docker.h"
 #include "force12/state.h"
 #include "force12/targets.h"
 
-#define PING_BACKOFF_MIN_USEC (100 * 1000ULL)
-#define PING_BACKOFF_MAX_USEC (2 * 1000 * 1000ULL)
-#define APP_BACKOFF_MIN_USEC  (1000 * 1000ULL)
-#define APP_BACKOFF_MAX_USEC  (60 * 1000 * 1000ULL)
+#define PING_BACKOFF_MIN_USEC (100 * USEC_PER_MSEC)
+#define PING_BACKOFF_MAX_USEC (2 * USEC_PER_SEC)
+#define APP_BACKOFF_MIN_USEC  (1 * USEC_PER_SEC)
+#define APP_BACKOFF_MAX_USEC  (60 * USEC_PER_SEC)
 
 static void start_sync(Agent *a);
+static void agent_schedule_reconcile(Agent *a);
 static void schedule_ping(Agent *a);
 
-uint64_t now_usec(clockid_t clock)
+static const char *engine_address(Agent *a)
 {
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* ---- the container table ---- */
-
-Container *container_new(Agent *a, int app, const char *app_name)
-{
-	Container *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->agent = a;
-	c->app = app;
-	snprintf(c->app_name, sizeof(c->app_name), "%s", app_name);
-	c->exit_code = -1;
-	c->next = a->containers;
-	if (a->containers)
-		a->containers->prev = c;
-	a->containers = c;
-	a->n_containers++;
-	container_touch(c);
-	return c;
-}
-
-Container *container_find(Agent *a, const char *id)
-{
-	for (Container *c = a->containers; c; c = c->next)
-		if (c->id[0] && streq(c->id, id))
-			return c;
-	return NULL;
-}
-
-static void remember_vanished(Agent *a, const char *id)
-{
-	char **v;
-
-	if (!a->list_in_flight || !id[0])
-		return;
-	v = realloc(a->vanished, (a->n_vanished + 1) * sizeof(char *));
-	if (!v)
-		return;
-	a->vanished = v;
-	a->vanished[a->n_vanished] = strdup(id);
-	if (a->vanished[a->n_vanished])
-		a->n_vanished++;
-}
-
-static void forget_vanished(Agent *a)
-{
-	for (size_t i = 0; i < a->n_vanished; i++)
-		free(a->vanished[i]);
-	free(a->vanished);
-	a->vanished = NULL;
-	a->n_vanished = 0;
-}
-
-static bool vanished_during_list(Agent *a, const char *id)
-{
-	for (size_t i = 0; i < a->n_vanished; i++)
-		if (streq(a->vanished[i], id))
-			return true;
-	return false;
-}
-
-void container_free(Container *c)
-{
-	Agent *a = c->agent;
-
-	remember_vanished(a, c->id);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		a->containers = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	a->n_containers--;
-	free(c);
-}
-
-void container_touch(Container *c)
-{
-	c->seq = ++c->agent->seq;
+	return a->engine->ops->address(a->engine);
 }
 
 /* ---- systemd ---- */
@@ -116,7 +36,7 @@ static void update_status(Agent *a)
 	size_t n = 0;
 
 	if (!a->engine_up)
-		snprintf(line, sizeof(line), "engine not reachable at %s; waiting", docker_socket_path(a->docker));
+		snprintf(line, sizeof(line), "engine not reachable at %s; waiting", engine_address(a));
 	else
 		for (size_t i = 0; i < a->config->n_apps && n < sizeof(line); i++) {
 			unsigned alloc, running, starting, stopping;
@@ -133,7 +53,7 @@ static void update_status(Agent *a)
 
 /* ---- reconcile ---- */
 
-void agent_schedule_reconcile(Agent *a)
+static void agent_schedule_reconcile(Agent *a)
 {
 	if (a->reconcile_source)
 		(void)sd_event_source_set_enabled(a->reconcile_source, SD_EVENT_ONESHOT);
@@ -169,7 +89,7 @@ static int build_plan(Agent *a, Container **index, Plan **ret)
 		        .standby = a->config->apps[i].standby,
 		        .can_start = a->apps[i].retry_at <= now && !a->apps[i].pulling,
 		};
-	for (Container *c = a->containers; c; c = c->next, k++) {
+	for (Container *c = a->containers; c; c = c->containers_next, k++) {
 		index[k] = c;
 		pcs[k] = (PlanContainer){.app = c->app, .phase = c->phase, .started_at = c->started_at};
 	}
@@ -249,7 +169,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-void agent_app_failed(Agent *a, int app, int error, const char *message)
+static void agent_app_failed(Agent *a, int app, int error, const char *message)
 {
 	AppState *st;
 	uint64_t delay;
@@ -258,38 +178,34 @@ void agent_app_failed(Agent *a, int app, int error, const char *message)
 		return;
 	st = &a->apps[app];
 	st->failures++;
-	delay = APP_BACKOFF_MIN_USEC << MIN(st->failures - 1, 6u);
-	delay = MIN(delay, APP_BACKOFF_MAX_USEC);
+	delay = backoff_delay(APP_BACKOFF_MIN_USEC, APP_BACKOFF_MAX_USEC, st->failures);
 	st->retry_at = now_usec(CLOCK_MONOTONIC) + delay;
 	snprintf(st->last_error, sizeof(st->last_error), "%s", message);
 	a->totals.failed++;
 	log_app(LOG_WARNING, error, a->config->apps[app].name, NULL,
 	        "Failed to start a container of %s: %s; retrying in %.1f s", a->config->apps[app].name, message,
-	        (double)delay / 1e6);
+	        (double)delay / (double)USEC_PER_SEC);
 	arm_retry_timer(a, now_usec(CLOCK_MONOTONIC));
 }
 
 /* ---- the engine: ping, images, list, events ---- */
 
-void agent_engine_lost(Agent *a, int error)
+static void agent_engine_lost(Agent *a, int error)
 {
 	if (a->shutting_down)
 		return;
 	/* Once, on the way down: every call in flight fails the same way and reports it here. */
 	if (a->engine_up && ratelimit_below(&a->engine_log, now_usec(CLOCK_MONOTONIC)))
-		log_warning_errno(error, "Engine not reachable at %s: %m; waiting for it",
-		                  docker_socket_path(a->docker));
+		log_warning_errno(error, "Engine not reachable at %s: %m; waiting for it", engine_address(a));
 	a->engine_up = false;
 	a->synced = false;
-	if (a->events) {
-		http_request_cancel(a->events);
-		a->events = NULL;
-	}
+	if (a->events)
+		a->engine->ops->stream_cancel(a->engine, TAKE_PTR(a->events));
 	update_status(a);
 	schedule_ping(a);
 }
 
-static void on_ping(const DockerReply *reply, void *userdata)
+static void on_ping(const EngineReply *reply, void *userdata)
 {
 	Agent *a = userdata;
 	uint64_t now = now_usec(CLOCK_MONOTONIC);
@@ -298,21 +214,19 @@ static void on_ping(const DockerReply *reply, void *userdata)
 		a->pings_failed++;
 		if (ratelimit_below(&a->engine_log, now))
 			log_full_errno(a->pings_failed == 1 ? LOG_WARNING : LOG_DEBUG, reply->error,
-			               "Engine not reachable at %s: %s; retrying", docker_socket_path(a->docker),
-			               reply->message);
+			               "Engine not reachable at %s: %s; retrying", engine_address(a), reply->message);
 		a->engine_up = false;
 		update_status(a);
 		schedule_ping(a);
 		return;
 	}
-	if (!docker_api_version(a->docker)) {
-		log_error("The engine at %s did not say its API version; retrying", docker_socket_path(a->docker));
+	if (!a->engine->ops->api_version(a->engine)) {
+		log_error("The engine at %s did not say its API version; retrying", engine_address(a));
 		schedule_ping(a);
 		return;
 	}
 	if (a->pings_failed > 0 || !a->ready)
-		log_info("Engine reachable at %s, API %s", docker_socket_path(a->docker),
-		         docker_api_version(a->docker));
+		log_info("Engine reachable at %s, API %s", engine_address(a), a->engine->ops->api_version(a->engine));
 	a->pings_failed = 0;
 	a->engine_up = true;
 	start_sync(a);
@@ -321,7 +235,7 @@ static void on_ping(const DockerReply *reply, void *userdata)
 static int on_ping_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Agent *a = userdata;
-	int r = docker_ping(a->docker, on_ping, a);
+	int r = a->engine->ops->ping(a->engine, on_ping, a);
 
 	if (r < 0) {
 		log_error_errno(r, "Failed to queue a ping: %m");
@@ -332,68 +246,15 @@ static int on_ping_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void schedule_ping(Agent *a)
 {
-	uint64_t delay = PING_BACKOFF_MIN_USEC << MIN(a->pings_failed, 10u);
+	usec_t delay = backoff_delay(PING_BACKOFF_MIN_USEC, PING_BACKOFF_MAX_USEC, a->pings_failed + 1);
 	int enabled = SD_EVENT_OFF;
 
 	(void)sd_event_source_get_enabled(a->ping_timer, &enabled);
 	if (enabled != SD_EVENT_OFF)
 		return;
-	delay = MIN(delay, PING_BACKOFF_MAX_USEC);
-	log_debug("Next engine ping in %llu ms", (unsigned long long)(delay / 1000));
+	log_debug("Next engine ping in %llu ms", (unsigned long long)(delay / USEC_PER_MSEC));
 	(void)sd_event_source_set_time(a->ping_timer, now_usec(CLOCK_MONOTONIC) + delay);
 	(void)sd_event_source_set_enabled(a->ping_timer, SD_EVENT_ONESHOT);
-}
-
-static void phase_from_state(Container *c, DockerState state)
-{
-	switch (state) {
-	case DOCKER_STATE_RUNNING:
-	case DOCKER_STATE_RESTARTING:
-		c->phase = PHASE_RUNNING;
-		break;
-	case DOCKER_STATE_PAUSED: /* the standby pool (or paused by someone else: the pool's rules apply) */
-		c->phase = PHASE_STANDBY;
-		break;
-	case DOCKER_STATE_REMOVING:
-		c->phase = PHASE_REMOVING;
-		break;
-	default:
-		c->phase = PHASE_EXITED;
-		break;
-	}
-}
-
-static void merge_listed(Agent *a, const DockerContainer *l)
-{
-	Container *c = container_find(a, l->id);
-
-	if (c) {
-		if (c->op == OP_NONE && c->seq < a->list_seq)
-			phase_from_state(c, l->state);
-		c->seq = MAX(c->seq, a->list_seq); /* seen */
-		return;
-	}
-	if (vanished_during_list(a, l->id))
-		return;
-	c = container_new(a, config_find_app(a->config, l->app), l->app);
-	if (!c)
-		return;
-	snprintf(c->id, sizeof(c->id), "%s", l->id);
-	snprintf(c->name, sizeof(c->name), "%s", l->name);
-	c->started_at = (uint64_t)l->created * 1000000ULL;
-	c->seq = a->list_seq;
-	phase_from_state(c, l->state);
-	if (!a->ready && c->phase == PHASE_RUNNING)
-		log_app(LOG_INFO, 0, c->app_name, c->id, "Adopting running container %s", c->name);
-}
-
-static void drop_unlisted(Agent *a)
-{
-	for (Container *c = a->containers, *next; c; c = next) {
-		next = c->next;
-		if (c->op == OP_NONE && c->seq < a->list_seq)
-			container_free(c);
-	}
 }
 
 static void became_ready(Agent *a)
@@ -404,31 +265,18 @@ static void became_ready(Agent *a)
 		(void)sd_notify(false, "READY=1");
 }
 
-static void on_list(const DockerReply *reply, void *userdata)
+static void on_list(const EngineReply *reply, void *userdata)
 {
-	_cleanup_free_ DockerContainer *list = NULL;
 	Agent *a = userdata;
-	size_t n = 0;
-	int r;
 
 	a->list_in_flight = false;
 	if (reply->error < 0) {
-		forget_vanished(a);
-		if (!docker_error_is_unreachable(reply->error))
+		container_forget_vanished(a);
+		if (!engine_error_is_unreachable(reply->error) || reply->error == -EPROTO)
 			log_warning_errno(reply->error, "Failed to list containers: %s; retrying", reply->message);
 		return agent_engine_lost(a, reply->error); /* re-ping, then list again, with backoff */
 	}
-	r = docker_json_parse_list(reply->json, &list, &n);
-	if (r < 0) {
-		forget_vanished(a);
-		log_warning_errno(r, "Failed to decode the container list: %m; retrying");
-		return agent_engine_lost(a, r);
-	}
-	/* Everything listed is marked with seq >= list_seq; what is older and idle was not listed: gone. */
-	for (size_t i = 0; i < n; i++)
-		merge_listed(a, &list[i]);
-	drop_unlisted(a);
-	forget_vanished(a);
+	container_merge_list(a, reply->list, reply->n_list);
 	a->synced = true;
 	if (!a->ready)
 		became_ready(a);
@@ -442,7 +290,7 @@ static void resync(Agent *a)
 	if (a->list_in_flight || !a->engine_up)
 		return;
 	a->list_seq = ++a->seq;
-	r = docker_list(a->docker, a->label, on_list, a);
+	r = a->engine->ops->list(a->engine, a->label, on_list, a);
 	if (r < 0) {
 		log_warning_errno(r, "Failed to queue a container list: %m, ignoring");
 		return;
@@ -450,9 +298,15 @@ static void resync(Agent *a)
 	a->list_in_flight = true;
 }
 
-static void on_event(const cJSON *json, void *userdata);
+static void on_event(const DockerEvent *ev, void *userdata)
+{
+	Agent *a = userdata;
 
-static void on_events_end(const DockerReply *reply, void *userdata)
+	if (container_handle_event(a, ev))
+		agent_schedule_reconcile(a);
+}
+
+static void on_events_end(const EngineReply *reply, void *userdata)
 {
 	Agent *a = userdata;
 
@@ -472,7 +326,7 @@ static void start_events(Agent *a)
 
 	if (a->events)
 		return;
-	r = docker_events(a->docker, a->label, on_event, on_events_end, a, &a->events);
+	r = a->engine->ops->events(a->engine, a->label, on_event, on_events_end, a, &a->events);
 	if (r < 0)
 		log_warning_errno(r, "Failed to open the event stream: %m; relying on resyncs");
 }
@@ -480,7 +334,7 @@ static void start_events(Agent *a)
 /* Images: checked once before READY (and pulled when missing), so the first scale-up never waits on a pull;
  * pulled again when a create finds its image gone. */
 typedef struct ImageCall {
-	struct ImageCall *next;
+	LIST_FIELDS(struct ImageCall, image_calls);
 	Agent *agent;
 	char *image;
 	bool startup;
@@ -488,11 +342,7 @@ typedef struct ImageCall {
 
 static void image_call_free(Agent *a, ImageCall *ic)
 {
-	for (ImageCall **p = &a->image_calls; *p; p = &(*p)->next)
-		if (*p == ic) {
-			*p = ic->next;
-			break;
-		}
+	LIST_REMOVE(image_calls, a->image_calls, ic);
 	free(ic->image);
 	free(ic);
 }
@@ -517,7 +367,7 @@ static void image_done(Agent *a, ImageCall *ic)
 	}
 }
 
-static void on_pull(const DockerReply *reply, void *userdata)
+static void on_pull(const EngineReply *reply, void *userdata)
 {
 	ImageCall *ic = userdata;
 	Agent *a = ic->agent;
@@ -535,13 +385,13 @@ static int pull_image(Agent *a, ImageCall *ic)
 
 	log_info("Pulling image %s", ic->image);
 	set_pulling(a, ic->image, true);
-	r = docker_pull(a->docker, ic->image, on_pull, ic);
+	r = a->engine->ops->pull(a->engine, ic->image, on_pull, ic);
 	if (r < 0)
 		log_error_errno(r, "Failed to queue a pull of %s: %m", ic->image);
 	return r;
 }
 
-static void on_image_inspect(const DockerReply *reply, void *userdata)
+static void on_image_inspect(const EngineReply *reply, void *userdata)
 {
 	ImageCall *ic = userdata;
 	Agent *a = ic->agent;
@@ -566,18 +416,17 @@ static ImageCall *image_call_new(Agent *a, const char *image, bool startup)
 		free(ic);
 		return NULL;
 	}
-	ic->next = a->image_calls;
-	a->image_calls = ic;
+	LIST_PREPEND(image_calls, a->image_calls, ic);
 	return ic;
 }
 
-void agent_pull_image(Agent *a, const char *image)
+static void agent_pull_image(Agent *a, const char *image)
 {
 	ImageCall *ic;
 
-	for (ic = a->image_calls; ic; ic = ic->next)
-		if (streq(ic->image, image))
-			return; /* already on it */
+	LIST_FOREACH(image_calls, ic, a->image_calls)
+	if (streq(ic->image, image))
+		return; /* already on it */
 	ic = image_call_new(a, image, false);
 	if (ic && pull_image(a, ic) < 0)
 		image_done(a, ic);
@@ -596,7 +445,7 @@ static void check_images(Agent *a)
 		if (!ic)
 			continue;
 		a->images_pending++;
-		if (docker_image_inspect(a->docker, ic->image, on_image_inspect, ic) < 0) {
+		if (a->engine->ops->image_inspect(a->engine, ic->image, on_image_inspect, ic) < 0) {
 			log_warning("Failed to queue an inspect of image %s, ignoring", ic->image);
 			image_done(a, ic);
 		}
@@ -625,7 +474,7 @@ static int on_resync_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Agent *a = userdata;
 
-	(void)sd_event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + a->config->resync_interval * 1000000ULL);
+	(void)sd_event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + a->config->resync_interval * USEC_PER_SEC);
 	if (a->engine_up)
 		start_sync(a);
 	return 0;
@@ -633,66 +482,23 @@ static int on_resync_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- events ---- */
 
-static void on_die(Agent *a, Container *c, int exit_code)
-{
-	c->exit_code = exit_code;
-	if (c->op != OP_NONE) {
-		c->died = true; /* the op in flight settles it */
-		/* A container we stop no longer runs once it died: its place is free now, not when the engine has
-		 * finished the stop call (about 140 ms later), so a start waiting for the place goes at once. */
-		if (c->op == OP_STOP && c->phase == PHASE_STOPPING) {
-			c->phase = PHASE_EXITED;
-			container_touch(c);
-		}
-		return;
-	}
-	if (c->phase == PHASE_RUNNING) {
-		a->totals.died++;
-		log_app(LOG_WARNING, 0, c->app_name, c->id,
-		        "Container %s exited on its own with status %d; replacing it", c->name, exit_code);
-	}
-	c->phase = PHASE_EXITED;
-	container_touch(c);
-}
+/* ---- what the container state machine reports ---- */
 
-static void on_event(const cJSON *json, void *userdata)
+static void on_container_news(Agent *a, ContainerNews news, int app, int error, const char *message)
 {
-	Agent *a = userdata;
-	DockerEvent ev;
-	Container *c;
-
-	if (docker_json_parse_event(json, &ev) < 0)
-		return;
-	c = container_find(a, ev.id);
-	if (!c)
-		return; /* our own create still in flight, or news for the next resync */
-	switch (ev.action) {
-	case DOCKER_EVENT_DIE:
-		on_die(a, c, ev.exit_code);
+	switch (news) {
+	case NEWS_CHANGED:
 		break;
-	case DOCKER_EVENT_DESTROY:
-		if (c->op != OP_NONE) {
-			c->died = true;
-			break;
-		}
-		log_app(LOG_INFO, 0, c->app_name, c->id, "Container %s was removed by someone else", c->name);
-		container_free(c);
+	case NEWS_ENGINE_LOST:
+		agent_engine_lost(a, error);
 		break;
-	case DOCKER_EVENT_START:
-		if (c->op == OP_NONE && c->phase == PHASE_EXITED) {
-			c->phase = PHASE_RUNNING;
-			container_touch(c);
-		}
+	case NEWS_START_FAILED:
+		agent_app_failed(a, app, error, message);
 		break;
-	case DOCKER_EVENT_PAUSE:
-	case DOCKER_EVENT_UNPAUSE: /* someone else's doing when no op is in flight */
-		if (c->op == OP_NONE && (c->phase == PHASE_RUNNING || c->phase == PHASE_STANDBY)) {
-			c->phase = ev.action == DOCKER_EVENT_PAUSE ? PHASE_STANDBY : PHASE_RUNNING;
-			container_touch(c);
-		}
+	case NEWS_IMAGE_MISSING:
+		if (app >= 0 && (size_t)app < a->config->n_apps)
+			agent_pull_image(a, a->config->apps[app].image);
 		break;
-	default:
-		return;
 	}
 	agent_schedule_reconcile(a);
 }
@@ -717,7 +523,7 @@ static int add_sources(Agent *a)
 		return r;
 	(void)sd_event_source_set_enabled(a->ping_timer, SD_EVENT_OFF);
 	r = sd_event_add_time_relative(a->event, &a->resync_timer, CLOCK_MONOTONIC,
-	                               a->config->resync_interval * 1000000ULL, 0, on_resync_timer, a);
+	                               a->config->resync_interval * USEC_PER_SEC, 0, on_resync_timer, a);
 	if (r < 0)
 		return r;
 	return sd_event_source_set_enabled(a->resync_timer, SD_EVENT_ON);
@@ -734,20 +540,27 @@ int agent_new(Agent **ret, sd_event *event, Config *config, const unsigned *targ
 		return -ENOMEM;
 	a->event = sd_event_ref(event);
 	a->config = TAKE_PTR(cfg);
-	a->engine_log = (RateLimit)RATELIMIT_INIT(30 * 1000000ULL, 3);
+	a->engine_log = (RateLimit)RATELIMIT_INIT(30 * USEC_PER_SEC, 3);
 	a->persist_targets = o->persist_targets;
 	a->notify = o->notify;
 	a->apps = calloc(CONFIG_MAX_APPS, sizeof(AppState));
 	a->node_id = strdup(o->node_id);
 	if (!a->apps || !a->node_id || asprintf(&a->label, LABEL_AGENT "=%s", o->node_id) < 0)
 		return -ENOMEM;
+	if (hashmap_new(&a->by_id) < 0 || hashmap_new(&a->vanished) < 0)
+		return -ENOMEM;
 	if (o->state_dir && !(a->state_dir = strdup(o->state_dir)))
 		return -ENOMEM;
 	for (size_t i = 0; i < a->config->n_apps; i++)
 		a->apps[i].target = targets[i];
-	r = docker_new(&a->docker, event, o->docker_socket);
-	if (r < 0)
-		return r;
+	a->news = on_container_news;
+	if (o->engine)
+		a->engine = o->engine;
+	else {
+		r = docker_engine_new(&a->engine, event, o->docker_socket);
+		if (r < 0)
+			return r;
+	}
 	r = add_sources(a);
 	if (r < 0)
 		return r;
@@ -761,12 +574,14 @@ Agent *agent_free(Agent *a)
 		return NULL;
 	a->shutting_down = true;
 	a->events = NULL;
-	docker_free(a->docker); /* cancels every call in flight, without callbacks */
+	engine_free(a->engine); /* cancels every call in flight, without callbacks */
 	while (a->containers)
 		container_free(a->containers);
 	while (a->image_calls)
 		image_call_free(a, a->image_calls);
-	forget_vanished(a);
+	container_forget_vanished(a);
+	hashmap_free(a->by_id);
+	hashmap_free(a->vanished);
 	sd_event_source_disable_unref(a->reconcile_source);
 	sd_event_source_disable_unref(a->resync_timer);
 	sd_event_source_disable_unref(a->retry_timer);
@@ -784,8 +599,8 @@ Agent *agent_free(Agent *a)
 int agent_start(Agent *a)
 {
 	log_info("Node %s: capacity %u, %zu apps, engine at %s", a->node_id, a->config->capacity, a->config->n_apps,
-	         docker_socket_path(a->docker));
-	return docker_ping(a->docker, on_ping, a);
+	         engine_address(a));
+	return a->engine->ops->ping(a->engine, on_ping, a);
 }
 
 const Config *agent_config(const Agent *a)
@@ -864,7 +679,7 @@ void agent_reload(Agent *a, Config *config)
 		apps[i].retry_at = 0;
 		apps[i].failures = 0;
 	}
-	for (Container *c = a->containers; c; c = c->next)
+	for (Container *c = a->containers; c; c = c->containers_next)
 		c->app = config_find_app(config, c->app_name);
 	free(a->apps);
 	config_free(a->config);
@@ -881,7 +696,7 @@ void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *runni
 {
 	unsigned n[_PHASE_MAX] = {};
 
-	for (Container *c = a->containers; c; c = c->next)
+	for (Container *c = a->containers; c; c = c->containers_next)
 		if (c->app == (int)app)
 			n[c->phase]++;
 	*allocated = a->apps[app].allocated;
@@ -894,7 +709,7 @@ unsigned agent_app_standby(Agent *a, size_t app, unsigned *warming)
 {
 	unsigned n = 0, w = 0;
 
-	for (Container *c = a->containers; c; c = c->next)
+	for (Container *c = a->containers; c; c = c->containers_next)
 		if (c->app == (int)app) {
 			n += c->phase == PHASE_STANDBY;
 			w += c->phase == PHASE_WARMING;

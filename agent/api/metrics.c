@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Renders /metrics in the Prometheus text format. Label values are only app names (validated at config time)
  * and fixed route names, so nothing here needs escaping beyond what is checked. */
 #include <stdio.h>
@@ -6,16 +7,8 @@
 
 #include "force12/metrics.h"
 
-static const char *const known_routes[] = {"/v1/status", "/v1/targets", "/v1/containers", "/metrics",
-                                           "/healthz",   "/",           "other",          "unauthorized"};
-
-void api_stats_count(ApiStats *s, const char *route, unsigned status)
+void api_stats_count(ApiStats *s, const char *r, unsigned status)
 {
-	const char *r = "other";
-
-	for (size_t i = 0; i < ELEMENTSOF(known_routes); i++)
-		if (streq(route, known_routes[i]))
-			r = known_routes[i];
 	for (size_t i = 0; i < s->n; i++)
 		if (s->entries[i].status == status && streq(s->entries[i].route, r)) {
 			s->entries[i].count++;
@@ -115,39 +108,27 @@ static void render_api(FILE *f, const ApiStats *s)
 		        s->entries[i].status, (unsigned long long)s->entries[i].count);
 }
 
-static double number_of(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-/* Cluster mode, from the demand source's status object: etcd reachable, the revision, the live members, and
- * this node's share of each app. */
-static void render_cluster(FILE *f, Agent *a, const cJSON *cluster)
+/* Cluster mode: etcd reachable, the revision, the live members, and this node's share of each app. */
+static void render_cluster(FILE *f, Agent *a, const ClusterStatus *cluster)
 {
 	const Config *c = agent_config(a);
-	const cJSON *members = cJSON_GetObjectItemCaseSensitive(cluster, "members");
-	const cJSON *share = cJSON_GetObjectItemCaseSensitive(cluster, "share");
 
 	header(f, "force12_cluster_reachable", "gauge", "1 while etcd answers, else 0 (the last share is kept).");
-	fprintf(f, "force12_cluster_reachable %d\n",
-	        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cluster, "reachable")));
+	fprintf(f, "force12_cluster_reachable %d\n", cluster->reachable);
 	header(f, "force12_cluster_revision", "gauge", "The etcd revision this node last read.");
-	fprintf(f, "force12_cluster_revision %.0f\n", number_of(cluster, "revision"));
+	fprintf(f, "force12_cluster_revision %llu\n", (unsigned long long)cluster->revision);
 	header(f, "force12_cluster_members", "gauge", "Live nodes registered in etcd.");
-	fprintf(f, "force12_cluster_members %d\n", cJSON_GetArraySize(members));
+	fprintf(f, "force12_cluster_members %zu\n", cluster->n_members);
 	header(f, "force12_cluster_failures", "gauge", "etcd calls failed in a row.");
-	fprintf(f, "force12_cluster_failures %.0f\n", number_of(cluster, "failures"));
-	if (!cJSON_IsObject(share))
+	fprintf(f, "force12_cluster_failures %u\n", cluster->failures);
+	if (!cluster->share)
 		return;
 	header(f, "force12_cluster_share", "gauge", "This node's share of the cluster totals.");
 	for (size_t i = 0; i < c->n_apps; i++)
-		fprintf(f, "force12_cluster_share{app=\"%s\"} %.0f\n", c->apps[i].name,
-		        number_of(share, c->apps[i].name));
+		fprintf(f, "force12_cluster_share{app=\"%s\"} %u\n", c->apps[i].name, cluster->share[i]);
 }
 
-char *metrics_render(Agent *a, const ApiStats *s, const cJSON *extra)
+char *metrics_render(Agent *a, const ApiStats *s, const ClusterStatus *cluster)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -161,8 +142,8 @@ char *metrics_render(Agent *a, const ApiStats *s, const cJSON *extra)
 	render_histogram(f, "force12_container_stop_seconds", "Time from the stop request until the container exited.",
 	                 agent_stop_latency(a));
 	render_api(f, s);
-	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(extra, "cluster")))
-		render_cluster(f, a, cJSON_GetObjectItemCaseSensitive(extra, "cluster"));
+	if (cluster)
+		render_cluster(f, a, cluster);
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Docker Engine API's JSON (v1.41) as force12 speaks it: the create body, container lists, inspect answers and
  * events. Pure: no I/O, no logging, no mutable state. Nothing from the engine is trusted: a field of the wrong type
  * or size is -EPROTO or a skipped entry, never a crash or a silently truncated copy. */
@@ -107,7 +108,7 @@ static cJSON *labels_new(const char *app, const char *node_id)
 }
 
 /* Restart policy "no": the agent, not the engine, decides when a container comes back. */
-static cJSON *host_config_new(const AppConfig *app)
+static cJSON *host_config_new(const EngineCreateSpec *app)
 {
 	_cleanup_(cJSON_Deletep) cJSON *h = cJSON_CreateObject();
 	cJSON *restart;
@@ -122,7 +123,7 @@ static cJSON *host_config_new(const AppConfig *app)
 	return TAKE_PTR(h);
 }
 
-char *docker_json_create_body(const AppConfig *app, const char *node_id)
+char *docker_json_create_body(const EngineCreateSpec *app)
 {
 	_cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
 
@@ -130,7 +131,7 @@ char *docker_json_create_body(const AppConfig *app, const char *node_id)
 		return NULL;
 	if (add_strv(o, "Cmd", app->command) < 0 || add_strv(o, "Env", app->env) < 0)
 		return NULL;
-	if (add_item(o, "Labels", labels_new(app->name, node_id)) < 0)
+	if (add_item(o, "Labels", labels_new(app->app, app->node_id)) < 0)
 		return NULL;
 	if (!cJSON_AddStringToObject(o, "StopSignal", "SIGTERM") ||
 	    !cJSON_AddNumberToObject(o, "StopTimeout", app->stop_timeout))

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Logging to journald (structured) or stderr (plain, leveled). Never exits, never blocks on anything but a
  * write to stderr or the journal socket. */
 #include <errno.h>

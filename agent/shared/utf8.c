@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Strict UTF-8 validation (RFC 3629). Pure. */
 #include <stdint.h>
 #include <string.h>

@@ -1,9 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The deterministic split of cluster totals over nodes (see split.h). Pure: no I/O, no time, no randomness. The
  * nodes are sorted by id first so that the member order of the input never matters. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "force12/order.h"
 #include "force12/split.h"
 #include "force12/targets.h"
 
@@ -34,7 +36,7 @@ static void app_order(const Config *c, size_t *order)
 		size_t j = i;
 		while (j > 0) {
 			const AppConfig *a = &c->apps[order[j - 1]], *b = &c->apps[i];
-			if (a->priority < b->priority || (a->priority == b->priority && strcmp(a->name, b->name) < 0))
+			if (order_compare(a->priority, a->name, b->priority, b->name) < 0)
 				break;
 			order[j] = order[j - 1];
 			j--;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Control API server: libmicrohttpd in epoll mode, its epoll fd one sd-event IO source, no threads.
  * Bodies are capped at 64 KiB, connections are capped and time out, TCP requests need the bearer token.
  * Handlers validate everything before they change anything. */
@@ -21,6 +22,7 @@
 #include "force12/log.h"
 #include "force12/metrics.h"
 #include "force12/targets.h"
+#include "force12/time-util.h"
 
 /* Enough room that 1000 idle or dripping clients leave slots for real ones, and little memory per client:
  * a request line and headers must fit in 16 KiB (bodies are buffered apart, up to 64 KiB). */
@@ -40,9 +42,10 @@ struct Api {
 	Agent *agent;
 	Server unix_server, tcp_server;
 	char *token;
-	char *demand_kind;
+	int (*submit_targets)(const unsigned *targets, const char **ret_owner, void *userdata);
 	void (*status_hook)(cJSON *status, void *userdata);
 	const char *(*health_hook)(void *userdata);
+	bool (*cluster_hook)(ClusterStatus *ret, void *userdata);
 	void *hook_userdata;
 	char *socket_path; /* ours to unlink at exit; NULL when systemd owns it */
 	ApiStats stats;
@@ -67,6 +70,11 @@ static uint64_t realtime_ms(void)
 
 /* ---- responses ---- */
 
+typedef struct ApiRoute ApiRoute;
+static const ApiRoute *route_of(const char *url);
+static const char *route_allow(const ApiRoute *r);
+static const char *route_label(const char *route);
+
 static enum MHD_Result respond(struct MHD_Connection *conn, Api *api, const char *route, unsigned status,
                                const char *type, char *text)
 {
@@ -82,12 +90,11 @@ static enum MHD_Result respond(struct MHD_Connection *conn, Api *api, const char
 	}
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	if (status == 405)
-		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
-		                              streq(route, "/v1/targets") ? "GET, HEAD, PUT" : "GET, HEAD");
+	if (status == 405 && route_of(route))
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, route_allow(route_of(route)));
 	if (status == 401)
 		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-	api_stats_count(&api->stats, route, status);
+	api_stats_count(&api->stats, route_label(route), status);
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -123,36 +130,58 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, Api *api, cons
 
 /* ---- handlers ---- */
 
+unsigned api_http_status(int error)
+{
+	switch (error) {
+	case 0:
+		return 200;
+	case -ENOENT:
+		return 404;
+	case -EBUSY:
+		return 409;
+	case -E2BIG:
+		return 413;
+	case -ERANGE:
+		return 422;
+	default:
+		return 400;
+	}
+}
+
+static enum MHD_Result refused_by_source(struct MHD_Connection *conn, Api *api, const char *owner)
+{
+	ErrorText error = {};
+
+	snprintf(error.text, sizeof(error.text),
+	         "targets come from the %s demand source; start the agent with --demand api to set them", owner);
+	return respond_error(conn, api, "/v1/targets", 409, error.text);
+}
+
 static enum MHD_Result put_targets(struct MHD_Connection *conn, Api *api, const Request *req)
 {
 	const Config *config = agent_config(api->agent);
-	char error[CONFIG_ERROR_MAX];
+	ErrorText error = {};
 	unsigned targets[CONFIG_MAX_APPS];
-	TargetsError e;
+	const char *owner = "none";
+	int e;
 
-	if (!streq(api->demand_kind, "api")) {
-		snprintf(error, sizeof(error),
-		         "targets come from the %s demand source; start the agent with --demand api to set them",
-		         api->demand_kind);
-		return respond_error(conn, api, "/v1/targets", 409, error);
-	}
+	if (!api->submit_targets || api->submit_targets(NULL, &owner, api->hook_userdata) < 0)
+		return refused_by_source(conn, api, owner);
 	if (req->too_large)
 		return respond_error(conn, api, "/v1/targets", 413, "body is over 65536 bytes");
-	e = targets_parse(req->body ? req->body : "", req->len, config, false, targets, error);
-	if (e != TARGETS_OK)
-		return respond_error(conn, api, "/v1/targets", (unsigned)targets_http_status(e), error);
-	agent_set_targets(api->agent, targets);
+	e = targets_parse(req->body ? req->body : "", req->len, config, false, targets, &error);
+	if (e < 0)
+		return respond_error(conn, api, "/v1/targets", api_http_status(e), error.text);
+	if (api->submit_targets(targets, &owner, api->hook_userdata) < 0)
+		return refused_by_source(conn, api, owner);
 	return respond_json(conn, api, "/v1/targets", 200, agent_targets_json(api->agent));
 }
 
-static enum MHD_Result get_metrics(struct MHD_Connection *conn, Api *api)
+static enum MHD_Result get_metrics(struct MHD_Connection *conn, Api *api, const Request *req)
 {
-	_cleanup_json_ cJSON *extra = api->status_hook ? cJSON_CreateObject() : NULL;
-	char *text;
-
-	if (extra)
-		api->status_hook(extra, api->hook_userdata);
-	text = metrics_render(api->agent, &api->stats, extra);
+	ClusterStatus cluster;
+	bool in_cluster = api->cluster_hook && api->cluster_hook(&cluster, api->hook_userdata);
+	char *text = metrics_render(api->agent, &api->stats, in_cluster ? &cluster : NULL);
 
 	if (!text)
 		return MHD_NO;
@@ -161,7 +190,7 @@ static enum MHD_Result get_metrics(struct MHD_Connection *conn, Api *api)
 
 /* Health is the engine's: a node whose engine answers keeps its containers as they should be, even while etcd is
  * away (it keeps its last share), so it stays 200 and the note says what is degraded. */
-static enum MHD_Result get_healthz(struct MHD_Connection *conn, Api *api)
+static enum MHD_Result get_healthz(struct MHD_Connection *conn, Api *api, const Request *req)
 {
 	bool ok = agent_engine_reachable(api->agent);
 	const char *note = api->health_hook ? api->health_hook(api->hook_userdata) : NULL;
@@ -181,61 +210,98 @@ static cJSON *status_json(Api *api)
 	return o;
 }
 
-typedef enum Route {
-	ROUTE_STATUS,
-	ROUTE_TARGETS,
-	ROUTE_CONTAINERS,
-	ROUTE_HISTORY,
-	ROUTE_METRICS,
-	ROUTE_HEALTHZ,
-	ROUTE_DASHBOARD,
-	ROUTE_UNKNOWN,
-} Route;
-
-static Route route_of(const char *url)
+static enum MHD_Result get_status(struct MHD_Connection *conn, Api *api, const Request *req)
 {
-	static const char *const paths[] = {
-	        "/v1/status", "/v1/targets", "/v1/containers", "/v1/history", "/metrics", "/healthz", "/"};
+	return respond_json(conn, api, "/v1/status", 200, status_json(api));
+}
 
-	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-		if (streq(url, paths[i]))
-			return (Route)i;
-	return ROUTE_UNKNOWN;
+static enum MHD_Result get_targets(struct MHD_Connection *conn, Api *api, const Request *req)
+{
+	return respond_json(conn, api, "/v1/targets", 200, agent_targets_json(api->agent));
+}
+
+static enum MHD_Result get_containers(struct MHD_Connection *conn, Api *api, const Request *req)
+{
+	return respond_json(conn, api, "/v1/containers", 200, agent_containers_json(api->agent));
+}
+
+static enum MHD_Result get_history(struct MHD_Connection *conn, Api *api, const Request *req)
+{
+	return respond_json(conn, api, "/v1/history", 200, history_json(api->history, realtime_ms()));
+}
+
+static enum MHD_Result get_dashboard(struct MHD_Connection *conn, Api *api, const Request *req)
+{
+	return respond(conn, api, "/", 200, "text/html; charset=utf-8", strndup(dashboard_html, dashboard_html_len));
+}
+
+/* ---- the routes: a new endpoint is one row (the 404 text, the Allow header and the /metrics labels follow) ---- */
+
+typedef enum MHD_Result (*RouteFn)(struct MHD_Connection *conn, Api *api, const Request *req);
+
+struct ApiRoute {
+	const char *path;
+	RouteFn get; /* GET and HEAD */
+	RouteFn put; /* NULL: GET only */
+};
+
+static const ApiRoute routes[] = {
+        {"/", get_dashboard, NULL},
+        {"/v1/status", get_status, NULL},
+        {"/v1/targets", get_targets, put_targets},
+        {"/v1/containers", get_containers, NULL},
+        {"/v1/history", get_history, NULL},
+        {"/metrics", get_metrics, NULL},
+        {"/healthz", get_healthz, NULL},
+};
+
+static const ApiRoute *route_of(const char *url)
+{
+	for (size_t i = 0; i < ELEMENTSOF(routes); i++)
+		if (streq(url, routes[i].path))
+			return &routes[i];
+	return NULL;
+}
+
+static const char *route_allow(const ApiRoute *r)
+{
+	return r->put ? "GET, HEAD, PUT" : "GET, HEAD";
+}
+
+/* What /metrics counts a response under: a route's path, or "other" / "unauthorized" (a bounded label set). */
+static const char *route_label(const char *route)
+{
+	const ApiRoute *r = route_of(route);
+
+	if (r)
+		return r->path;
+	return streq(route, "unauthorized") ? "unauthorized" : "other";
+}
+
+static enum MHD_Result not_found(struct MHD_Connection *conn, Api *api)
+{
+	char text[256] = "no such path; see GET";
+	size_t n = strlen(text);
+
+	for (size_t i = 0; i < ELEMENTSOF(routes); i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - MIN(n, sizeof(text)), "%s %s", i ? "," : "",
+		                      routes[i].path);
+	return respond_error(conn, api, "other", 404, text);
 }
 
 static enum MHD_Result dispatch(struct MHD_Connection *conn, Api *api, const char *url, const char *method,
                                 const Request *req)
 {
-	Route route = route_of(url);
-	bool get = streq(method, "GET") || streq(method, "HEAD");
+	const ApiRoute *route = route_of(url);
 
-	if (route == ROUTE_UNKNOWN)
-		return respond_error(conn, api, "other", 404,
-		                     "no such path; see GET /, /v1/status, /v1/targets, "
-		                     "/v1/containers, /v1/history, /metrics, /healthz");
-	if (route == ROUTE_TARGETS && streq(method, "PUT"))
-		return put_targets(conn, api, req);
-	if (!get)
-		return respond_error(conn, api, url, 405,
-		                     route == ROUTE_TARGETS ? "method not allowed; use GET or PUT"
-		                                            : "method not allowed; use GET");
-	switch (route) {
-	case ROUTE_STATUS:
-		return respond_json(conn, api, url, 200, status_json(api));
-	case ROUTE_TARGETS:
-		return respond_json(conn, api, url, 200, agent_targets_json(api->agent));
-	case ROUTE_CONTAINERS:
-		return respond_json(conn, api, url, 200, agent_containers_json(api->agent));
-	case ROUTE_HISTORY:
-		return respond_json(conn, api, url, 200, history_json(api->history, realtime_ms()));
-	case ROUTE_METRICS:
-		return get_metrics(conn, api);
-	case ROUTE_DASHBOARD:
-		return respond(conn, api, url, 200, "text/html; charset=utf-8",
-		               strndup(dashboard_html, dashboard_html_len));
-	default:
-		return get_healthz(conn, api);
-	}
+	if (!route)
+		return not_found(conn, api);
+	if (streq(method, "GET") || streq(method, "HEAD"))
+		return route->get(conn, api, req);
+	if (route->put && streq(method, "PUT"))
+		return route->put(conn, api, req);
+	return respond_error(conn, api, route->path, 405,
+	                     route->put ? "method not allowed; use GET or PUT" : "method not allowed; use GET");
 }
 
 /* Constant time in the length of the expected token, whatever the client sent. */
@@ -448,14 +514,14 @@ static int unlink_stale_socket(const char *path, const struct sockaddr_un *sa)
 	return unlink(path) < 0 ? -errno : 0;
 }
 
-static int unix_socket_new(const char *path, int mode, const char *group, char *error)
+static int unix_socket_new(const char *path, int mode, const char *group, ErrorText *error)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -1;
 	int r;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(error, CONFIG_ERROR_MAX, "--api-socket %.64s...: path too long", path);
+		(void)error_text_set(error, 0, "--api-socket %.64s...: path too long", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
@@ -463,22 +529,22 @@ static int unix_socket_new(const char *path, int mode, const char *group, char *
 	if (r >= 0)
 		r = unlink_stale_socket(path, &sa);
 	if (r < 0) {
-		snprintf(error, CONFIG_ERROR_MAX, "--api-socket %s: %s", path,
-		         r == -EADDRINUSE ? "another agent is serving it" : strerror(-r));
+		(void)error_text_set(error, 0, "--api-socket %s: %s", path,
+		                     r == -EADDRINUSE ? "another agent is serving it" : strerror(-r));
 		return r;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0 ||
 	    chmod(path, (mode_t)mode) < 0) {
 		r = -errno;
-		snprintf(error, CONFIG_ERROR_MAX, "--api-socket %s: %s", path, strerror(errno));
+		(void)error_text_set(error, 0, "--api-socket %s: %s", path, strerror(errno));
 		return r;
 	}
 	if (group) {
 		struct group *g = getgrnam(group);
 		if (!g || chown(path, (uid_t)-1, g->gr_gid) < 0) {
-			snprintf(error, CONFIG_ERROR_MAX, "--api-group %s: %s", group,
-			         g ? strerror(errno) : "no such group");
+			(void)error_text_set(error, 0, "--api-group %s: %s", group,
+			                     g ? strerror(errno) : "no such group");
 			return -EINVAL;
 		}
 	}
@@ -521,7 +587,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
 	return 0;
 }
 
-static int tcp_socket_new(const ApiOptions *o, char *error)
+static int tcp_socket_new(const ApiOptions *o, ErrorText *error)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -530,27 +596,28 @@ static int tcp_socket_new(const ApiOptions *o, char *error)
 	int one = 1;
 
 	if (parse_listen(o->listen, &ss, &len, &loopback) < 0) {
-		snprintf(error, CONFIG_ERROR_MAX, "--listen %.64s: expected ADDR:PORT, e.g. 127.0.0.1:5112", o->listen);
+		(void)error_text_set(error, 0, "--listen %.64s: expected ADDR:PORT, e.g. 127.0.0.1:5112", o->listen);
 		return -EINVAL;
 	}
 	if (!loopback && !o->token) {
-		snprintf(error, CONFIG_ERROR_MAX,
-		         "--listen %.64s is not a loopback address: give --token-file so that requests must carry the "
-		         "token",
-		         o->listen);
+		(void)error_text_set(
+		        error, 0,
+		        "--listen %.64s is not a loopback address: give --token-file so that requests must carry the "
+		        "token",
+		        o->listen);
 		return -EPERM;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
 		int r = -errno;
-		snprintf(error, CONFIG_ERROR_MAX, "--listen %.64s: %s", o->listen, strerror(errno));
+		(void)error_text_set(error, 0, "--listen %.64s: %s", o->listen, strerror(errno));
 		return r;
 	}
 	return TAKE_FD(fd);
 }
 
-static int open_unix(Api *api, const ApiOptions *o, char *error)
+static int open_unix(Api *api, const ApiOptions *o, ErrorText *error)
 {
 	int fd = socket_from_systemd();
 
@@ -587,7 +654,7 @@ static void history_sample(Api *api)
 static int on_history_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	history_sample(userdata);
-	return sd_event_source_set_time(s, usec + HISTORY_INTERVAL_MS * 1000ULL);
+	return sd_event_source_set_time(s, usec + HISTORY_INTERVAL_MS * USEC_PER_MSEC);
 }
 
 static int history_start(Api *api)
@@ -598,27 +665,28 @@ static int history_start(Api *api)
 	if (r < 0)
 		return r;
 	(void)sd_event_now(api->event, CLOCK_MONOTONIC, &now);
-	r = sd_event_add_time(api->event, &api->history_timer, CLOCK_MONOTONIC, now, 1000, on_history_timer, api);
+	r = sd_event_add_time(api->event, &api->history_timer, CLOCK_MONOTONIC, now, USEC_PER_MSEC, on_history_timer,
+	                      api);
 	return r < 0 ? r : sd_event_source_set_enabled(api->history_timer, SD_EVENT_ON);
 }
 
-int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, char *error)
+int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, ErrorText *error)
 {
 	_cleanup_(api_freep) Api *api = calloc(1, sizeof(Api));
 	int fd, r;
 
-	if (!api || !(api->demand_kind = strdup(o->demand_kind)) || (o->token && !(api->token = strdup(o->token))))
+	if (!api || (o->token && !(api->token = strdup(o->token))))
 		return -ENOMEM;
 	api->event = sd_event_ref(event);
 	api->agent = agent;
+	api->submit_targets = o->submit_targets;
 	api->status_hook = o->status_hook;
 	api->health_hook = o->health_hook;
+	api->cluster_hook = o->cluster_hook;
 	api->hook_userdata = o->hook_userdata;
 	r = history_start(api);
-	if (r < 0) {
-		snprintf(error, CONFIG_ERROR_MAX, "failed to start the dashboard history: %s", strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return error_text_set(error, r, "failed to start the dashboard history: %s", strerror(-r));
 	fd = open_unix(api, o, error);
 	if (fd < 0)
 		return fd;
@@ -633,7 +701,7 @@ int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, char 
 			         o->token ? " (bearer token required)" : "");
 	}
 	if (r < 0) {
-		snprintf(error, CONFIG_ERROR_MAX, "failed to start the HTTP server: %s", strerror(-r));
+		(void)error_text_set(error, 0, "failed to start the HTTP server: %s", strerror(-r));
 		return r;
 	}
 	*ret = TAKE_PTR(api);
@@ -652,21 +720,10 @@ Api *api_free(Api *api)
 	if (api->token)
 		explicit_bzero(api->token, strlen(api->token));
 	free(api->token);
-	free(api->demand_kind);
 	free(api->socket_path);
 	api_stats_free(&api->stats);
 	sd_event_source_disable_unref(api->history_timer);
 	history_free(api->history);
 	free(api);
 	return NULL;
-}
-
-void api_set_demand_kind(Api *api, const char *kind)
-{
-	char *k = strdup(kind);
-
-	if (!k)
-		return;
-	free(api->demand_kind);
-	api->demand_kind = k;
 }

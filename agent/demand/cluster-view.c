@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The cluster view (see cluster-view.h): etcd's kvs in, members and totals kept, this node's share out. Pure, so
  * that the tests can replay any sequence of etcd events without an etcd. */
 #include <cjson/cJSON.h>
@@ -105,16 +106,16 @@ static void member_put(ClusterView *v, const char *id, const EtcdKv *kv)
 
 static void totals_put(ClusterView *v, const EtcdKv *kv)
 {
-	char error[CONFIG_ERROR_MAX];
+	ErrorText error = {};
 	unsigned t[CONFIG_MAX_APPS];
 
 	if (kv->deleted) {
 		memset(v->totals, 0, sizeof(v->totals));
 		return;
 	}
-	if (targets_parse(kv->value, kv->value_len, v->config, false, t, error) != TARGETS_OK) {
+	if (targets_parse(kv->value, kv->value_len, v->config, false, t, &error) < 0) {
 		log_error("etcd: %s at revision %" PRId64 ": %s; keeping the last totals", CLUSTER_TARGETS_KEY,
-		          kv->mod_revision, error);
+		          kv->mod_revision, error.text);
 		return;
 	}
 	/* The cluster owns every app: one not named has a total of 0. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The file: and http:// demand sources. Both end in demand_payload_apply(): the one targets parser, then a merge
  * into the last good targets, so a bad document never changes anything. Neither blocks: the file is a bounded read
  * of a regular file, the URL goes through the libcurl multi client. */
@@ -8,18 +9,20 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include "force12/backoff.h"
 #include "force12/demand-sources.h"
 #include "force12/http-client.h"
 #include "force12/json.h"
 #include "force12/log.h"
 #include "force12/targets.h"
+#include "force12/time-util.h"
 
-int demand_payload_apply(const char *text, size_t len, const Config *config, unsigned *targets, char *error)
+int demand_payload_apply(const char *text, size_t len, const Config *config, unsigned *targets, ErrorText *error)
 {
 	unsigned parsed[CONFIG_MAX_APPS];
 	int changed = 0;
 
-	if (targets_parse(text, len, config, false, parsed, error) != TARGETS_OK)
+	if (targets_parse(text, len, config, false, parsed, error) < 0)
 		return -EINVAL;
 	for (size_t i = 0; i < config->n_apps; i++)
 		if (parsed[i] != TARGETS_UNSET && parsed[i] != targets[i]) {
@@ -36,7 +39,7 @@ typedef struct SourceState {
 	void *userdata;
 	unsigned targets[CONFIG_MAX_APPS];
 	bool have_targets;
-	char error[CONFIG_ERROR_MAX];
+	char error[CONFIG_ERROR_MAX]; /* the last refusal, for status */
 	unsigned updates, rejected;
 } SourceState;
 
@@ -50,14 +53,14 @@ static void state_init(SourceState *s, const Config *config, DemandFn fn, void *
 /* Applies a document; logs one line when it is refused (once per distinct reason). */
 static void state_apply(SourceState *s, const char *origin, const char *text, size_t len)
 {
-	char error[CONFIG_ERROR_MAX];
-	int r = demand_payload_apply(text, len, s->config, s->targets, error);
+	ErrorText error = {};
+	int r = demand_payload_apply(text, len, s->config, s->targets, &error);
 
 	if (r < 0) {
 		s->rejected++;
-		if (!streq(error, s->error))
-			log_error("%s: %s; keeping the last good targets", origin, error);
-		snprintf(s->error, sizeof(s->error), "%s", error);
+		if (!streq(error.text, s->error))
+			log_error("%s: %s; keeping the last good targets", origin, error.text);
+		snprintf(s->error, sizeof(s->error), "%s", error.text);
 		return;
 	}
 	s->error[0] = 0;
@@ -158,7 +161,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 }
 
 int file_source_new(FileSource **ret, sd_event *event, const char *path, const Config *config, DemandFn fn,
-                    void *userdata, char *error)
+                    void *userdata, ErrorText *error)
 {
 	_cleanup_(file_source_freep) FileSource *f = calloc(1, sizeof(FileSource));
 	_cleanup_free_ char *d = NULL, *b = NULL;
@@ -168,7 +171,7 @@ int file_source_new(FileSource **ret, sd_event *event, const char *path, const C
 		return -ENOMEM;
 	f->fd = -1;
 	if (!path[0] || path[strlen(path) - 1] == '/') {
-		snprintf(error, CONFIG_ERROR_MAX, "--demand file:%.64s: expected the path of a file", path);
+		(void)error_text_set(error, 0, "--demand file:%.64s: expected the path of a file", path);
 		return -EINVAL;
 	}
 	state_init(&f->state, config, fn, userdata);
@@ -180,8 +183,8 @@ int file_source_new(FileSource **ret, sd_event *event, const char *path, const C
 		return -errno;
 	if (inotify_add_watch(f->fd, f->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
 		r = -errno;
-		snprintf(error, CONFIG_ERROR_MAX, "--demand file:%.64s: cannot watch the directory %.64s: %s", path,
-		         f->dir, strerror(-r));
+		(void)error_text_set(error, 0, "--demand file:%.64s: cannot watch the directory %.64s: %s", path,
+		                     f->dir, strerror(-r));
 		return r == -ENOMEM ? r : -EINVAL;
 	}
 	r = sd_event_add_io(event, &f->io, f->fd, EPOLLIN, on_inotify, f);
@@ -232,11 +235,7 @@ struct HttpSource {
 
 static uint64_t http_next_delay(const HttpSource *h)
 {
-	uint64_t d = h->interval_usec;
-
-	for (unsigned i = 0; i < h->failures && d < DEMAND_HTTP_BACKOFF_MAX * 1000000ULL; i++)
-		d *= 2;
-	return MIN(d, DEMAND_HTTP_BACKOFF_MAX * 1000000ULL);
+	return backoff_delay(h->interval_usec, DEMAND_HTTP_BACKOFF_MAX * USEC_PER_SEC, h->failures + 1);
 }
 
 static void http_failed(HttpSource *h, const char *fmt, const char *arg)
@@ -247,7 +246,7 @@ static void http_failed(HttpSource *h, const char *fmt, const char *arg)
 	h->failures++;
 	if (!streq(what, h->state.error))
 		log_warning("%s: %s; keeping the last good targets, polling again in %.0f s", h->origin, what,
-		            http_next_delay(h) / 1e6);
+		            http_next_delay(h) / (double)USEC_PER_SEC);
 	snprintf(h->state.error, sizeof(h->state.error), "%s", what);
 }
 
@@ -332,7 +331,7 @@ static bool url_is_valid(const char *url)
 }
 
 int http_source_new(HttpSource **ret, sd_event *event, const char *url, unsigned interval, const Config *config,
-                    DemandFn fn, void *userdata, char *error)
+                    DemandFn fn, void *userdata, ErrorText *error)
 {
 	_cleanup_(http_source_freep) HttpSource *h = calloc(1, sizeof(HttpSource));
 	int r;
@@ -340,12 +339,12 @@ int http_source_new(HttpSource **ret, sd_event *event, const char *url, unsigned
 	if (!h)
 		return -ENOMEM;
 	if (!url_is_valid(url)) {
-		snprintf(error, CONFIG_ERROR_MAX, "--demand %.64s: expected http://HOST[:PORT]/PATH", url);
+		(void)error_text_set(error, 0, "--demand %.64s: expected http://HOST[:PORT]/PATH", url);
 		return -EINVAL;
 	}
 	state_init(&h->state, config, fn, userdata);
 	h->event = sd_event_ref(event);
-	h->interval_usec = (interval ? interval : DEMAND_HTTP_DEFAULT_INTERVAL) * 1000000ULL;
+	h->interval_usec = (interval ? interval : DEMAND_HTTP_DEFAULT_INTERVAL) * USEC_PER_SEC;
 	if (!(h->url = strdup(url)) || !(h->origin = strdup(url)))
 		return -ENOMEM;
 	r = http_client_new(&h->http, event);
@@ -355,7 +354,7 @@ int http_source_new(HttpSource **ret, sd_event *event, const char *url, unsigned
 	r = sd_event_add_time(event, &h->timer, CLOCK_MONOTONIC, 0, 0, on_http_timer, h);
 	if (r < 0)
 		return r;
-	log_info("Targets from %s, polled every %.0f s", url, h->interval_usec / 1e6);
+	log_info("Targets from %s, polled every %.0f s", url, h->interval_usec / (double)USEC_PER_SEC);
 	*ret = TAKE_PTR(h);
 	return 0;
 }
@@ -383,6 +382,6 @@ cJSON *http_source_status_json(const HttpSource *h)
 	state_status(&h->state, o);
 	cJSON_AddNumberToObject(o, "not_modified", h->not_modified);
 	cJSON_AddNumberToObject(o, "failures", h->failures);
-	cJSON_AddNumberToObject(o, "interval", h->interval_usec / 1e6);
+	cJSON_AddNumberToObject(o, "interval", h->interval_usec / (double)USEC_PER_SEC);
 	return o;
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Keeps the run-time targets in the state dir. A write is all or nothing: readers see the old file or the new
  * one, never a torn one. Never fatal: the caller decides what a failure means. */
 #include <fcntl.h>
@@ -86,7 +87,7 @@ static int read_small_file(int fd, char *buf, size_t size, size_t *ret_len)
 	return 0;
 }
 
-int state_load_targets(const char *dir, const Config *config, unsigned *targets, char *error)
+int state_load_targets(const char *dir, const Config *config, unsigned *targets, ErrorText *error)
 {
 	char path[4096], corrupt[4200];
 	_cleanup_free_ char *buf = malloc(TARGETS_BODY_MAX + 1);
@@ -102,14 +103,14 @@ int state_load_targets(const char *dir, const Config *config, unsigned *targets,
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	r = read_small_file(fd, buf, TARGETS_BODY_MAX + 1, &len);
-	if (r == 0 && targets_parse(buf, len, config, true, values, error) == TARGETS_OK) {
+	if (r == 0 && targets_parse(buf, len, config, true, values, error) == 0) {
 		for (size_t i = 0; i < config->n_apps; i++)
 			if (values[i] != TARGETS_UNSET)
 				targets[i] = values[i];
 		return 1;
 	}
 	if (r == -EFBIG)
-		snprintf(error, CONFIG_ERROR_MAX, "file is too large");
+		(void)error_text_set(error, 0, "file is too large");
 	else if (r < 0)
 		return r;
 	snprintf(corrupt, sizeof(corrupt), "%s.corrupt", path);

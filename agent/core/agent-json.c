@@ -1,21 +1,9 @@
-/* What the control API shows of the agent: status, targets and containers as JSON, and the latency
- * histograms behind /metrics. Reads the agent's state; never changes it. */
+// SPDX-License-Identifier: Apache-2.0
+/* What the control API shows of the agent: status, targets and containers as JSON. Reads the agent's state; never
+ * changes it. */
 #include <stdio.h>
 
 #include "agent-internal.h"
-
-const double histogram_bounds[HISTOGRAM_BUCKETS - 1] = {0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30};
-
-void histogram_observe(Histogram *h, double seconds)
-{
-	size_t i = 0;
-
-	while (i < HISTOGRAM_BUCKETS - 1 && seconds > histogram_bounds[i])
-		i++;
-	h->counts[i]++;
-	h->count++;
-	h->sum += seconds;
-}
 
 static cJSON *app_json(Agent *a, size_t i)
 {
@@ -64,7 +52,7 @@ static cJSON *totals_json(Agent *a)
 static cJSON *docker_json(Agent *a)
 {
 	cJSON *o = cJSON_CreateObject();
-	const char *v = docker_api_version(a->docker);
+	const char *v = a->engine->ops->api_version(a->engine);
 
 	if (!o)
 		return NULL;
@@ -73,7 +61,7 @@ static cJSON *docker_json(Agent *a)
 		cJSON_AddStringToObject(o, "api_version", v);
 	else
 		cJSON_AddNullToObject(o, "api_version");
-	cJSON_AddStringToObject(o, "socket", docker_socket_path(a->docker));
+	cJSON_AddStringToObject(o, "socket", a->engine->ops->address(a->engine));
 	return o;
 }
 
@@ -84,6 +72,7 @@ cJSON *agent_status_json(Agent *a)
 	if (!o)
 		return NULL;
 	cJSON_AddStringToObject(o, "node", a->node_id);
+	cJSON_AddStringToObject(o, "version", FORCE12_VERSION);
 	cJSON_AddNumberToObject(o, "capacity", a->config->capacity);
 	cJSON_AddBoolToObject(o, "ready", a->ready);
 	cJSON_AddItemToObject(o, "docker", docker_json(a));
@@ -103,15 +92,6 @@ cJSON *agent_targets_json(Agent *a)
 	return o;
 }
 
-static const char *phase_name(ContainerPhase p)
-{
-	static const char *const names[_PHASE_MAX] = {
-	        [PHASE_STARTING] = "starting", [PHASE_RUNNING] = "running",   [PHASE_STOPPING] = "stopping",
-	        [PHASE_EXITED] = "exited",     [PHASE_REMOVING] = "removing",
-	};
-	return names[p];
-}
-
 static void format_time(uint64_t usec, char *buf, size_t size)
 {
 	time_t t = (time_t)(usec / 1000000);
@@ -125,7 +105,7 @@ cJSON *agent_containers_json(Agent *a)
 {
 	cJSON *arr = cJSON_CreateArray();
 
-	for (Container *c = a->containers; arr && c; c = c->next) {
+	for (Container *c = a->containers; arr && c; c = c->containers_next) {
 		char started[32];
 		cJSON *o = cJSON_CreateObject();
 		if (!o)
@@ -134,7 +114,7 @@ cJSON *agent_containers_json(Agent *a)
 		cJSON_AddStringToObject(o, "id", c->id);
 		cJSON_AddStringToObject(o, "name", c->name);
 		cJSON_AddStringToObject(o, "app", c->app_name);
-		cJSON_AddStringToObject(o, "state", phase_name(c->phase));
+		cJSON_AddStringToObject(o, "state", container_phase_to_string(c->phase));
 		if (started[0])
 			cJSON_AddStringToObject(o, "started_at", started);
 		else

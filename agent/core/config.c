@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The agent's configuration: strict JSON parsing into a Config and the embedded default of INTERFACE.md.
  * It never logs, never touches the engine, and never accepts a document it cannot fully account for: every
  * rejection is one line naming the key. Only config_load_file() does I/O. */
@@ -38,26 +39,24 @@ static const char *const app_keys[] = {"name",         "image", "priority", "com
 typedef struct Scope {
 	const cJSON *object;
 	const char *prefix;
-	char *error;
+	ErrorText *error;
 } Scope;
 
-_printf_(2, 3) static int config_error(char *error, const char *format, ...)
+_printf_(2, 3) static int config_error(ErrorText *error, const char *format, ...)
 {
 	va_list ap;
 
 	if (error) {
 		va_start(ap, format);
-		vsnprintf(error, CONFIG_ERROR_MAX, format, ap);
+		(void)vsnprintf(error->text, sizeof(error->text), format, ap);
 		va_end(ap);
 	}
 	return -EINVAL;
 }
 
-static int config_oom(char *error)
+static int config_oom(ErrorText *error)
 {
-	if (error)
-		snprintf(error, CONFIG_ERROR_MAX, "out of memory");
-	return -ENOMEM;
+	return error_text_set(error, -ENOMEM, "out of memory");
 }
 
 static char **strv_free(char **l)
@@ -298,7 +297,7 @@ static int app_parse_numbers(const Scope *s, AppConfig *a)
 }
 
 /* Fills a zeroed AppConfig; on failure what was filled is left for config_free(). */
-static int app_parse(const cJSON *item, size_t index, AppConfig *a, char *error)
+static int app_parse(const cJSON *item, size_t index, AppConfig *a, ErrorText *error)
 {
 	char prefix[32];
 	Scope s = {.object = item, .prefix = prefix, .error = error};
@@ -322,7 +321,7 @@ static int app_parse(const cJSON *item, size_t index, AppConfig *a, char *error)
 	return app_parse_numbers(&s, a);
 }
 
-static int apps_parse(const cJSON *apps, Config *c, char *error)
+static int apps_parse(const cJSON *apps, Config *c, ErrorText *error)
 {
 	const cJSON *item;
 	size_t i = 0;
@@ -351,7 +350,7 @@ static int apps_parse(const cJSON *apps, Config *c, char *error)
 	return 0;
 }
 
-static int config_from_json(const cJSON *root, Config **ret, char *error)
+static int config_from_json(const cJSON *root, Config **ret, ErrorText *error)
 {
 	_cleanup_config_ Config *c = NULL;
 	Scope s = {.object = root, .prefix = "", .error = error};
@@ -379,7 +378,7 @@ static int config_from_json(const cJSON *root, Config **ret, char *error)
 	return 0;
 }
 
-static int malformed_at(const char *text, size_t len, size_t offset, const char *what, char *error)
+static int malformed_at(const char *text, size_t len, size_t offset, const char *what, ErrorText *error)
 {
 	unsigned line = 1, column = 1;
 
@@ -391,7 +390,7 @@ static int malformed_at(const char *text, size_t len, size_t offset, const char 
 	return config_error(error, "malformed JSON near line %u, column %u%s", line, column, what);
 }
 
-static int json_parse(const char *text, size_t len, cJSON **ret, char *error)
+static int json_parse(const char *text, size_t len, cJSON **ret, ErrorText *error)
 {
 	const char *nul = len > 0 ? memchr(text, '\0', len) : NULL, *end = NULL;
 	cJSON *root;
@@ -418,7 +417,7 @@ static int json_parse(const char *text, size_t len, cJSON **ret, char *error)
 	return 0;
 }
 
-int config_parse(const char *text, size_t len, Config **ret, char *error)
+int config_parse(const char *text, size_t len, Config **ret, ErrorText *error)
 {
 	_cleanup_(cJSON_Deletep) cJSON *root = NULL;
 	int r;
@@ -434,22 +433,22 @@ int config_new_default(Config **ret)
 	return config_parse(default_config, strlen(default_config), ret, NULL);
 }
 
-static int io_error(const char *path, int r, char *error)
+static int io_error(const char *path, int r, ErrorText *error)
 {
 	if (error)
-		snprintf(error, CONFIG_ERROR_MAX, "%s: %s", path, strerror(-r));
+		(void)error_text_set(error, 0, "%s: %s", path, strerror(-r));
 	return r;
 }
 
-static int too_big(const char *path, char *error)
+static int too_big(const char *path, ErrorText *error)
 {
 	if (error)
-		snprintf(error, CONFIG_ERROR_MAX, "%s: larger than %d bytes, refusing", path, CONFIG_FILE_MAX);
+		(void)error_text_set(error, 0, "%s: larger than %d bytes, refusing", path, CONFIG_FILE_MAX);
 	return -EFBIG;
 }
 
 /* Reads at most CONFIG_FILE_MAX bytes; works for pipes (-c /dev/stdin) as well, so st_size is only a shortcut. */
-static int read_file_limited(const char *path, char **ret, size_t *ret_len, char *error)
+static int read_file_limited(const char *path, char **ret, size_t *ret_len, ErrorText *error)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
@@ -478,18 +477,18 @@ static int read_file_limited(const char *path, char **ret, size_t *ret_len, char
 	return 0;
 }
 
-int config_load_file(const char *path, Config **ret, char *error)
+int config_load_file(const char *path, Config **ret, ErrorText *error)
 {
 	_cleanup_free_ char *text = NULL;
-	char message[CONFIG_ERROR_MAX] = "";
+	ErrorText message = {};
 	size_t len = 0;
 	int r;
 
 	r = read_file_limited(path, &text, &len, error);
 	if (r < 0)
 		return r;
-	r = config_parse(text, len, ret, error ? message : NULL);
+	r = config_parse(text, len, ret, error ? &message : NULL);
 	if (r < 0)
-		(void)config_error(error, "%s: %s", path, message); /* truncating a long path is fine */
+		(void)config_error(error, "%s: %s", path, message.text); /* truncating a long path is fine */
 	return r;
 }

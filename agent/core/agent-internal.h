@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The agent's private state, shared by agent.c (sync, reconcile loop, life cycle), container.c (the container
+ * state machine: every phase transition, from engine answers and events alike) and agent-json.c (what the API
+ * shows). Calls go one way: agent.c -> container.c; container.c reports back only through Agent.news.
+ * Nothing outside these files may include it. */
+#pragma once
+
+#include "force12/agent.h"
+#include "force12/engine.h"
+#include "force12/hashmap.h"
+#include "force12/histogram.h"
+#include "force12/list.h"
+#include "force12/log.h"
+#include "force12/plan.h"
+#include "force12/time-util.h"
+
+typedef enum ContainerOp {
+	OP_NONE,
+	OP_CREATE,
+	OP_START,
+	OP_STOP,
+	OP_INSPECT,
+	OP_REMOVE,
+	OP_PAUSE,
+	OP_UNPAUSE,
+} ContainerOp;
+
+/* What the state machine reports to the agent. */
+typedef enum ContainerNews {
+	NEWS_CHANGED,       /* a container changed: reconcile */
+	NEWS_ENGINE_LOST,   /* an answer said the engine cannot be reached (error) */
+	NEWS_START_FAILED,  /* a start of app failed (error, message): back off */
+	NEWS_IMAGE_MISSING, /* a create of app found no image: pull it */
+} ContainerNews;
+
+typedef struct Container Container;
+struct Container {
+	LIST_FIELDS(Container, containers);
+	Agent *agent;
+	char id[DOCKER_ID_MAX + 1]; /* empty while the create is in flight */
+	char name[128];
+	char app_name[CONFIG_APP_NAME_MAX + 1];
+	int app; /* config index, or -1 for an app no longer configured */
+	ContainerPhase phase;
+	ContainerOp op;
+	uint64_t seq;      /* agent seq of the last change; a list issued before it is older news */
+	usec_t started_at; /* CLOCK_REALTIME */
+	usec_t op_begin;   /* CLOCK_MONOTONIC, when the current chain began */
+	int exit_code;     /* from the die event or inspect; -1 unknown */
+	bool died;         /* a die event came while an op was in flight */
+	bool by_us;        /* we asked it to stop */
+	bool warm;         /* created for the standby pool: paused once started */
+};
+
+typedef struct AppState {
+	unsigned target;
+	unsigned allocated;
+	unsigned failures;
+	usec_t retry_at; /* CLOCK_MONOTONIC; starts wait until then */
+	bool kill_hint_logged;
+	bool pulling;
+	char last_error[256];
+} AppState;
+
+struct Agent {
+	sd_event *event;
+	Config *config;
+	AppState *apps;
+	char *node_id;
+	char *label; /* io.force12.agent=<node id> */
+	char *state_dir;
+	bool persist_targets, notify;
+	Engine *engine;
+	void (*news)(Agent *a, ContainerNews news, int app, int error, const char *message);
+
+	Container *containers;
+	size_t n_containers;
+	unsigned ops_in_flight;     /* creates, starts, stops, pauses, unpauses: at most config->parallel */
+	unsigned removes_in_flight; /* removes: at most config->parallel too, apart */
+	uint64_t seq;
+
+	bool engine_up, ready, synced, images_checked, shutting_down;
+	unsigned pings_failed;
+	unsigned images_pending;
+	EngineStream *events;
+	struct ImageCall *image_calls;
+	bool list_in_flight;
+	uint64_t list_seq;
+	Hashmap *by_id;    /* the containers whose id is known, by id */
+	Hashmap *vanished; /* ids freed while a list was in flight (keys = values, owned) */
+
+	sd_event_source *reconcile_source, *resync_timer, *retry_timer, *ping_timer;
+	RateLimit engine_log;
+	char status_line[512];
+
+	AgentTotals totals;
+	Histogram start_latency, stop_latency;
+};
+
+/* container.c: the phase's name in /v1/containers ("standby", ...), or NULL out of range. */
+const char *container_phase_to_string(ContainerPhase p);
+
+/* container.c: the container table. */
+Container *container_new(Agent *a, int app, const char *app_name);
+Container *container_find(Agent *a, const char *id);
+void container_free(Container *c);
+void container_touch(Container *c);
+
+/* container.c: what the engine tells, outside of the chains. */
+/* Returns true if the table changed. */
+bool container_handle_event(Agent *a, const DockerEvent *ev);
+void container_forget_vanished(Agent *a);
+/* A list issued at a->list_seq: merges each entry, then forgets the idle containers it did not name. */
+void container_merge_list(Agent *a, const DockerContainer *list, size_t n);
+
+/* container.c: each starts a chain of engine calls and returns 0 or a negative errno. */
+int container_create_and_start(Agent *a, int app);
+int container_stop_and_remove(Container *c);
+int container_remove(Container *c);
+/* The warm standby: create -> start -> pause into the pool; pause a running one into it; unpause one back into
+ * service; unpause -> stop -> remove one the pool no longer needs. */
+int container_warm(Agent *a, int app);
+int container_park(Container *c);
+int container_resume(Container *c);
+int container_retire(Container *c);
