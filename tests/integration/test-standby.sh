@@ -87,3 +87,40 @@ test_standby_pool_fill_consume_refill_park_and_drain() {
 	[ "$(status_field .totals.killed)" -eq 1 ] || fail "a standby container was killed on its way out"
 	check_counts_agree priority1
 }
+
+# The bench's swap with warm standby (capacity 9, K = 9 for both apps), checked from the engine's events: the
+# running count never goes above 9 at any event, not even between a warm's start and its pause. A full node
+# warms nothing; the pools fill by parking what a swap takes out of service, and a swap back resumes them.
+test_standby_swap_capacity_9_never_over_capacity() {
+	write_config "$T/agent.json" <<JSON
+{"capacity": 9, "apps": [
+  {"name": "priority1", "priority": 1, "image": "busybox:latest", "command": $DEMO_CMD, "standby": 9},
+  {"name": "priority2", "priority": 2, "image": "busybox:latest", "command": $DEMO_CMD, "standby": 9,
+   "target": 9}]}
+JSON
+	start_agent --config "$T/agent.json"
+	wait_until 60 "priority2 to run 9" is_standby priority2 9 0
+	# priority1 takes the node: priority2's 9 are parked (its pool is empty), priority1's 9 created.
+	set_targets '{"priority1": 9, "priority2": 0}'
+	wait_until 60 "priority1 to run 9 with priority2's 9 parked" sh -c \
+		"[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority1 --filter status=running | wc -l) -eq 9 ] &&
+		 [ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority2 --filter status=paused | wc -l) -eq 9 ]"
+	# And back: priority1's 9 are parked, priority2's 9 resumed from its pool.
+	local t0
+	t0=$(date +%s%N)
+	set_targets '{"priority1": 0, "priority2": 9}'
+	wait_until 60 "priority2 resumed and priority1 parked" sh -c \
+		"[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority2 --filter status=running | wc -l) -eq 9 ] &&
+		 [ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority1 --filter status=paused | wc -l) -eq 9 ]"
+	figure standby_swap_back_9_ms "$((($(date +%s%N) - t0) / 1000000))"
+	is_standby priority1 0 9 || fail "priority1 is not 0 running + 9 parked"
+	is_standby priority2 9 0 || fail "priority2 is not 9 running + 0 parked"
+	[ "$(status_field .totals.warmed)" -eq 0 ] || fail "a full node warmed $(status_field .totals.warmed) containers"
+	[ "$(status_field .totals.resumed)" -eq 9 ] || fail "resumed $(status_field .totals.resumed), expected 9"
+	[ "$(status_field .totals.parked)" -eq 18 ] || fail "parked $(status_field .totals.parked), expected 18"
+	# The engine's truth at every event (the same replay the cleanup runs for every test).
+	local out
+	out=$(replay_events "$NODE" 9 "$T/events-$NODE.tsv" 2>"$T/max")
+	[ -z "$out" ] || fail "the engine's events: $out"
+	figure standby_swap_engine_max_running "$(sed -n 's/^max //p' "$T/max") of capacity 9"
+}
