@@ -89,7 +89,7 @@ sanitizer_build() {
 # (label io.force12.test=$NODE) into $T/events-NODE.tsv, one "TIME-NS ACTION ID AGENT TEST APP" a line (labels, or
 # -), from now
 # until cleanup. When the engine goes away and comes back (a test's own engine restarted) it reconnects and writes
-# a snapshot line of what runs then. Only ENGINE_SOCK-style sockets and the API: dockerd or Podman alike.
+# a snapshot line of what runs then (ID=APP,...). Only ENGINE_SOCK-style sockets and the API: dockerd or Podman alike.
 record_events() { # SOCK NODE
 	local sock=$1 node=$2 out="$T/events-$2.tsv"
 	[ -f "$T/recorders" ] && grep -qx "$node $sock" "$T/recorders" && return 0
@@ -104,7 +104,7 @@ record_events() { # SOCK NODE
 			if curl -sf --max-time 2 --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1; then
 				curl -s --unix-socket "$sock" -G "http://localhost/v1.41/containers/json" \
 					--data-urlencode "filters={\"label\":[\"io.force12.agent=$node\"],\"status\":[\"running\"]}" |
-					jq -r --arg t "$(date +%s%N)" '"\($t)\tsnapshot\t" + ([.[].Id] | join(",")) + "\t-\t-\t-"' >>"$out"
+					jq -r --arg t "$(date +%s%N)" '"\($t)\tsnapshot\t" + ([.[] | .Id + "=" + (.Labels["io.force12.app"] // "-")] | join(",")) + "\t-\t-\t-"' >>"$out"
 				curl -sN --unix-socket "$sock" -G "http://localhost/v1.41/events" --data-urlencode "since=$since" \
 					--data-urlencode 'filters={"type":["container"]}' 2>/dev/null |
 					jq -r --unbuffered --arg n "$node" --arg t "$NODE" '.Actor.Attributes as $l |
@@ -131,7 +131,7 @@ replay_events() { # NODE CAPACITY FILE
 	$2 == "snapshot" {
 		delete run; n = 0
 		k = split($3, ids, ",")
-		for (i = 1; i <= k; i++) if (ids[i] != "") { run[ids[i]] = 1; n++ }
+		for (i = 1; i <= k; i++) if (ids[i] != "") { sub(/=.*/, "", ids[i]); run[ids[i]] = 1; n++ }
 		next
 	}
 	$4 == node {
@@ -325,6 +325,28 @@ wait_settled() { # SECONDS APP=N ...
 # events_since NS [NODE]: the recorded engine events of NODE (default $NODE) from time NS on, in order.
 events_since() {
 	sort -n -k1,1 -s "$T/events-${2:-$NODE}.tsv" | awk -F'\t' -v from="$1" '$1 >= from && $2 != "snapshot"'
+}
+
+# event_count ACTION [APP [UNTIL-NS]]: how many ACTION events the engine reported for $NODE's containers (of APP).
+event_count() {
+	events_since 0 | awk -F'\t' -v a="$1" -v app="${2:-}" -v until="${3:-}" \
+		'$2 == a && (app == "" || $6 == app) && (until == "" || $1 <= until) { n++ } END { print n + 0 }'
+}
+
+# app_max_running APP: the most containers of APP the engine ran at once, replayed from its events (paused
+# ones do not count). "No duplicates above target" is this, at or below the target, during the whole test.
+app_max_running() {
+	sort -n -k1,1 -s "$T/events-$NODE.tsv" | awk -F'\t' -v app="$1" '
+	$2 == "snapshot" {
+		delete run; n = 0
+		k = split($3, ids, ",")
+		for (i = 1; i <= k; i++) if (ids[i] ~ ("=" app "$")) { sub(/=.*/, "", ids[i]); run[ids[i]] = 1; n++ }
+		if (n > max) max = n
+		next
+	}
+	$6 == app && ($2 == "start" || $2 == "unpause") && !($3 in run) { run[$3] = 1; n++; if (n > max) max = n }
+	$6 == app && ($2 == "die" || $2 == "pause" || $2 == "destroy") && ($3 in run) { delete run[$3]; n-- }
+	END { print max + 0 }'
 }
 
 free_port() { # a loopback TCP port nothing listens on
