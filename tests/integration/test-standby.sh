@@ -43,15 +43,18 @@ test_standby_pool_fill_consume_refill_park_and_drain() {
 	[ "$(app_field priority1 standby_target)" -eq 3 ] || fail "standby_target is not 3"
 	api GET /metrics | grep -qx 'force12_app_standby{app="priority1"} 3' || fail "/metrics does not show the pool"
 
-	# A restart adopts the pool: nothing new is created for it.
+	# A restart adopts the pool: nothing new is created for it, nothing is touched (the engine's events).
 	stop_agent TERM
+	local t0
+	t0=$(date +%s%N)
 	start_agent --config "$T/agent.json"
-	sleep 1
+	sleep 1 # a window for a wrong agent to act (not a timing assertion)
 	is_standby priority1 0 3 || fail "the pool changed across a restart"
 	[ "$(status_field .totals.warmed)" -eq 0 ] || fail "the restarted agent warmed $(status_field .totals.warmed) more"
+	[ -z "$(events_since "$t0" | awk -F'\t' '$2 !~ /^exec_/')" ] || fail "the restarted agent acted: $(events_since "$t0")"
 
 	# A scale-up takes from the pool first (3 resumed, 2 created), then refills it in the background.
-	local t0 resumed_ms
+	local resumed_ms
 	t0=$(date +%s%N)
 	set_targets '{"priority1": 5}'
 	wait_until 60 "5 running" sh -c "[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority1 --filter status=running | wc -l) -ge 5 ]"
@@ -67,15 +70,25 @@ test_standby_pool_fill_consume_refill_park_and_drain() {
 	# not refilled in between: p1 up to 8 takes the 3 parked ones, then down to 4 parks 3 and stops 1.
 	set_targets '{"slowstop": 1}'
 	wait_until 60 "slowstop running" is_standby slowstop 1 0
+	local t1 order
+	t1=$(date +%s%N)
 	set_targets '{"priority1": 8, "slowstop": 0}' # slowstop takes 15 s to stop: not quiet meanwhile
-	wait_until 10 "8 running" sh -c "[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority1 --filter status=running | wc -l) -eq 8 ]"
-	[ "$(count slowstop running)" -eq 1 ] || fail "slowstop stopped too early for this test to mean anything"
-	[ "$(count priority1 paused)" -eq 0 ] || fail "the pool was refilled while the node was busy"
+	wait_until 60 "8 running" sh -c "[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority1 --filter status=running | wc -l) -eq 8 ]"
 	set_targets '{"priority1": 4}'
 	wait_until 60 "4 running and 3 parked" is_standby priority1 4 3
 	[ "$(status_field .totals.parked)" -eq 3 ] || fail "parked $(status_field .totals.parked), expected 3"
 	check_counts_agree priority1
 	wait_until 60 "slowstop gone" is_standby slowstop 0 0
+	# From the engine's events, in order: while slowstop was on its way out (until its die) priority1 took the 3
+	# parked ones (unpause) and was paused only by the scale-down to 4 (3 parks), never by a refill (a create
+	# then pause). u: unpause, c: create, p: pause, D: slowstop's die.
+	order=$(events_since "$t1" | awk -F'\t' '$6 == "slowstop" && $2 == "die" { o = o "D" }
+		$6 == "priority1" && $2 == "unpause" { o = o "u" } $6 == "priority1" && $2 == "create" { o = o "c" }
+		$6 == "priority1" && $2 == "pause" { o = o "p" } END { print o }')
+	figure standby_busy_node_event_order "$order"
+	[[ $order == *D* ]] || fail "no die of slowstop in the engine's events: $order"
+	[[ ${order%%D*} == uuu* ]] || fail "the scale-up did not take the 3 parked ones first: $order"
+	[[ ${order%%D*} != *c* ]] || fail "a container was created for priority1 while the node was busy: $order"
 	[ "$(status_field .totals.warmed)" -eq 3 ] || fail "the pool was overfilled: warmed $(status_field .totals.warmed)"
 	[ "$(status_field .totals.killed)" -eq 1 ] || fail "killed $(status_field .totals.killed), expected slowstop's 1"
 
