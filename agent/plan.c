@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The reconciler: turns observed containers, targets and capacity into a plan of stops, removes and starts.
  * Pure by contract: it must never do I/O, read the clock, log or keep state between calls, so that the same
  * input always yields the same plan and the unit tests can check every rule without an engine. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make check: the unit tests, then the integration tests against the real engine.
 # Ends with exactly one line "check: N passed, N failed, N skipped"; fails on any failure, and on any skip that
 # is not on the integration run's allow-list (tests/integration/run.sh, docs/testing.md).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the cmocka unit test binaries given as arguments and sums their results.
 # Prints "unit: N passed, N failed, N skipped"; exits non-zero when any test failed or a binary crashed.
 set -u

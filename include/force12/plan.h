@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The reconciler: observed containers + targets + capacity -> plan. A pure function: it does no I/O, keeps no
  * state and never looks at the clock, so the unit tests can check it exhaustively without an engine.
  * The agent carries the plan out and calls plan_compute() again whenever anything changes. */

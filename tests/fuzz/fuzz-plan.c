@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes plan_compute() with PlanInputs decoded from the bytes, and checks the rules of plan.h as hard
  * invariants: the plan may not push the node over capacity, stop anything but RUNNING containers, miss or repeat a
  * remove, or allocate other than min(capacity, sum of targets) in priority order. Anything else is a reconciler

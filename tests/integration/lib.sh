@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers for the integration tests: a real agent against the real engine. Every container a test makes is
 # labelled with the test's own node id (or io.force12.test=1) and removed by cleanup, pass or fail.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the integration tests: every test_* function of every tests/integration/test-*.sh, each in its own
 # subshell with its own node id. Prints one line a test, every skip with its reason, and as its closing line
 # "integration: N passed, N failed, N skipped".

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # shellcheck disable=SC2153 # T, NODE, AGENT_BIN come from lib.sh
 # The control API against a running agent and the real engine: every endpoint, every bad input (answered with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # shellcheck disable=SC2153 # T, NODE, TOP come from lib.sh
 # Cluster mode on the local cluster (scripts/local-cluster.sh): etcd and three emulated hosts, each its own dockerd

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # shellcheck disable=SC2153 # AGENT_BIN, T, NODE come from lib.sh
 # The agent core against the real engine: convergence, priority under capacity, garbage, adoption, ownership,

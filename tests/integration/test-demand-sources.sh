@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # shellcheck disable=SC2153 # T, NODE, TOP come from lib.sh
 # The file: and http:// demand sources against a real agent and engine: a change is picked up (an atomic rename at

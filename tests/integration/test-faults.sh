@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # shellcheck disable=SC2153 # T, NODE, FAULT_PROXY come from lib.sh and the Makefile
 # Faults against a real engine: the engine going away mid scale-up, the agent SIGKILLed mid scale-up, an engine

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # shellcheck disable=SC2153 # T, NODE come from lib.sh
 # The warm standby against the real engine: the pool is filled to K with paused containers, a scale-up takes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the reconciler: every rule of plan.h, the Force12 demo's scenarios, and property tests over
  * pseudo-random inputs (fixed seed, so a failure always reproduces) that the node never goes over capacity. */
 
