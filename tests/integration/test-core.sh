@@ -234,6 +234,8 @@ test_systemd_notify() {
 test_engine_socket_missing_at_start() {
 	# The agent waits for a missing engine socket, says so, and becomes ready when it appears.
 	local sock=$T/engine.sock
+	record_events "$ENGINE_SOCK" "$NODE"
+	agent_started
 	"$AGENT_BIN" --node-id "$NODE" --api-socket "$T/api.sock" --state-dir "$T/state" --docker-socket "$sock" \
 		--target priority1=1 >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
@@ -243,6 +245,7 @@ test_engine_socket_missing_at_start() {
 	socat "UNIX-LISTEN:$sock,fork" "UNIX-CONNECT:$ENGINE_SOCK" &
 	local proxy=$!
 	wait_until 30 "the agent to become ready" agent_ready
+	note_capacity "$NODE"
 	wait_settled 60 priority1=1 priority2=0
 	[ "$(api_code GET /healthz)" = 200 ] || fail "/healthz is not 200 with the engine back"
 	stop_agent TERM
