@@ -165,7 +165,9 @@ test_api_abuse_agent_stays_responsive() {
 		log=$T/abuse-$mode.log
 		"$API_ABUSE" --socket "$T/api.sock" --count 1000 --mode "$mode" --seconds 6 >"$log" 2>&1 &
 		local abuser=$!
-		wait_until 10 "api-abuse's first round" grep -q '^first round:' "$log"
+		# Probed while the 1000 are held (once api-abuse has nothing left to connect). During the connect storm
+		# itself a client may find the listen backlog full: issue 15's to bound, not asserted here.
+		wait_until 10 "api-abuse to hold its connections" grep -q '^holding:' "$log"
 		worst=$(probe_healthz 20)
 		rss=$(awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
 		wait "$abuser" || fail "api-abuse --mode $mode failed: $(cat "$log")"

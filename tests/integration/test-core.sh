@@ -140,6 +140,9 @@ test_killed_container_is_replaced() {
 	[[ $seq == *"die "* && $seq == *"destroy "* ]] || fail "the victim's die and destroy are not in the engine's events: $seq"
 	[ "$(grep -o 'start-new' <<<"$seq" | wc -l)" -eq 1 ] || fail "not exactly one replacement start: $seq"
 	[[ $seq != *start-victim* ]] || fail "the victim was restarted instead of replaced: $seq"
+	# "Replaced within about a second": the engine's time from the victim's die to the replacement's start.
+	figure killed_container_die_to_replacement_start_ms "$(events_since "$t0" | awk -F'\t' -v v="$victim" \
+		'$3 == v && $2 == "die" { d = $1 } $3 != v && $2 == "start" && d { printf "%d", ($1 - d) / 1000000; exit }')"
 }
 
 test_removed_container_is_replaced() {

@@ -6,7 +6,9 @@
  * It counts only what really happened: a connection is opened when connect() returned 0 (on a unix socket a
  * non-blocking connect either completes at once or fails with EAGAIN when the server's listen backlog is full;
  * those are tried again every round, never counted as opened). "Closed by the server" counts only opened
- * connections on which a read returned end-of-file or a read or write failed with ECONNRESET or EPIPE. */
+ * connections on which a read returned end-of-file or a read or write failed with ECONNRESET or EPIPE.
+ * It prints "first round: ..." after its first pass, "holding: ..." once nothing is left to connect (the
+ * storm is over), and a summary at the end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -141,13 +143,16 @@ int main(int argc, char **argv)
 
 	int *fds = calloc((size_t)count, sizeof(int));
 	size_t *sent = calloc((size_t)count, sizeof(size_t));
-	int opened = 0, open_now = 0, max_open = 0, closed_by_server = 0, failed = 0, first_round = -1;
+	int opened = 0, open_now = 0, max_open = 0, closed_by_server = 0, failed = 0, first_round = -1, pending;
+	bool holding = false;
+	time_t start = time(NULL);
 	if (!fds || !sent)
 		return 1;
 	for (int i = 0; i < count; i++)
 		fds[i] = SLOT_PENDING;
 	for (time_t end = time(NULL) + seconds; time(NULL) < end;) {
 		/* Connect what is not connected yet: as many as the server lets in. */
+		pending = 0;
 		for (int i = 0; i < count; i++) {
 			if (fds[i] != SLOT_PENDING)
 				continue;
@@ -157,11 +162,19 @@ int main(int argc, char **argv)
 				open_now++;
 			} else if (fds[i] == SLOT_FAILED)
 				failed++;
+			else
+				pending++;
 		}
 		max_open = MAX(max_open, open_now);
 		if (first_round < 0) {
 			first_round = opened;
 			printf("first round: %d of %d connected at once\n", opened, count);
+			fflush(stdout);
+		}
+		/* The storm is over once nothing is left to connect (or after 3 s of trying): say what is held. */
+		if (!holding && (pending == 0 || time(NULL) - start >= 3)) {
+			holding = true;
+			printf("holding: %d open, %d still trying to connect\n", open_now, pending);
 			fflush(stdout);
 		}
 		for (int i = 0; i < count; i++)
