@@ -123,12 +123,14 @@ record_events() { # SOCK NODE
 }
 
 # The invariant, replayed from the engine's events at every event: NODE's running count (start/unpause to
-# die/pause; paused ones do not count) never above CAPACITY; no kill, stop, die, pause, unpause or destroy of a
+# die/pause/destroy; paused ones do not count) never above CAPACITY (Podman's compat API names some events
+# differently: died, cleanup, remove; they count the same); no kill, stop, die, pause, unpause or destroy of a
 # foreign container (label io.force12.test=$NODE, not NODE's) while an agent ran. Prints each violation.
 replay_events() { # NODE CAPACITY FILE
 	sort -n -k1,1 -s "$3" | awk -F'\t' -v node="$1" -v cap="$2" -v tnode="$NODE" \
 		-v from="$(cat "$T/agent-from" 2>/dev/null || echo 0)" '
 	function show(id) { return substr(id, 1, 12) }
+	BEGIN { stops = "^(die|died|cleanup|pause|destroy|remove)$" }
 	$2 == "snapshot" {
 		delete run; n = 0
 		k = split($3, ids, ",")
@@ -137,12 +139,12 @@ replay_events() { # NODE CAPACITY FILE
 	}
 	$4 == node {
 		if (($2 == "start" || $2 == "unpause") && !($3 in run)) { run[$3] = 1; n++ }
-		else if (($2 == "die" || $2 == "pause" || $2 == "destroy") && ($3 in run)) { delete run[$3]; n-- }
+		else if ($2 ~ stops && ($3 in run)) { delete run[$3]; n-- }
 		if (n > max) max = n
 		if (n > cap && !over[n]++) printf "over capacity: %d running (capacity %d) after %s of %s at %s\n", n, cap, $2, show($3), $1
 		next
 	}
-	$5 == tnode && $1 >= from && $2 ~ /^(kill|stop|die|pause|unpause|destroy)$/ {
+	$5 == tnode && $1 >= from && $2 ~ /^(kill|stop|die|died|pause|unpause|destroy|remove)$/ {
 		printf "foreign container %s: %s at %s while the agent ran\n", show($3), $2, $1
 	}
 	END { printf "max %d\n", max > "/dev/stderr" }'
@@ -346,7 +348,7 @@ app_max_running() {
 		next
 	}
 	$6 == app && ($2 == "start" || $2 == "unpause") && !($3 in run) { run[$3] = 1; n++; if (n > max) max = n }
-	$6 == app && ($2 == "die" || $2 == "pause" || $2 == "destroy") && ($3 in run) { delete run[$3]; n-- }
+	$6 == app && $2 ~ /^(die|died|cleanup|pause|destroy|remove)$/ && ($3 in run) { delete run[$3]; n-- }
 	END { print max + 0 }'
 }
 
