@@ -64,6 +64,7 @@ sanitizer_reports() {
 	local d files=()
 	for d in "$T" "${SANITIZER_LOG_DIR:-}"; do
 		{ [ -n "$d" ] && [ -d "$d" ]; } || continue
+		[ "$d" = "$T" ] && [ ${#files[@]} -gt 0 ] && continue # the same directory twice
 		mapfile -t -O "${#files[@]}" files < <(find "$d" -name '*.log' -type f 2>/dev/null)
 	done
 	[ ${#files[@]} -gt 0 ] || return 1
