@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The reconciler: turns observed containers, targets and capacity into a plan of stops, removes and starts.
  * Pure by contract: it must never do I/O, read the clock, log or keep state between calls, so that the same
  * input always yields the same plan and the unit tests can check every rule without an engine. */
@@ -97,12 +98,12 @@ static void plan_count(const PlanInput *in, Plan *p)
 		case PHASE_STANDBY:
 			if (a)
 				a->standby++;
-			else
-				p->retires[p->n_retires++] = i;
 			break;
 		case PHASE_WARMING:
+			/* Started and not yet paused, it runs on the engine: it counts like any running container. */
 			if (a)
 				a->warming++;
+			p->occupied++;
 			break;
 		case PHASE_PARKING:
 			if (a)
@@ -221,11 +222,9 @@ static void plan_pick_standby(const PlanInput *in, int app, unsigned n, bool *ta
 }
 
 /* Only capacity that is free right now is handed out, so a start never races a stop that makes its room.
- * The standby pool is used first. */
-static void plan_starts(const PlanInput *in, const size_t *order, bool *taken, Plan *p)
+ * The standby pool is used first. free_now is what is left after the starts. */
+static void plan_starts(const PlanInput *in, const size_t *order, bool *taken, Plan *p, unsigned *free_now)
 {
-	unsigned free_now = in->capacity > p->occupied ? in->capacity - p->occupied : 0;
-
 	for (size_t k = 0; k < in->n_apps; k++) {
 		size_t i = order[k];
 		PlanAppResult *a = &p->apps[i];
@@ -233,31 +232,39 @@ static void plan_starts(const PlanInput *in, const size_t *order, bool *taken, P
 
 		if (!in->apps[i].can_start || active >= a->allocated)
 			continue;
-		take = MIN(a->allocated - active, free_now);
+		take = MIN(a->allocated - active, *free_now);
 		a->resumes = MIN(take, a->standby);
 		a->starts = take - a->resumes;
-		free_now -= take;
+		*free_now -= take;
 		plan_pick_standby(in, (int)i, a->resumes, taken, p->resumes, &p->n_resumes);
 	}
 }
 
-/* Standby containers beyond K are retired; those being resumed are not counted. */
-static void plan_retires(const PlanInput *in, bool *taken, Plan *p)
+/* Standby containers beyond K, and those of unconfigured apps, are retired; those being resumed are not counted.
+ * A retire unpauses the container before it stops it, so it runs for a moment: retires, like starts, only use
+ * capacity that is free now (what the starts left), and wait for room otherwise. */
+static void plan_retires(const PlanInput *in, bool *taken, Plan *p, unsigned *free_now)
 {
+	size_t before = p->n_retires;
+
+	plan_pick_standby(in, -1, *free_now, taken, p->retires, &p->n_retires);
+	*free_now -= (unsigned)(p->n_retires - before);
 	for (size_t i = 0; i < in->n_apps; i++) {
 		const PlanAppResult *a = &p->apps[i];
-		unsigned left = a->standby - a->resumes, pool = left + a->warming + a->parking;
+		unsigned left = a->standby - a->resumes, pool = left + a->warming + a->parking, n;
 
-		if (pool > in->apps[i].standby)
-			plan_pick_standby(in, (int)i, MIN(pool - in->apps[i].standby, left), taken, p->retires,
-			                  &p->n_retires);
+		if (pool <= in->apps[i].standby)
+			continue;
+		n = MIN(MIN(pool - in->apps[i].standby, left), *free_now);
+		plan_pick_standby(in, (int)i, n, taken, p->retires, &p->n_retires);
+		*free_now -= n;
 	}
 }
 
 /* Quiet: no real work planned or under way. Only then is the pool refilled, so it never delays real work. */
 static bool plan_quiet(const PlanInput *in, const Plan *p)
 {
-	if (p->n_stops > 0 || p->n_parks > 0 || p->n_resumes > 0)
+	if (p->n_stops > 0 || p->n_parks > 0 || p->n_resumes > 0 || p->n_retires > 0)
 		return false;
 	for (size_t i = 0; i < in->n_apps; i++)
 		if (p->apps[i].starts > 0)
@@ -271,16 +278,21 @@ static bool plan_quiet(const PlanInput *in, const Plan *p)
 	return true;
 }
 
-static void plan_warms(const PlanInput *in, Plan *p)
+/* A warming container runs between its start and its pause: warms only use capacity that is free now, handed
+ * out in priority order like starts. */
+static void plan_warms(const PlanInput *in, const size_t *order, Plan *p, unsigned *free_now)
 {
 	if (!plan_quiet(in, p))
 		return;
-	for (size_t i = 0; i < in->n_apps; i++) {
+	for (size_t k = 0; k < in->n_apps; k++) {
+		size_t i = order[k];
 		PlanAppResult *a = &p->apps[i];
 		unsigned pool = pool_size(a);
 
-		if (in->apps[i].can_start && in->apps[i].standby > pool)
-			a->warms = in->apps[i].standby - pool;
+		if (in->apps[i].can_start && in->apps[i].standby > pool) {
+			a->warms = MIN(in->apps[i].standby - pool, *free_now);
+			*free_now -= a->warms;
+		}
 	}
 }
 
@@ -289,6 +301,7 @@ int plan_compute(const PlanInput *in, Plan **ret)
 	_cleanup_plan_ Plan *p = NULL;
 	_cleanup_free_ size_t *order = NULL;
 	_cleanup_free_ bool *taken = NULL;
+	unsigned free_now;
 	int r;
 
 	if (!ret)
@@ -310,9 +323,10 @@ int plan_compute(const PlanInput *in, Plan **ret)
 	r = plan_stops(in, order, p);
 	if (r < 0)
 		return r;
-	plan_starts(in, order, taken, p);
-	plan_retires(in, taken, p);
-	plan_warms(in, p);
+	free_now = in->capacity > p->occupied ? in->capacity - p->occupied : 0;
+	plan_starts(in, order, taken, p, &free_now);
+	plan_retires(in, taken, p, &free_now);
+	plan_warms(in, order, p, &free_now);
 
 	*ret = TAKE_PTR(p);
 	return 0;

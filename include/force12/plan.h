@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The reconciler: observed containers + targets + capacity -> plan. A pure function: it does no I/O, keeps no
  * state and never looks at the clock, so the unit tests can check it exhaustively without an engine.
  * The agent carries the plan out and calls plan_compute() again whenever anything changes. */
@@ -16,7 +17,8 @@ typedef enum ContainerPhase {
 	PHASE_EXITED,   /* exited, dead, or created and not being started: garbage to remove */
 	PHASE_REMOVING, /* remove in flight: occupies nothing */
 	PHASE_STANDBY,  /* paused, ready to resume: occupies nothing, never counts as running */
-	PHASE_WARMING,  /* create -> start -> pause in flight for the standby pool: occupies nothing */
+	PHASE_WARMING,  /* create -> start -> pause in flight for the standby pool: runs until paused, so it occupies
+	                 * capacity like STARTING (it never counts toward the app's target) */
 	PHASE_PARKING,  /* pause of a running container in flight: occupies capacity until paused */
 	_PHASE_MAX,
 } ContainerPhase;
@@ -65,7 +67,7 @@ typedef struct Plan {
 	size_t n_resumes;
 	size_t *retires; /* STANDBY containers beyond the pool's size (or of unconfigured apps) to stop and remove */
 	size_t n_retires;
-	unsigned occupied; /* containers that count against capacity now: starting + running + stopping + parking */
+	unsigned occupied; /* counting against capacity now: starting + running + stopping + parking + warming */
 } Plan;
 
 /* Rules:
@@ -74,17 +76,21 @@ typedef struct Plan {
  *    containers, newest started_at first (ties: higher index first);
  *  - containers of app -1 are stopped when running and removed when exited;
  *  - every PHASE_EXITED container is removed;
- *  - starts only use capacity that is free now (capacity - occupied, occupied counting STARTING, RUNNING and
- *    STOPPING of every app, including app -1), handed out in priority order, and only to apps with
- *    can_start; so stops that make room always finish before the starts that need the room, and the running
- *    count never goes over capacity, even for a moment.
+ *  - starts only use capacity that is free now (capacity - occupied, occupied counting every phase in which
+ *    the engine may run the container: STARTING, RUNNING, STOPPING, PARKING and WARMING, of every app,
+ *    including app -1), handed out in priority order, and only to apps with can_start; so stops that make room
+ *    always finish before the starts that need the room, and the engine's running count never goes over
+ *    capacity, even for a moment.
  *  - warm standby: an app with standby K keeps K containers paused (STANDBY) outside its capacity.
  *    - A scale-up resumes standby containers before it creates any (resumes use free capacity like starts).
  *    - A scale-down parks its excess (pauses it into the pool) while the pool (standby + warming + parking)
  *      is below K, and stops the rest.
- *    - The pool is refilled (warms) only when the node is quiet: nothing to start, resume, stop or park,
- *      and nothing starting, stopping or parking. Real work always goes first.
- *    - STANDBY containers beyond K, and those of unconfigured apps, are retired (stopped and removed).
+ *    - The pool is refilled (warms) only when the node is quiet: nothing to start, resume, stop, park or
+ *      retire, and nothing starting, stopping or parking. Real work always goes first. A warming container
+ *      runs until it is paused, so warms only use the capacity that is free now: a node whose running
+ *      containers fill its capacity refills no pool.
+ *    - STANDBY containers beyond K, and those of unconfigured apps, are retired (unpaused, stopped and
+ *      removed). The unpause runs them for a moment, so retires use free capacity too, after the starts.
  * Returns 0, or -ENOMEM, or -EINVAL when a container names an app index out of range. */
 int plan_compute(const PlanInput *in, Plan **ret);
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes plan_compute() with PlanInputs decoded from the bytes, and checks the rules of plan.h as hard
  * invariants: the plan may not push the node over capacity, stop anything but RUNNING containers, miss or repeat a
  * remove, or allocate other than min(capacity, sum of targets) in priority order. Anything else is a reconciler
@@ -89,9 +90,34 @@ static bool strictly_before(const PlanApp *a, const PlanApp *b)
 	return strcmp(a->name, b->name) < 0;
 }
 
-static bool occupies(ContainerPhase phase)
+/* The engine's truth, from what the engine does with each phase's operation (not the planner's own rule): may the
+ * engine report the container running (not paused) before the agent next looks? A start may have landed; a stop
+ * or a pause has not; a warm runs between its start and its pause. */
+static bool engine_may_run(ContainerPhase phase)
 {
-	return phase == PHASE_STARTING || phase == PHASE_RUNNING || phase == PHASE_STOPPING || phase == PHASE_PARKING;
+	switch (phase) {
+	case PHASE_STARTING:
+	case PHASE_RUNNING:
+	case PHASE_STOPPING:
+	case PHASE_PARKING:
+	case PHASE_WARMING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* At worst everything the plan sets in motion runs at once with all that may run now: starts, resumes
+ * (unpause), warms (start before the pause) and retires (unpause before the stop). */
+static uint64_t engine_worst_case(const PlanInput *in, const Plan *p)
+{
+	uint64_t n = (uint64_t)p->n_resumes + p->n_retires;
+
+	for (size_t i = 0; i < in->n_containers; i++)
+		n += engine_may_run(in->containers[i].phase);
+	for (size_t a = 0; a < p->n_apps; a++)
+		n += (uint64_t)p->apps[a].starts + p->apps[a].warms;
+	return n;
 }
 
 /* Each EXITED container removed exactly once, nothing else removed. */
@@ -119,7 +145,7 @@ static void check_counts(const PlanInput *in, const Plan *p)
 	for (size_t i = 0; i < in->n_containers; i++) {
 		const PlanContainer *c = &in->containers[i];
 
-		occupied += occupies(c->phase);
+		occupied += engine_may_run(c->phase);
 		if (c->app < 0)
 			continue;
 		running[c->app] += c->phase == PHASE_RUNNING;
@@ -211,12 +237,15 @@ static void check_starts(const PlanInput *in, const Plan *p)
 			short_of += r->allocated - active;
 	}
 	CHECK(starts == MIN(free_now, short_of));
+	/* The engine never runs more than the capacity, even for a moment; over it already, nothing more runs. */
 	if (p->occupied <= in->capacity)
-		CHECK(p->occupied + starts <= in->capacity);
+		CHECK(engine_worst_case(in, p) <= in->capacity);
+	else
+		CHECK(engine_worst_case(in, p) == p->occupied);
 }
 
 /* Resumes and retires: distinct STANDBY containers, the resumed ones of apps that resume that many; every standby
- * container of app -1 retired. */
+ * container of app -1 retired while the engine has room to unpause it for its stop. */
 static void check_standby(const PlanInput *in, const Plan *p)
 {
 	bool taken[MAX_CONTAINERS] = {};
@@ -236,7 +265,8 @@ static void check_standby(const PlanInput *in, const Plan *p)
 	for (size_t a = 0; a < in->n_apps; a++)
 		CHECK(resumed[a] == p->apps[a].resumes);
 	for (size_t i = 0; i < in->n_containers; i++)
-		if (in->containers[i].app < 0 && in->containers[i].phase == PHASE_STANDBY)
+		if (in->containers[i].app < 0 && in->containers[i].phase == PHASE_STANDBY &&
+		    engine_worst_case(in, p) < in->capacity)
 			CHECK(taken[i]);
 }
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers for the integration tests: a real agent against the real engine. Every container a test makes is
 # labelled with the test's own node id (or io.force12.test=1) and removed by cleanup, pass or fail.
@@ -51,17 +52,150 @@ wait_until() { # SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds
 new_test_dir() {
 	T=$(mktemp -d /tmp/force12-test.XXXXXX)
 	NODE="f12test-$(basename "$T" | cut -d. -f2 | tr '[:upper:]' '[:lower:]')"
-	export T NODE
+	# Every agent a test starts, however it starts it, logs into a *.log here: the sanitizer check reads them all.
+	SANITIZER_LOG_DIR=$T
+	export T NODE SANITIZER_LOG_DIR
 	trap cleanup EXIT
 }
 
-# A sanitizer's (or valgrind's, with AGENT_WRAPPER=valgrind ...) report in the agent's log fails the test.
+# A sanitizer's (or valgrind's, with AGENT_WRAPPER=valgrind ...) report in any agent's log fails the test: every
+# *.log under $T and under $SANITIZER_LOG_DIR (where the agents that compare, bench and boot tests start log).
 sanitizer_reports() {
-	[ -f "$T/agent.log" ] && grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]|are definitely lost|Invalid (read|write|free)|uninitialised|Mismatched free' "$T/agent.log"
+	local d files=()
+	for d in "$T" "${SANITIZER_LOG_DIR:-}"; do
+		{ [ -n "$d" ] && [ -d "$d" ]; } || continue
+		[ "$d" = "$T" ] && [ ${#files[@]} -gt 0 ] && continue # the same directory twice
+		mapfile -t -O "${#files[@]}" files < <(find "$d" -name '*.log' -type f 2>/dev/null)
+	done
+	[ ${#files[@]} -gt 0 ] || return 1
+	grep -HE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: .*Sanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]|are definitely lost|Invalid (read|write|free)|uninitialised|Mismatched free' \
+		"${files[@]}" /dev/null
+}
+
+# skip REASON: ends the test as skipped. run.sh counts a test as skipped only when it exits 77 through here (the
+# marker file says why); a bare exit 77 (a command that happens to return 77 under set -e) is a failure.
+skip() {
+	echo "$*" >"${SKIP_MARKER:-/dev/null}"
+	echo "SKIP: $*" >&3
+	exit 77
+}
+
+# sanitizer_build: true when the agent under test is a sanitizer build; the slow end-to-end tests then skip with
+# skip "sanitizer run: ...", the only reason the CI's allow-list accepts (docs/testing.md).
+sanitizer_build() {
+	[ -n "${SANITIZE:-}" ] || ldd "$AGENT_BIN" 2>/dev/null | grep -q libasan
+}
+
+# ---- the engine's own record, and the invariant every agent test passes through --------------------------------
+# record_events SOCK NODE: follows the engine's container events for NODE's containers and the test's foreign ones
+# (label io.force12.test=$NODE) into $T/events-NODE.tsv, one "TIME-NS ACTION ID AGENT TEST APP" a line (labels, or
+# -), from now
+# until cleanup. When the engine goes away and comes back (a test's own engine restarted) it reconnects and writes
+# a snapshot line of what runs then (ID=APP,...). Only ENGINE_SOCK-style sockets and the API: dockerd or Podman alike.
+record_events() { # SOCK NODE
+	local sock=$1 node=$2 out="$T/events-$2.tsv"
+	[ -f "$T/recorders" ] && grep -qx "$node $sock" "$T/recorders" && return 0
+	echo "$node $sock" >>"$T/recorders"
+	: >>"$out"
+	(
+		set +eE
+		trap - ERR EXIT
+		trap 'pkill -TERM -P "$BASHPID" 2>/dev/null; exit 0' TERM
+		since=$(date +%s.%N)
+		while :; do
+			if curl -sf --max-time 2 --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1; then
+				curl -s --unix-socket "$sock" -G "http://localhost/v1.41/containers/json" \
+					--data-urlencode "filters={\"label\":[\"io.force12.agent=$node\"],\"status\":[\"running\"]}" |
+					jq -r --arg t "$(date +%s%N)" '"\($t)\tsnapshot\t" + ([.[] | .Id + "=" + (.Labels["io.force12.app"] // "-")] | join(",")) + "\t-\t-\t-"' >>"$out"
+				curl -sN --unix-socket "$sock" -G "http://localhost/v1.41/events" --data-urlencode "since=$since" \
+					--data-urlencode 'filters={"type":["container"]}' 2>/dev/null |
+					jq -r --unbuffered --arg n "$node" --arg t "$NODE" '.Actor.Attributes as $l |
+						select($l["io.force12.agent"] == $n or $l["io.force12.test"] == $t) |
+						[.timeNano, .Action, .id, ($l["io.force12.agent"] // "-"), ($l["io.force12.test"] // "-"),
+						 ($l["io.force12.app"] // "-")] | @tsv' >>"$out" &
+				wait $!
+			fi
+			sleep 0.2
+		done
+	) &
+	echo "$!" >>"$T/recorder-pids"
+	# The stream is live once the engine answers it; the first snapshot line says so.
+	wait_until 10 "the engine's event stream for $node" test -s "$out"
+}
+
+# The invariant, replayed from the engine's events at every event: NODE's running count (start/unpause to
+# die/pause/destroy; paused ones do not count) never above CAPACITY (Podman's compat API names some events
+# differently: died, cleanup, remove; they count the same); no kill, stop, die, pause, unpause or destroy of a
+# foreign container (label io.force12.test=$NODE, not NODE's) while an agent ran. Prints each violation.
+replay_events() { # NODE CAPACITY FILE
+	sort -n -k1,1 -s "$3" | awk -F'\t' -v node="$1" -v cap="$2" -v tnode="$NODE" \
+		-v from="$(cat "$T/agent-from" 2>/dev/null || echo 0)" '
+	function show(id) { return substr(id, 1, 12) }
+	BEGIN { stops = "^(die|died|cleanup|pause|destroy|remove)$" }
+	$2 == "snapshot" {
+		delete run; n = 0
+		k = split($3, ids, ",")
+		for (i = 1; i <= k; i++) if (ids[i] != "") { sub(/=.*/, "", ids[i]); run[ids[i]] = 1; n++ }
+		next
+	}
+	$4 == node {
+		if (($2 == "start" || $2 == "unpause") && !($3 in run)) { run[$3] = 1; n++ }
+		else if ($2 ~ stops && ($3 in run)) { delete run[$3]; n-- }
+		if (n > max) max = n
+		if (n > cap && !over[n]++) printf "over capacity: %d running (capacity %d) after %s of %s at %s\n", n, cap, $2, show($3), $1
+		next
+	}
+	$5 == tnode && $1 >= from && $2 ~ /^(kill|stop|die|died|pause|unpause|destroy|remove)$/ {
+		printf "foreign container %s: %s at %s while the agent ran\n", show($3), $2, $1
+	}
+	END { printf "max %d\n", max > "/dev/stderr" }'
+}
+
+# Runs the replay for every recorder of the test; fails with what it found.
+check_engine_events() {
+	local node sock cap bad="" out n
+	[ -f "$T/recorders" ] || return 0
+	sleep 0.3 # the event stream trails the engine by a few ms
+	[ -f "$T/recorder-pids" ] && while read -r n; do kill "$n" 2>/dev/null; done <"$T/recorder-pids"
+	while read -r node sock; do
+		cap=$(sort -n "$T/capacity-$node" 2>/dev/null | tail -n 1)
+		[ -n "$cap" ] || continue # no agent of this node ever became ready
+		out=$(replay_events "$node" "$cap" "$T/events-$node.tsv" 2>"$T/replay-$node.max")
+		[ -z "$out" ] || bad+="$node: $out"$'\n'
+	done <"$T/recorders"
+	[ -z "$bad" ] || {
+		echo "    FAIL: the engine's events break the invariant:" >&2
+		echo "$bad" | head -n 10 | sed 's/^/    | /' >&2
+		return 1
+	}
+}
+
+# No leftovers: an agent that is still running removes every exited, dead or created container of its node.
+check_no_leftovers() {
+	local node=$1
+	no_garbage() {
+		[ "$(dk ps -aq --filter "label=io.force12.agent=$node" --filter status=exited --filter status=created \
+			--filter status=dead | wc -l)" -eq 0 ]
+	}
+	local i=0
+	while ! no_garbage; do
+		i=$((i + 1))
+		if [ "$i" -ge $((150 * WAIT_FACTOR)) ]; then
+			echo "    FAIL: leftovers: $(dk ps -a --filter "label=io.force12.agent=$node" --format '{{.ID}} {{.Status}}' | grep -v '^[^ ]* Up' | tr '\n' ';')" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
 }
 
 cleanup() {
 	local rc=$?
+	set +eE
+	trap - ERR
+	if [ "$rc" -eq 0 ] && [ -n "${AGENT_PID:-}" ] && kill -0 "$AGENT_PID" 2>/dev/null &&
+		[ -z "${NO_LEFTOVER_CHECK:-}" ]; then
+		check_no_leftovers "$NODE" || rc=1
+	fi
 	# TERM first, so that a leak checker sees a normal exit.
 	if [ -n "${AGENT_PID:-}" ]; then
 		kill -TERM "$AGENT_PID" 2>/dev/null || true
@@ -71,6 +205,12 @@ cleanup() {
 	if sanitizer_reports >&2; then
 		echo "    FAIL: sanitizer report in the agent's log" >&2
 		rc=1
+	fi
+	# A test that skipped ran no agent to judge; every other one passes the engine's record.
+	if [ "$rc" -ne 77 ]; then
+		check_engine_events || rc=1
+	else
+		check_engine_events >/dev/null 2>&1
 	fi
 	local ids
 	mapfile -t ids < <(dk ps -aq --filter "label=io.force12.agent=$NODE"
@@ -90,13 +230,26 @@ cleanup() {
 	exit "$rc"
 }
 
-# start_agent [agent args...]: starts an agent for $NODE and waits until it is ready.
+# start_agent [agent args...]: starts an agent for $NODE and waits until it is ready. The engine's events of the
+# node are recorded from before its start (record_events); its capacity is noted for the replay.
 start_agent() {
 	: >>"$T/agent.log"
+	record_events "$ENGINE_SOCK" "$NODE"
+	agent_started
 	${AGENT_WRAPPER:-} "$AGENT_BIN" --node-id "$NODE" --api-socket "$T/api.sock" --state-dir "$T/state" \
 		--docker-socket "${AGENT_ENGINE:-$ENGINE_SOCK}" --log-level debug "$@" >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	wait_until 30 "the agent to become ready" agent_ready
+	note_capacity "$NODE"
+}
+
+# For tests that start an agent by hand: the time from which foreign containers must stay untouched.
+agent_started() {
+	[ -f "$T/agent-from" ] || date +%s%N >"$T/agent-from"
+}
+
+note_capacity() { # NODE: the capacity the agent reports, for the replay
+	status_field .capacity >>"$T/capacity-$1"
 }
 
 # jq -e on empty input succeeds; this does not.
@@ -173,24 +326,31 @@ wait_settled() { # SECONDS APP=N ...
 	wait_until "$secs" "settled at $*" is_settled "$@"
 }
 
-# Samples the engine's running count of our containers in the background; max_running prints the largest seen.
-start_sampler() {
-	(
-		max=0
-		while :; do
-			n=$(count '*' running)
-			[ "$n" -gt "$max" ] && max=$n && echo "$max" >"$T/max-running"
-			sleep 0.05
-		done
-	) &
-	SAMPLER_PID=$!
-	echo 0 >"$T/max-running"
+# events_since NS [NODE]: the recorded engine events of NODE (default $NODE) from time NS on, in order.
+events_since() {
+	sort -n -k1,1 -s "$T/events-${2:-$NODE}.tsv" | awk -F'\t' -v from="$1" '$1 >= from && $2 != "snapshot"'
 }
 
-max_running() {
-	[ -n "${SAMPLER_PID:-}" ] && kill "$SAMPLER_PID" 2>/dev/null && wait "$SAMPLER_PID" 2>/dev/null
-	SAMPLER_PID=
-	cat "$T/max-running"
+# event_count ACTION [APP [UNTIL-NS]]: how many ACTION events the engine reported for $NODE's containers (of APP).
+event_count() {
+	events_since 0 | awk -F'\t' -v a="$1" -v app="${2:-}" -v until="${3:-}" \
+		'$2 == a && (app == "" || $6 == app) && (until == "" || $1 <= until) { n++ } END { print n + 0 }'
+}
+
+# app_max_running APP: the most containers of APP the engine ran at once, replayed from its events (paused
+# ones do not count). "No duplicates above target" is this, at or below the target, during the whole test.
+app_max_running() {
+	sort -n -k1,1 -s "$T/events-$NODE.tsv" | awk -F'\t' -v app="$1" '
+	$2 == "snapshot" {
+		delete run; n = 0
+		k = split($3, ids, ",")
+		for (i = 1; i <= k; i++) if (ids[i] ~ ("=" app "$")) { sub(/=.*/, "", ids[i]); run[ids[i]] = 1; n++ }
+		if (n > max) max = n
+		next
+	}
+	$6 == app && ($2 == "start" || $2 == "unpause") && !($3 in run) { run[$3] = 1; n++; if (n > max) max = n }
+	$6 == app && $2 ~ /^(die|died|cleanup|pause|destroy|remove)$/ && ($3 in run) { delete run[$3]; n-- }
+	END { print max + 0 }'
 }
 
 free_port() { # a loopback TCP port nothing listens on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # shellcheck disable=SC2153 # T, NODE, AGENT_BIN come from lib.sh
 # The control API against a running agent and the real engine: every endpoint, every bad input (answered with
@@ -134,11 +135,12 @@ test_api_metrics_parse_with_promtool() {
 	grep -q '^force12_api_requests_total{path="other",code="404"} 1$' "$T/metrics.txt" || fail "API 404 not counted"
 }
 
-# Probes /healthz COUNT times; fails on anything but 200 within 5 s; prints the slowest answer in µs.
+# Probes /healthz COUNT times; fails on anything but 200; prints the slowest answer in µs (a figure, never
+# asserted: the --max-time is only a limit on waiting, scaled by WAIT_FACTOR).
 probe_healthz() { # COUNT
 	local worst=0 out code ms
 	for _ in $(seq 1 "$1"); do
-		out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 --unix-socket "$T/api.sock" \
+		out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time $((30 * WAIT_FACTOR)) --unix-socket "$T/api.sock" \
 			http://localhost/healthz) || true
 		code=${out%% *}
 		[ "$code" = 200 ] || fail "/healthz answered '$out' during the abuse"
@@ -149,28 +151,36 @@ probe_healthz() { # COUNT
 	echo "$worst"
 }
 
+# 1000 misbehaving clients per mode, counted by api-abuse as real connections (connect() returned 0; a full
+# listen backlog is retried, never counted): the agent stays responsive and bounded, and cuts off endless headers.
+# Not asserted (issue 15's, the agent has none yet): a cap on connections or an idle timeout; the figures show
+# how many idle and slowloris connections the agent still held at the end.
 test_api_abuse_agent_stays_responsive() {
 	start_agent --target priority1=1
 	wait_settled 60 priority1=1 priority2=0
-	local before rss0 rss worst mode
+	local before rss0 rss worst mode log
 	before=$(api GET /v1/targets)
 	rss0=$(awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
 	for mode in idle slowloris big-header; do
-		"$API_ABUSE" --socket "$T/api.sock" --count 1000 --mode "$mode" --seconds 6 >"$T/abuse-$mode.log" 2>&1 &
+		log=$T/abuse-$mode.log
+		"$API_ABUSE" --socket "$T/api.sock" --count 1000 --mode "$mode" --seconds 6 >"$log" 2>&1 &
 		local abuser=$!
-		sleep 1
-		grep -q 'opened 1000 of 1000' "$T/abuse-$mode.log" || fail "$mode: $(cat "$T/abuse-$mode.log")"
+		# Probed while the 1000 are held (once api-abuse has nothing left to connect). During the connect storm
+		# itself a client may find the listen backlog full: issue 15's to bound, not asserted here.
+		wait_until 10 "api-abuse to hold its connections" grep -q '^holding:' "$log"
 		worst=$(probe_healthz 20)
 		rss=$(awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
-		wait "$abuser" || fail "api-abuse --mode $mode failed: $(cat "$T/abuse-$mode.log")"
+		wait "$abuser" || fail "api-abuse --mode $mode failed: $(cat "$log")"
 		figure "healthz_worst_us_during_1000_${mode}_clients" "$worst"
 		figure "agent_rss_kib_during_1000_${mode}_clients" "$rss"
+		figure "api_abuse_${mode}" "$(tail -n 1 "$log")"
+		grep -qE '^opened 1000 of 1000 \(0 failed\)' "$log" || fail "$mode: not every client connected: $(cat "$log")"
 		[ "$rss" -lt $((rss0 + 65536)) ] || fail "RSS grew from $rss0 KiB to $rss KiB under $mode clients"
 		kill -0 "$AGENT_PID" || fail "the agent died under $mode clients"
 	done
-	grep -q 'held at most 1000' "$T/abuse-big-header.log" || fail "big-header: $(cat "$T/abuse-big-header.log")"
-	grep -qE 'the server closed [1-9][0-9]*;' "$T/abuse-big-header.log" ||
-		fail "endless headers were never cut off: $(cat "$T/abuse-big-header.log")"
+	# Endless headers: every one of the 1000 connected clients is cut off by the agent before the run ends.
+	grep -qE 'the server closed 1000; 0 still open$' "$T/abuse-big-header.log" ||
+		fail "endless headers were not all cut off: $(cat "$T/abuse-big-header.log")"
 	[ "$(api GET /v1/targets)" = "$before" ] || fail "the abuse changed the targets"
 	is_settled priority1=1 priority2=0 || fail "the abuse changed the running set"
 }

@@ -1,7 +1,10 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # shellcheck disable=SC2153 # AGENT_BIN, T, NODE come from lib.sh
 # The agent core against the real engine: convergence, priority under capacity, garbage, adoption, ownership,
 # replacement of killed containers, SIGTERM-ignoring containers, bad config, restarts.
+# Every test here also passes lib.sh's shared check at cleanup: the engine's own events of the test's node,
+# replayed, never show more running than the capacity, no foreign container touched, and no leftovers.
 
 DEMO_CMD='["sh", "-c", "trap '"'"'exit 0'"'"' TERM; while :; do sleep 1 & wait $!; done"]'
 
@@ -17,8 +20,8 @@ test_converge_up_and_down() {
 	[ "$(status_field .totals.killed)" -eq 0 ] || fail "the TERM-trapping demo container was killed"
 }
 
+# Never over capacity: proven at every engine event by lib.sh's replay (check_engine_events), not by sampling.
 test_priority_under_capacity() {
-	start_sampler
 	start_agent --capacity 4
 	set_targets '{"priority1": 3, "priority2": 3}'
 	wait_settled 60 priority1=3 priority2=1
@@ -27,21 +30,24 @@ test_priority_under_capacity() {
 	wait_settled 60 priority1=1 priority2=3
 	set_targets '{"priority1": 4}'
 	wait_settled 60 priority1=4 priority2=0
-	local max
-	max=$(max_running)
-	[ "$max" -le 4 ] || fail "the engine ran $max containers at once with capacity 4"
+	check_engine_events || fail "the engine's events show the capacity broken"
 }
 
 test_preemption_stops_before_starts() {
-	start_sampler
 	start_agent --capacity 3
 	set_targets '{"priority2": 3}'
 	wait_settled 60 priority1=0 priority2=3
+	local t0 order
+	t0=$(date +%s%N)
 	set_targets '{"priority1": 3}'
 	wait_settled 60 priority1=3 priority2=0
-	local max
-	max=$(max_running)
-	[ "$max" -le 3 ] || fail "the engine ran $max containers at once with capacity 3"
+	# From the engine's events: the k-th start of priority1 comes after the k-th die of priority2.
+	order=$(events_since "$t0" | awk -F'\t' '$2 == "die" && $6 == "priority2" { o = o "d"; d++ }
+		$2 == "start" && $6 == "priority1" { o = o "s"; if (++s > d) bad = 1 }
+		END { print (bad ? "BAD " : "") o }')
+	[[ $order != BAD* ]] || fail "a priority1 start came before the priority2 stop that made its room: $order (d: die, s: start)"
+	{ [ "${order//[^d]/}" = ddd ] && [ "${order//[^s]/}" = sss ]; } || fail "expected 3 dies and 3 starts: $order"
+	figure preemption_event_order "$order"
 }
 
 label_args() { # APP: the labels of a container owned by $NODE
@@ -82,11 +88,18 @@ test_crash_restart_resumes_targets() {
 	start_agent --target priority1=1
 	set_targets '{"priority1": 4}'
 	wait_settled 60 priority1=4 priority2=0
+	local before after t0 events
+	before=$(dk ps -q --no-trunc --filter "label=io.force12.agent=$NODE" | sort)
 	stop_agent KILL
+	t0=$(date +%s%N)
 	start_agent # no --target: the state dir wins over the config's 0
 	[ "$(api GET /v1/targets | jq .priority1)" -eq 4 ] || fail "the targets were not resumed"
-	sleep 2
-	is_settled priority1=4 priority2=0 || fail "the restarted agent changed the running set"
+	sleep 2 # a window for a wrong agent to start or stop something (not a timing assertion)
+	after=$(dk ps -q --no-trunc --filter "label=io.force12.agent=$NODE" | sort)
+	[ "$before" = "$after" ] || fail "the restarted agent replaced containers: $before -> $after"
+	events=$(events_since "$t0" | awk -F'\t' '$2 ~ /^(create|start|kill|die|stop|destroy)$/')
+	[ -z "$events" ] || fail "the restarted agent acted on the engine: $events"
+	[ "$(status_field .totals.started)" -eq 0 ] || fail "the restarted agent started containers"
 }
 
 test_foreign_containers_untouched() {
@@ -114,12 +127,22 @@ test_killed_container_is_replaced() {
 	wait_settled 60 priority1=2 priority2=0
 	local victim
 	victim=$(docker ps -q --no-trunc --filter "label=io.force12.agent=$NODE" | head -n 1)
+	local t0 seq
+	t0=$(date +%s%N)
 	docker kill "$victim" >/dev/null
-	wait_until 30 "the killed container to be removed" sh -c "! docker inspect $victim"
 	wait_settled 30 priority1=2 priority2=0
-	docker ps -q --no-trunc --filter "label=io.force12.agent=$NODE" | grep -q "$victim" && fail "victim still listed"
+	wait_until 30 "the killed container to be removed" sh -c "! docker inspect $victim"
 	[ "$(status_field .totals.died)" -eq 1 ] || fail "died total is not 1"
 	[ "$(status_field .totals.started)" -eq 3 ] || fail "expected one replacement start"
+	# From the engine's events: the victim died and was destroyed, and exactly one other container started.
+	seq=$(events_since "$t0" | awk -F'\t' -v v="$victim" '$3 == v && ($2 == "die" || $2 == "destroy") { printf "%s ", $2 }
+		$3 != v && $2 == "start" { printf "start-new " } $3 == v && $2 == "start" { printf "start-victim " }')
+	[[ $seq == *"die "* && $seq == *"destroy "* ]] || fail "the victim's die and destroy are not in the engine's events: $seq"
+	[ "$(grep -o 'start-new' <<<"$seq" | wc -l)" -eq 1 ] || fail "not exactly one replacement start: $seq"
+	[[ $seq != *start-victim* ]] || fail "the victim was restarted instead of replaced: $seq"
+	# "Replaced within about a second": the engine's time from the victim's die to the replacement's start.
+	figure killed_container_die_to_replacement_start_ms "$(events_since "$t0" | awk -F'\t' -v v="$victim" \
+		'$3 == v && $2 == "die" { d = $1 } $3 != v && $2 == "start" && d { printf "%d", ($1 - d) / 1000000; exit }')"
 }
 
 test_removed_container_is_replaced() {
@@ -214,6 +237,8 @@ test_systemd_notify() {
 test_engine_socket_missing_at_start() {
 	# The agent waits for a missing engine socket, says so, and becomes ready when it appears.
 	local sock=$T/engine.sock
+	record_events "$ENGINE_SOCK" "$NODE"
+	agent_started
 	"$AGENT_BIN" --node-id "$NODE" --api-socket "$T/api.sock" --state-dir "$T/state" --docker-socket "$sock" \
 		--target priority1=1 >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
@@ -223,6 +248,7 @@ test_engine_socket_missing_at_start() {
 	socat "UNIX-LISTEN:$sock,fork" "UNIX-CONNECT:$ENGINE_SOCK" &
 	local proxy=$!
 	wait_until 30 "the agent to become ready" agent_ready
+	note_capacity "$NODE"
 	wait_settled 60 priority1=1 priority2=0
 	[ "$(api_code GET /healthz)" = 200 ] || fail "/healthz is not 200 with the engine back"
 	stop_agent TERM
@@ -237,15 +263,25 @@ test_failing_apps_back_off_without_hurting_others() {
   {"name": "good", "priority": 2, "image": "busybox:latest", "command": $DEMO_CMD, "target": 2}]}
 JSON
 	start_agent -c "$T/agent.json"
-	grep -q 'Pulling image force12-test/missing:nope' "$T/agent.log" || fail "the missing image was not pulled before READY"
+	# Pulled before READY: the pull's log line comes before the line that says the agent is ready.
+	local pull_line ready_line
+	pull_line=$(grep -n 'Pulling image force12-test/missing:nope' "$T/agent.log" | head -n 1 | cut -d: -f1)
+	ready_line=$(grep -n 'Synced with the engine: .*; ready' "$T/agent.log" | head -n 1 | cut -d: -f1)
+	[ -n "$pull_line" ] || fail "the missing image was never pulled"
+	[ -n "$ready_line" ] || fail "the agent never logged that it is ready"
+	[ "$pull_line" -lt "$ready_line" ] || fail "the missing image was pulled after READY (log lines $pull_line, $ready_line)"
 	wait_until 60 "good to run 2" sh -c "[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=good | wc -l) -eq 2 ]"
 	wait_until 30 "errors shown in /v1/status" sh -c \
 		"curl -s --unix-socket $T/api.sock http://x/v1/status | jq -e '[.apps[] | select(.name != \"good\") | .error != null] | all' >/dev/null"
-	sleep 5
-	local failed
-	failed=$(status_field .totals.failed)
-	# Backoff 1, 2, 4, 8 s: a tight loop would fail hundreds of times in these seconds.
-	[ "$failed" -le 12 ] || fail "$failed failures in a few seconds: no backoff"
+	# Backoff: the delays the agent chose, as it logs them, double from 1 s per app (1, 2, 4, ... capped at 60).
+	local app delays
+	for app in noimage badcmd; do
+		wait_until 30 "$app's third failure" sh -c "[ \$(grep -c 'Failed to start a container of $app: .*; retrying in' $T/agent.log) -ge 3 ]"
+		delays=$(sed -n "s/.*Failed to start a container of $app: .*; retrying in \([0-9.]*\) s.*/\1/p" "$T/agent.log" | tr '\n' ' ')
+		[[ $delays == "1.0 2.0 4.0 "* ]] || fail "$app's retry delays are not 1, 2, 4 s...: $delays"
+		[[ $delays =~ ^(1\.0 2\.0 4\.0 )(8\.0 )?(16\.0 )?(32\.0 )?(60\.0 )*$ ]] || fail "$app's retry delays: $delays"
+		figure "failing_app_${app}_retry_delays_s" "$delays"
+	done
 	[ "$(count good running)" -eq 2 ] || fail "the good app was disturbed"
 	[ "$(count noimage all)" -eq 0 ] || fail "containers of the image-less app exist"
 	[ "$(count badcmd all)" -le 1 ] || fail "leftover containers of badcmd: $(count badcmd all)"

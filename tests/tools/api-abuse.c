@@ -1,11 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
 /* api-abuse: misbehaving clients of the control API, for the abuse tests. It opens many connections at once
  * and holds them (idle, or dripping a request one byte at a time, or sending an endless header), until killed
- * or for --seconds. It prints how many connections it holds. A test tool: one process, poll(). */
+ * or for --seconds. A test tool: one process, non-blocking sockets.
+ *
+ * It counts only what really happened: a connection is opened when connect() returned 0 (on a unix socket a
+ * non-blocking connect either completes at once or fails with EAGAIN when the server's listen backlog is full;
+ * those are tried again every round, never counted as opened). "Closed by the server" counts only opened
+ * connections on which a read returned end-of-file or a read or write failed with ECONNRESET or EPIPE.
+ * It prints "first round: ..." after its first pass, "holding: ..." once nothing is left to connect (the
+ * storm is over), and a summary at the end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,25 +24,38 @@
 #include <time.h>
 #include <unistd.h>
 
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
 typedef enum {
 	MODE_IDLE,
 	MODE_SLOWLORIS,
 	MODE_BIG_HEADER
 } Mode;
 
+/* Connection slots: not yet connected (try again), connected (an fd), closed by the server, or given up. */
+enum {
+	SLOT_PENDING = -1,
+	SLOT_CLOSED = -2,
+	SLOT_FAILED = -3,
+};
+
+/* Returns a connected fd, SLOT_PENDING when the backlog is full (try later), or SLOT_FAILED. */
 static int connect_unix(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd, saved;
 
-	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
-		return -1;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return SLOT_FAILED;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE ? SLOT_PENDING : SLOT_FAILED;
 	strcpy(sa.sun_path, path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS && errno != EAGAIN) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	saved = errno;
+	close(fd);
+	return saved == EAGAIN || saved == EINPROGRESS ? SLOT_PENDING : SLOT_FAILED;
 }
 
 static void raise_fd_limit(void)
@@ -46,7 +68,12 @@ static void raise_fd_limit(void)
 	}
 }
 
-/* One step of misbehaviour on a connection; returns -1 once the server closed it. */
+static bool server_closed(int err)
+{
+	return err == ECONNRESET || err == EPIPE || err == ENOTCONN;
+}
+
+/* One step of misbehaviour on a connected socket; returns -1 once the server closed it. */
 static int step(int fd, Mode mode, size_t *sent)
 {
 	static const char slow[] =
@@ -64,13 +91,15 @@ static int step(int fd, Mode mode, size_t *sent)
 			n = write(fd, junk, sizeof(junk));
 		}
 	}
-	if (n < 0 && errno != EAGAIN)
+	if (n < 0 && server_closed(errno))
 		return -1;
 	if (n > 0)
 		*sent += (size_t)n;
-	/* A read of 0 means the server closed: good for it. */
-	n = read(fd, junk, sizeof(junk));
-	return n == 0 || (n < 0 && errno != EAGAIN) ? -1 : 0;
+	/* A read of 0 means the server closed: good for it. Drain what it answered (a 431, say) first. */
+	do
+		n = read(fd, junk, sizeof(junk));
+	while (n > 0);
+	return n == 0 || (n < 0 && server_closed(errno)) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -114,28 +143,51 @@ int main(int argc, char **argv)
 
 	int *fds = calloc((size_t)count, sizeof(int));
 	size_t *sent = calloc((size_t)count, sizeof(size_t));
-	int open_now = 0, max_open = 0, closed_by_server = 0;
+	int opened = 0, open_now = 0, max_open = 0, closed_by_server = 0, failed = 0, first_round = -1, pending;
+	bool holding = false;
+	time_t start = time(NULL);
 	if (!fds || !sent)
 		return 1;
-	for (int i = 0; i < count; i++) {
-		fds[i] = connect_unix(path);
-		if (fds[i] >= 0)
-			open_now++;
-	}
-	max_open = open_now;
-	printf("opened %d of %d connections\n", open_now, count);
-	fflush(stdout);
+	for (int i = 0; i < count; i++)
+		fds[i] = SLOT_PENDING;
 	for (time_t end = time(NULL) + seconds; time(NULL) < end;) {
+		/* Connect what is not connected yet: as many as the server lets in. */
+		pending = 0;
+		for (int i = 0; i < count; i++) {
+			if (fds[i] != SLOT_PENDING)
+				continue;
+			fds[i] = connect_unix(path);
+			if (fds[i] >= 0) {
+				opened++;
+				open_now++;
+			} else if (fds[i] == SLOT_FAILED)
+				failed++;
+			else
+				pending++;
+		}
+		max_open = MAX(max_open, open_now);
+		if (first_round < 0) {
+			first_round = opened;
+			printf("first round: %d of %d connected at once\n", opened, count);
+			fflush(stdout);
+		}
+		/* The storm is over once nothing is left to connect (or after 3 s of trying): say what is held. */
+		if (!holding && (pending == 0 || time(NULL) - start >= 3)) {
+			holding = true;
+			printf("holding: %d open, %d still trying to connect\n", open_now, pending);
+			fflush(stdout);
+		}
 		for (int i = 0; i < count; i++)
 			if (fds[i] >= 0 && step(fds[i], mode, &sent[i]) < 0) {
 				close(fds[i]);
-				fds[i] = -1;
+				fds[i] = SLOT_CLOSED;
 				open_now--;
 				closed_by_server++;
 			}
 		usleep(mode == MODE_SLOWLORIS ? 500000 : 100000);
 	}
-	printf("held at most %d; the server closed %d; %d still open\n", max_open, closed_by_server, open_now);
+	printf("opened %d of %d (%d failed); held at most %d at once; the server closed %d; %d still open\n", opened,
+	       count, failed, max_open, closed_by_server, open_now);
 	for (int i = 0; i < count; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

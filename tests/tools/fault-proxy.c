@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* fault-proxy: a unix-socket proxy in front of the Docker engine, for the fault tests. It forwards bytes both
  * ways and, as asked, delays every answer chunk, replaces every Nth answer chunk with garbage, or cuts the
  * connection in the middle of every Nth answer chunk. A test tool only: one process, poll(), no HTTP parsing. */

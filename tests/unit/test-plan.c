@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the reconciler: every rule of plan.h, the Force12 demo's scenarios, and property tests over
  * pseudo-random inputs (fixed seed, so a failure always reproduces) that the node never goes over capacity. */
 
@@ -626,6 +627,21 @@ static bool more_important(const PlanApp *apps, size_t a, size_t b)
 	return r != 0 ? r < 0 : a < b;
 }
 
+/* The app of importance rank k (0 = the most important). */
+static size_t app_at_rank(const PlanInput *in, size_t k)
+{
+	for (size_t i = 0; i < in->n_apps; i++) {
+		size_t rank = 0;
+
+		for (size_t j = 0; j < in->n_apps; j++)
+			rank += more_important(in->apps, j, i);
+		if (rank == k)
+			return i;
+	}
+	fail();
+	return 0;
+}
+
 static void check_allocation(const PlanInput *in, const Plan *p)
 {
 	unsigned sum_alloc = 0, sum_target = 0;
@@ -643,10 +659,35 @@ static void check_allocation(const PlanInput *in, const Plan *p)
 	assert_int_equal(sum_alloc, MIN(in->capacity, sum_target));
 }
 
-/* The phases that count against capacity. */
-static bool occupies(ContainerPhase ph)
+/* The engine's truth, written from what the engine does with each phase's operation and not from the planner's
+ * rules: may the engine report this container running (state "running", not "paused") at some instant before
+ * the agent next looks? A start may have landed already; a stop or a pause has not landed yet; a warm runs
+ * between its start and its pause. Paused, exited and removed containers do not run. */
+static bool engine_may_run(ContainerPhase ph)
 {
-	return ph == PHASE_STARTING || ph == PHASE_RUNNING || ph == PHASE_STOPPING || ph == PHASE_PARKING;
+	switch (ph) {
+	case PHASE_STARTING: /* create -> start, or an unpause, in flight */
+	case PHASE_RUNNING:
+	case PHASE_STOPPING: /* runs until the stop lands */
+	case PHASE_PARKING:  /* runs until the pause lands */
+	case PHASE_WARMING:  /* create -> start -> pause: runs between the start and the pause */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* At worst everything the plan sets in motion runs at once with everything that may run now: every start,
+ * resume (unpause) and warm (start before its pause), and every retire (unpause before its stop). */
+static unsigned engine_worst_case(const PlanInput *in, const Plan *p)
+{
+	unsigned n = (unsigned)p->n_resumes + (unsigned)p->n_retires;
+
+	for (size_t k = 0; k < in->n_containers; k++)
+		n += engine_may_run(in->containers[k].phase);
+	for (size_t i = 0; i < p->n_apps; i++)
+		n += p->apps[i].starts + p->apps[i].warms;
+	return n;
 }
 
 static void check_counts_and_starts(const PlanInput *in, const Plan *p)
@@ -678,13 +719,14 @@ static void check_counts_and_starts(const PlanInput *in, const Plan *p)
 		starts += p->apps[i].starts + p->apps[i].resumes;
 	}
 	for (size_t k = 0; k < in->n_containers; k++)
-		occupied += occupies(in->containers[k].phase);
+		occupied += engine_may_run(in->containers[k].phase);
 	assert_int_equal(p->occupied, occupied);
-	assert_true(occupied + starts <= MAX(in->capacity, occupied));
+	/* Never over capacity on the engine, even for a moment; over it already (capacity lowered), nothing more. */
 	if (occupied <= in->capacity)
-		assert_true(occupied + starts <= in->capacity);
+		assert_true(engine_worst_case(in, p) <= in->capacity);
 	else
-		assert_int_equal(starts, 0);
+		assert_int_equal(engine_worst_case(in, p), occupied);
+	(void)starts;
 }
 
 /* (started_at, index) of a is newer than b's. */
@@ -798,7 +840,10 @@ static size_t count_of_app(const PlanInput *in, const size_t *list, size_t n, in
  * holds at most K (and exactly K once warms land, when the node is quiet); an unconfigured app keeps none. */
 static void check_standby(const PlanInput *in, const Plan *p)
 {
-	bool quiet = p->n_stops == 0 && p->n_parks == 0 && p->n_resumes == 0;
+	bool quiet = p->n_stops == 0 && p->n_parks == 0 && p->n_resumes == 0 && p->n_retires == 0;
+	/* No room left on the engine for anything more to run, even for a moment. */
+	bool full = engine_worst_case(in, p) >= in->capacity;
+	bool short_of_room = false;
 
 	for (size_t k = 0; k < p->n_resumes; k++) {
 		assert_int_equal(in->containers[p->resumes[k]].phase, PHASE_STANDBY);
@@ -812,7 +857,7 @@ static void check_standby(const PlanInput *in, const Plan *p)
 	for (size_t k = 0; k < in->n_containers; k++) {
 		ContainerPhase ph = in->containers[k].phase;
 		quiet = quiet && ph != PHASE_STARTING && ph != PHASE_STOPPING && ph != PHASE_PARKING;
-		if (in->containers[k].app < 0 && ph == PHASE_STANDBY)
+		if (in->containers[k].app < 0 && ph == PHASE_STANDBY && !full)
 			assert_true(contains(p->retires, p->n_retires, k));
 	}
 	for (size_t i = 0; i < in->n_apps; i++) {
@@ -826,19 +871,31 @@ static void check_standby(const PlanInput *in, const Plan *p)
 		quiet = quiet && a->starts == 0;
 		after = sb - a->resumes - (unsigned)count_of_app(in, p->retires, p->n_retires, (int)i) + a->warming +
 		        a->parking + (unsigned)count_of_app(in, p->parks, p->n_parks, (int)i) + a->warms;
-		/* Beyond K only while more is already on its way in than the pool needs (nothing to retire yet). */
-		if (sb - a->resumes > 0 && after > k_pool)
+		/* Beyond K only while more is already on its way in than the pool needs (nothing to retire yet), or
+		 * while the engine has no room to unpause one for its stop. */
+		if (sb - a->resumes > 0 && after > k_pool && !full)
 			assert_int_equal(sb - a->resumes, count_of_app(in, p->retires, p->n_retires, (int)i));
 		if (a->warms > 0)
 			assert_true(in->apps[i].can_start);
 	}
-	for (size_t i = 0; i < in->n_apps; i++) {
+	/* Warms fill the pool when quiet, in priority order, as far as the room on the engine goes. */
+	for (size_t k = 0; k < in->n_apps; k++) {
+		size_t i = app_at_rank(in, k);
 		const PlanAppResult *a = &p->apps[i];
 		unsigned pool = a->standby + a->warming + a->parking;
-		if (!quiet)
+		unsigned want = in->apps[i].standby > pool ? in->apps[i].standby - pool : 0;
+		if (!quiet || !in->apps[i].can_start) {
 			assert_int_equal(a->warms, 0);
-		else if (in->apps[i].can_start)
-			assert_int_equal(a->warms, in->apps[i].standby > pool ? in->apps[i].standby - pool : 0);
+			continue;
+		}
+		if (short_of_room)
+			assert_int_equal(a->warms, 0);
+		else if (a->warms < want)
+			assert_true(full);
+		else
+			assert_int_equal(a->warms, want);
+		assert_true(a->warms <= want);
+		short_of_room = short_of_room || a->warms < want;
 	}
 }
 
@@ -879,11 +936,34 @@ static void test_property_random_inputs(void **state)
 
 /* ---- simulation: carry plans out step by step, as the agent does, and check capacity at every instant ---- */
 
+/* What the engine holds for a container, apart from the planner's phases: the engine's own state, changed one
+ * engine call at a time (create, start, pause, unpause, stop, remove) as the agent's chains carry them out. */
+typedef enum EngineState {
+	ENG_CREATED,
+	ENG_RUNNING,
+	ENG_PAUSED,
+	ENG_EXITED,
+} EngineState;
+
 typedef struct Sim {
 	PlanContainer c[128];
+	EngineState e[128];
 	size_t n;
 	uint64_t clock;
+	unsigned capacity;
+	unsigned max_running; /* the most the engine ever ran at once */
 } Sim;
+
+/* The engine's running count: state running, paused ones excluded. Checked after every single engine call. */
+static void sim_check_engine(Sim *sim)
+{
+	unsigned n = 0;
+
+	for (size_t k = 0; k < sim->n; k++)
+		n += sim->e[k] == ENG_RUNNING;
+	sim->max_running = MAX(sim->max_running, n);
+	assert_true(n <= sim->capacity);
+}
 
 static void sim_apply(Sim *sim, const Plan *p)
 {
@@ -898,47 +978,84 @@ static void sim_apply(Sim *sim, const Plan *p)
 	for (size_t r = 0; r < p->n_retires; r++)
 		sim->c[p->retires[r]].phase = PHASE_STOPPING;
 	for (size_t i = 0; i < p->n_apps; i++) {
-		for (unsigned k = 0; k < p->apps[i].starts; k++) {
+		for (unsigned k = 0; k < p->apps[i].starts + p->apps[i].warms; k++) {
+			bool warm = k >= p->apps[i].starts;
+
 			assert_true(sim->n < ELEMENTSOF(sim->c));
-			sim->c[sim->n++] = (PlanContainer){.app = (int)i, .phase = PHASE_STARTING};
-		}
-		for (unsigned k = 0; k < p->apps[i].warms; k++) {
-			assert_true(sim->n < ELEMENTSOF(sim->c));
-			sim->c[sim->n++] = (PlanContainer){.app = (int)i, .phase = PHASE_WARMING};
+			sim->e[sim->n] = ENG_CREATED;
+			sim->c[sim->n++] =
+			        (PlanContainer){.app = (int)i, .phase = warm ? PHASE_WARMING : PHASE_STARTING};
 		}
 	}
 }
 
-/* Operations in flight finish in any order; a start may fail and leave an exited container behind. */
+/* One engine call of a container's chain lands; returns false when the container is gone (removed). */
+static bool sim_engine_call(Sim *sim, size_t k, uint64_t *seed)
+{
+	PlanContainer *c = &sim->c[k];
+	EngineState *e = &sim->e[k];
+
+	switch (c->phase) {
+	case PHASE_STARTING: /* start (or unpause, for a resume) */
+		if (*e == ENG_CREATED && rnd(seed, 8) == 0) {
+			c->phase = PHASE_EXITED; /* the start failed */
+			*e = ENG_EXITED;
+			break;
+		}
+		*e = ENG_RUNNING;
+		c->phase = PHASE_RUNNING;
+		c->started_at = ++sim->clock;
+		break;
+	case PHASE_WARMING: /* start, then pause */
+		if (*e == ENG_CREATED)
+			*e = ENG_RUNNING;
+		else if (rnd(seed, 8) == 0) {
+			*e = ENG_EXITED; /* it died before the pause */
+			c->phase = PHASE_EXITED;
+		} else {
+			*e = ENG_PAUSED;
+			c->phase = PHASE_STANDBY;
+		}
+		break;
+	case PHASE_PARKING:
+		*e = ENG_PAUSED;
+		c->phase = PHASE_STANDBY;
+		break;
+	case PHASE_STOPPING: /* a retire unpauses before it stops */
+		if (*e == ENG_PAUSED)
+			*e = ENG_RUNNING;
+		else {
+			*e = ENG_EXITED;
+			c->phase = PHASE_EXITED;
+		}
+		break;
+	case PHASE_REMOVING:
+		return false;
+	default:
+		break;
+	}
+	return true;
+}
+
+/* Operations in flight finish in any order, one engine call at a time; the engine's running count is checked
+ * after each. */
 static void sim_progress(Sim *sim, uint64_t *seed)
 {
+	bool gone[ELEMENTSOF(sim->c)] = {false};
 	size_t kept = 0;
 
+	for (size_t k = 0; k < sim->n; k++)
+		if (rnd(seed, 2)) {
+			gone[k] = !sim_engine_call(sim, k, seed);
+			sim_check_engine(sim);
+		}
 	for (size_t k = 0; k < sim->n; k++) {
-		PlanContainer *c = &sim->c[k];
-		bool done = rnd(seed, 2);
-
-		if (done && c->phase == PHASE_STARTING) {
-			c->phase = rnd(seed, 8) ? PHASE_RUNNING : PHASE_EXITED;
-			c->started_at = ++sim->clock;
-		} else if (done && c->phase == PHASE_STOPPING)
-			c->phase = PHASE_EXITED;
-		else if (done && (c->phase == PHASE_PARKING || c->phase == PHASE_WARMING))
-			c->phase = rnd(seed, 8) ? PHASE_STANDBY : PHASE_EXITED;
-		else if (done && c->phase == PHASE_REMOVING)
+		if (gone[k])
 			continue;
-		sim->c[kept++] = *c;
+		sim->c[kept] = sim->c[k];
+		sim->e[kept++] = sim->e[k];
 	}
 	sim->n = kept;
-}
-
-static unsigned sim_occupied(const Sim *sim)
-{
-	unsigned n = 0;
-
-	for (size_t k = 0; k < sim->n; k++)
-		n += occupies(sim->c[k].phase);
-	return n;
 }
 
 static Plan *sim_step(Sim *sim, const PlanApp *apps, size_t n_apps, unsigned capacity)
@@ -947,10 +1064,11 @@ static Plan *sim_step(Sim *sim, const PlanApp *apps, size_t n_apps, unsigned cap
 	        .capacity = capacity, .apps = apps, .n_apps = n_apps, .containers = sim->c, .n_containers = sim->n};
 	Plan *p = NULL;
 
+	sim->capacity = capacity;
 	assert_int_equal(plan_compute(&in, &p), 0);
 	check_plan(&in, p);
 	sim_apply(sim, p);
-	assert_true(sim_occupied(sim) <= capacity);
+	sim_check_engine(sim);
 	return p;
 }
 
@@ -969,7 +1087,6 @@ static void test_simulation_never_over_capacity(void **state)
 				apps[rnd(&seed, 4)].target = rnd(&seed, 12);
 			plan_free(sim_step(&sim, apps, ELEMENTSOF(apps), capacity));
 			sim_progress(&sim, &seed);
-			assert_true(sim_occupied(&sim) <= capacity);
 		}
 	}
 }
@@ -1129,20 +1246,102 @@ static void test_simulation_with_standby(void **state)
 			apps[0].target = rnd(&seed, 10);
 		plan_free(sim_step(&sim, apps, ELEMENTSOF(apps), 9));
 		sim_progress(&sim, &seed);
-		assert_true(sim_occupied(&sim) <= 9);
 	}
-	apps[0].target = 6;
+	/* 4 + 3 running leave 2 free: the pools are warmed through that room, two at a time. */
+	apps[0].target = 4;
+	apps[1].target = 3;
 	for (unsigned step = 0; step < 300; step++) {
 		plan_free(sim_step(&sim, apps, ELEMENTSOF(apps), 9));
 		sim_progress(&sim, &seed);
 	}
 	p = sim_step(&sim, apps, ELEMENTSOF(apps), 9);
-	assert_int_equal(p->apps[0].running, 6);
+	assert_int_equal(p->apps[0].running, 4);
 	assert_int_equal(p->apps[1].running, 3);
 	assert_int_equal(p->apps[0].standby, 4);
 	assert_int_equal(p->apps[1].standby, 2);
 	assert_int_equal(p->n_stops + p->n_parks + p->n_resumes + p->n_retires, 0);
 	plan_free(p);
+}
+
+/* The bug of issue 20: a warming container runs between its start and its pause, so it counts against capacity
+ * and no warm goes out beyond the free room. On a full node (capacity 9, 9 running, K = 9) nothing is warmed. */
+static void test_warms_only_within_free_capacity(void **state)
+{
+	PlanApp apps[] = {APP_SB("p1", 1, 9, 9)};
+	PlanContainer c[9];
+	Plan *p;
+
+	for (size_t k = 0; k < ELEMENTSOF(c); k++)
+		c[k] = (PlanContainer)CTR(0, PHASE_RUNNING, k + 1);
+	p = compute(9, apps, 1, c, 9);
+	assert_int_equal(p->apps[0].warms, 0);
+	plan_free(p);
+	/* 7 running: the 2 free places are warmed, no more. */
+	apps[0].target = 7;
+	p = compute(9, apps, 1, c, 7);
+	assert_int_equal(p->apps[0].warms, 2);
+	plan_free(p);
+	/* Two apps short of room: the more important one's pool is warmed first. */
+	PlanApp two[] = {APP_SB("p2", 2, 0, 3), APP_SB("p1", 1, 7, 3)};
+	for (size_t k = 0; k < 7; k++)
+		c[k].app = 1;
+	p = compute(9, two, 2, c, 7);
+	assert_int_equal(p->apps[1].warms, 2);
+	assert_int_equal(p->apps[0].warms, 0);
+	plan_free(p);
+}
+
+static void test_warming_occupies_capacity(void **state)
+{
+	/* One running, one warming (started, not yet paused), capacity 2: no room for a start. */
+	PlanApp apps[] = {APP_SB("p1", 1, 2, 1)};
+	PlanContainer c[] = {CTR(0, PHASE_RUNNING, 1), CTR(0, PHASE_WARMING, 0)};
+	Plan *p = compute(2, apps, 1, c, ELEMENTSOF(c));
+
+	assert_int_equal(p->occupied, 2);
+	assert_int_equal(p->apps[0].starts, 0);
+	assert_int_equal(p->apps[0].warms, 0);
+	plan_free(p);
+	/* Once it is paused it frees its place. */
+	c[1].phase = PHASE_STANDBY;
+	p = compute(2, apps, 1, c, ELEMENTSOF(c));
+	assert_int_equal(p->occupied, 1);
+	assert_int_equal(p->apps[0].resumes, 1);
+	plan_free(p);
+}
+
+static void test_retire_waits_for_room(void **state)
+{
+	/* A retire unpauses before it stops: on a full node the parked container of an unconfigured app waits. */
+	PlanApp apps[] = {APP_SB("p1", 1, 1, 0)};
+	PlanContainer c[] = {CTR(0, PHASE_RUNNING, 1), CTR(-1, PHASE_STANDBY, 0), CTR(0, PHASE_STANDBY, 0)};
+	Plan *p = compute(1, apps, 1, c, ELEMENTSOF(c));
+
+	assert_int_equal(p->n_retires, 0);
+	plan_free(p);
+	p = compute(2, apps, 1, c, ELEMENTSOF(c));
+	assert_int_equal(p->n_retires, 1); /* one free place: one retire at a time, the unconfigured app's first */
+	assert_int_equal(p->retires[0], 1);
+	plan_free(p);
+}
+
+/* The bench's swap: capacity 9, two apps with K = 9 each, demand swapping between them. The engine model never
+ * runs more than 9, not even for the moment between a warm's start and its pause. */
+static void test_simulation_swap_capacity_9_standby_9(void **state)
+{
+	uint64_t seed = 2015;
+	PlanApp apps[] = {APP_SB("priority1", 1, 0, 9), APP_SB("priority2", 2, 9, 9)};
+	Sim sim = {.n = 0};
+
+	for (unsigned round = 0; round < 20; round++) {
+		apps[0].target = round % 2 ? 0 : 9;
+		apps[1].target = 9 - apps[0].target;
+		for (unsigned step = 0; step < 40; step++) {
+			plan_free(sim_step(&sim, apps, ELEMENTSOF(apps), 9));
+			sim_progress(&sim, &seed);
+		}
+	}
+	assert_int_equal(sim.max_running, 9);
 }
 
 int main(void)
@@ -1187,6 +1386,10 @@ int main(void)
 	        cmocka_unit_test(test_scale_down_parks_up_to_k),
 	        cmocka_unit_test(test_standby_beyond_k_retired),
 	        cmocka_unit_test(test_simulation_with_standby),
+	        cmocka_unit_test(test_warms_only_within_free_capacity),
+	        cmocka_unit_test(test_warming_occupies_capacity),
+	        cmocka_unit_test(test_retire_waits_for_room),
+	        cmocka_unit_test(test_simulation_swap_capacity_9_standby_9),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
