@@ -21,7 +21,7 @@ sources_for() {
 	config) echo agent/core/config.c agent/shared/error.c agent/shared/utf8.c agent/engine/docker-json.c ;;
 	targets) echo agent/core/targets.c agent/core/config.c agent/shared/error.c agent/shared/utf8.c ;;
 	docker-json) echo agent/engine/docker-json.c agent/core/config.c agent/shared/error.c agent/shared/utf8.c ;;
-	plan) echo agent/plan.c ;;
+	plan) echo agent/core/plan.c ;;
 	utf8) echo agent/shared/utf8.c ;;
 	etcd-json) echo agent/demand/etcd-json.c agent/demand/cluster-view.c agent/demand/split.c agent/core/targets.c agent/core/config.c \
 		agent/shared/error.c agent/engine/docker-json.c agent/shared/utf8.c agent/shared/log.c ;;

@@ -1497,23 +1497,8 @@ static void test_property_random_interleavings(void **state)
 
 /* True when the planner counts a WARMING container against capacity, as the engine does (it runs between its
  * start and its pause). Until plan.c does (issue #20), the standby property test cannot hold and says so. */
-static bool plan_counts_warming(void)
-{
-	PlanApp app = {.name = "a", .target = 1, .can_start = true};
-	PlanContainer warming = {.app = 0, .phase = PHASE_WARMING};
-	PlanInput in = {.capacity = 1, .apps = &app, .n_apps = 1, .containers = &warming, .n_containers = 1};
-	_cleanup_plan_ Plan *p = NULL;
-
-	assert_int_equal(plan_compute(&in, &p), 0);
-	return p->apps[0].starts == 0;
-}
-
 static void test_property_random_interleavings_with_standby(void **state)
 {
-	if (!plan_counts_warming()) {
-		print_message("plan.c does not count WARMING against capacity (issue #20): skipped\n");
-		skip();
-	}
 	for (unsigned long seed = 1; seed <= 40; seed++)
 		property_run(standby_config, 2, seed * 40503UL + 7, 400);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "force12/order.h"
 #include "force12/plan.h"
 
 /* A RUNNING container that may be stopped, with the key that decides which goes first. */
@@ -119,14 +120,9 @@ static void plan_count(const PlanInput *in, Plan *p)
 /* More important first: lower priority number, then name, then input index so that equal names stay stable. */
 static bool app_before(const PlanApp *apps, size_t a, size_t b)
 {
-	int r;
+	int r = order_compare(apps[a].priority, apps[a].name, apps[b].priority, apps[b].name);
 
-	if (apps[a].priority != apps[b].priority)
-		return apps[a].priority < apps[b].priority;
-	r = strcmp(apps[a].name, apps[b].name);
-	if (r != 0)
-		return r < 0;
-	return a < b;
+	return r != 0 ? r < 0 : a < b;
 }
 
 /* Insertion sort: there are few apps (config caps them at 64), and it needs no context pointer. */
