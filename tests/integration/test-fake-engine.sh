@@ -67,6 +67,7 @@ scenario() { # SOCK NAME-PREFIX OUT
 	call "$sock" start POST "/containers/$id/start"
 	call "$sock" start-again POST "/containers/$id/start"
 	call "$sock" list GET "/containers/json?all=1&filters=$(jq -rn --arg n "$NODE" '{label: ["io.force12.test=\($n)"]} | tojson | @uri')"
+	jq -c '.[0]' "$T/body" | awk '{ print length }' >"$OUT.entry-bytes"
 	shape list '[length, (.[0] | keys), (.[0].Id | test("^[0-9a-f]{64}$")), (.[0].Names | map(test("^/"))),
 		.[0].Labels["io.force12.app"], .[0].State, (.[0].Created | type), (.[0].Status | test("^Up "))]'
 	call "$sock" list-other-label GET "/containers/json?all=1&filters=$(jq -rn --arg n "$NODE" '{label: ["io.force12.test=\($n)", "io.force12.app=db"]} | tojson | @uri')"
@@ -134,6 +135,12 @@ test_fake_engine_answers_like_dockerd() {
 	grep -q '^start 204$' "$T/real" || fail "dockerd did not start the container: $(cat "$T/real")"
 	[ "$(wc -l <"$T/real")" -ge 50 ] || fail "the transcript is short: $(cat "$T/real")"
 	grep -q 'kill die stop' "$T/real.actions" || fail "no stop in dockerd's events: $(cat "$T/real.actions")"
+	# A list's size decides what the agent can hold (its answer limit): an entry must weigh what dockerd's does.
+	local rb fb
+	rb=$(cat "$T/real.entry-bytes") fb=$(cat "$T/fake.entry-bytes")
+	[ "$fb" -ge $((rb * 9 / 10)) ] && [ "$fb" -le $((rb * 11 / 10)) ] ||
+		fail "a listed container is $fb bytes in the fake, $rb in dockerd (10% allowed)"
+	figure "fake engine: bytes of one listed container, dockerd / fake" "$rb / $fb"
 	figure "fake engine: calls compared with dockerd" "$(grep -c ' [0-9][0-9][0-9]$' "$T/real")"
 }
 

@@ -32,6 +32,7 @@
 #define BODY_MAX       (1u << 20)
 #define NO_INDEX       UINT32_MAX
 #define MAX_LABELS     64
+#define NETWORK_ID     "f2ff2b878bfa5153cada721d3e7c62c33d02d42bbca61837a72208c5cc226973"
 
 enum {
 	L_CREATE,
@@ -70,6 +71,7 @@ typedef struct LabelSet {
 typedef struct Ctr {
 	char id[65];
 	char name[64];
+	char endpoint[65]; /* the network endpoint's id: listed, so it counts in a list's size */
 	const LabelSet *labels;
 	const char *image, *cmd_json, *cmd_text, *network;
 	State state;
@@ -669,10 +671,34 @@ __attribute__((format(printf, 3, 4))) static enum MHD_Result send_error(struct M
 	return send_buf(conn, status, &b);
 }
 
+/* As the engine's units.HumanDuration words it. */
+static void human_duration(int64_t sec, char *out, size_t size)
+{
+	int64_t h = sec / 3600;
+
+	if (sec < 1)
+		snprintf(out, size, "Less than a second");
+	else if (sec == 1)
+		snprintf(out, size, "1 second");
+	else if (sec < 60)
+		snprintf(out, size, "%" PRId64 " seconds", sec);
+	else if (sec / 60 == 1)
+		snprintf(out, size, "About a minute");
+	else if (sec < 3600)
+		snprintf(out, size, "%" PRId64 " minutes", sec / 60);
+	else if (h == 1)
+		snprintf(out, size, "About an hour");
+	else if (h < 48)
+		snprintf(out, size, "%" PRId64 " hours", h);
+	else if (h < 24 * 7 * 2)
+		snprintf(out, size, "%" PRId64 " days", h / 24);
+	else
+		snprintf(out, size, "%" PRId64 " weeks", h / 24 / 7);
+}
+
 static void ctr_status_text(const Ctr *c, int64_t now, char *out, size_t size)
 {
-	int64_t ago = 0;
-	const char *unit = "seconds";
+	char d[48];
 
 	switch (c->state) {
 	case ST_CREATED:
@@ -680,20 +706,14 @@ static void ctr_status_text(const Ctr *c, int64_t now, char *out, size_t size)
 		return;
 	case ST_RUNNING:
 	case ST_PAUSED:
-		ago = (now - c->started_ns) / 1000000000;
-		break;
+		human_duration((now - c->started_ns) / 1000000000, d, sizeof(d));
+		snprintf(out, size, "Up %s%s", d, c->state == ST_PAUSED ? " (Paused)" : "");
+		return;
 	case ST_EXITED:
-		ago = (now - c->finished_ns) / 1000000000;
-		break;
+		human_duration((now - c->finished_ns) / 1000000000, d, sizeof(d));
+		snprintf(out, size, "Exited (%d) %s ago", c->exit_code, d);
+		return;
 	}
-	if (ago >= 3600)
-		ago /= 3600, unit = "hours";
-	else if (ago >= 60)
-		ago /= 60, unit = "minutes";
-	if (c->state == ST_EXITED)
-		snprintf(out, size, "Exited (%d) %" PRId64 " %s ago", c->exit_code, ago, unit);
-	else
-		snprintf(out, size, "Up %" PRId64 " %s%s", ago, unit, c->state == ST_PAUSED ? " (Paused)" : "");
 }
 
 static void list_entry(Buf *b, const Ctr *c, int64_t now)
@@ -708,13 +728,14 @@ static void list_entry(Buf *b, const Ctr *c, int64_t now)
 	buf_json_str(b, c->cmd_text);
 	buf_printf(b, ",\"Created\":%" PRId64 ",\"Ports\":[],\"Labels\":%s,\"State\":\"%s\",\"Status\":\"%s\"",
 	           c->created_ns / 1000000000, c->labels ? c->labels->json : "{}", state_names[c->state], status);
-	buf_printf(b,
-	           ",\"HostConfig\":{\"NetworkMode\":\"%s\"},\"NetworkSettings\":{\"Networks\":{\"%s\":{"
-	           "\"IPAMConfig\":null,\"Links\":null,\"Aliases\":null,\"NetworkID\":\"\",\"EndpointID\":\"\","
-	           "\"Gateway\":\"\",\"IPAddress\":\"\",\"IPPrefixLen\":0,\"IPv6Gateway\":\"\","
-	           "\"GlobalIPv6Address\":\"\",\"GlobalIPv6PrefixLen\":0,\"MacAddress\":\"\",\"DriverOpts\":null}}},"
-	           "\"Mounts\":[]}",
-	           c->network, c->network);
+	buf_printf(
+	        b,
+	        ",\"HostConfig\":{\"NetworkMode\":\"%s\"},\"NetworkSettings\":{\"Networks\":{\"%s\":{"
+	        "\"IPAMConfig\":null,\"Links\":null,\"Aliases\":null,\"NetworkID\":\"%.64s\",\"EndpointID\":\"%.64s\","
+	        "\"Gateway\":\"\",\"IPAddress\":\"\",\"IPPrefixLen\":0,\"IPv6Gateway\":\"\","
+	        "\"GlobalIPv6Address\":\"\",\"GlobalIPv6PrefixLen\":0,\"MacAddress\":\"\",\"DriverOpts\":null}}},"
+	        "\"Mounts\":[]}",
+	        c->network, c->network, NETWORK_ID, c->endpoint);
 }
 
 /* ---- the calls ---- */
@@ -857,6 +878,7 @@ static enum MHD_Result do_create(Engine *e, struct MHD_Connection *conn, Req *q)
 	}
 	Ctr *c = &e->slots[i];
 	new_id(e, c->id);
+	new_id(e, c->endpoint);
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->labels = labels;
 	c->image = intern(image->valuestring);
@@ -1448,6 +1470,7 @@ static int preload(Engine *e, const char *spec)
 			return -ENOMEM;
 		Ctr *c = &e->slots[i];
 		new_id(e, c->id);
+		new_id(e, c->endpoint);
 		snprintf(c->name, sizeof(c->name), "%s", name);
 		c->labels = ls;
 		c->image = intern("busybox:latest");
