@@ -123,6 +123,8 @@ static struct {
 	size_t n_strings, size_strings;
 	const char **images;
 	size_t n_images;
+	struct Engine *engines; /* every engine of this process, for /fake/all */
+	size_t n_engines;
 	volatile sig_atomic_t quit;
 } g = {.max_containers = 1000000, .ring_size = 65536};
 
@@ -1239,9 +1241,51 @@ static void power_off(Engine *e)
 	pthread_cond_broadcast(&e->cond);
 }
 
+/* Every engine of the process, with its running containers by app: one request for a whole simulated cluster. */
+static void all_engines_json(Buf *b)
+{
+	buf_puts(b, "[");
+	for (size_t k = 0; k < g.n_engines; k++) {
+		Engine *o = &g.engines[k];
+		const char *apps[16];
+		unsigned counts[16], n_apps = 0;
+		pthread_mutex_lock(&o->lock);
+		for (uint32_t i = 0; i < o->n_slots; i++) {
+			const Ctr *c = &o->slots[i];
+			const char *app = c->labels && c->labels->app ? c->labels->app : "-";
+			unsigned a;
+			if (!c->used || (c->state != ST_RUNNING && c->state != ST_PAUSED))
+				continue;
+			for (a = 0; a < n_apps && strcmp(apps[a], app) != 0; a++)
+				;
+			if (a == n_apps && n_apps < 16)
+				apps[n_apps] = app, counts[n_apps++] = 0;
+			if (a < n_apps)
+				counts[a]++;
+		}
+		buf_printf(b, "%s{\"engine\":%zu,\"off\":%s,\"containers\":%u,\"running\":{", k ? "," : "", k,
+		           o->off ? "true" : "false", o->n_used);
+		for (unsigned a = 0; a < n_apps; a++) {
+			buf_puts(b, a ? "," : "");
+			buf_json_str(b, apps[a]);
+			buf_printf(b, ":%u", counts[a]);
+		}
+		buf_puts(b, "}}");
+		pthread_mutex_unlock(&o->lock);
+	}
+	buf_puts(b, "]");
+}
+
 static enum MHD_Result do_fake(Engine *e, struct MHD_Connection *conn, const char *method, const char *what)
 {
 	Buf b = {};
+
+	if (strcmp(what, "all") == 0) {
+		pthread_mutex_unlock(&e->lock); /* each engine is locked in turn */
+		all_engines_json(&b);
+		pthread_mutex_lock(&e->lock);
+		return send_buf(conn, 200, &b);
+	}
 
 	if (strcmp(what, "stats") == 0) {
 		buf_printf(&b,
@@ -1537,7 +1581,8 @@ static void usage(FILE *f)
 	        "  --image NAME             an image the engine holds (repeatable; default busybox:latest)\n"
 	        "  --event-log FILE         append 'TIME_NS ENGINE ACTION ID NODE APP' for every event\n"
 	        "  --event-ring N           events kept for slow readers, per engine (default 65536)\n"
-	        "Controls on each socket: GET /fake/stats; POST /fake/stall?seconds=S, /fake/drop-events,\n"
+	        "Controls on each socket: GET /fake/stats, /fake/all (every engine's running by app); POST "
+	        "/fake/stall?seconds=S, /fake/drop-events,\n"
 	        "/fake/fail?rate=R, /fake/latency?create=MS&..., /fake/poweroff, /fake/mark?text=T.\n"
 	        "Runs until SIGTERM or SIGINT; removes its sockets on the way out.\n");
 }
@@ -1695,6 +1740,8 @@ int main(int argc, char **argv)
 			if (preload(e, preloads[k]) < 0)
 				return die("--preload %s: expected APP=N with N up to --max-containers", preloads[k]);
 	}
+	g.engines = engines;
+	g.n_engines = total;
 	for (size_t i = 0; i < total; i++) {
 		Engine *e = &engines[i];
 		int fd = listen_unix(e->path);
