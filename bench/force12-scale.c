@@ -623,7 +623,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(s.dir, sizeof(s.dir), "/tmp/force12-scale.XXXXXX");
+	const char *tmp = getenv("TMPDIR");
+	snprintf(s.dir, sizeof(s.dir), "%s/force12-scale.XXXXXX",
+	         tmp && tmp[0] == '/' && strlen(tmp) < 100 ? tmp : "/tmp");
 	if (!mkdtemp(s.dir)) {
 		fprintf(stderr, "force12-scale: mkdtemp: %m\n");
 		return 1;

@@ -26,3 +26,6 @@ cluster-sim: all $(SIM_TOOLS)
 	NODES=$(NODES) bash scripts/cluster-sim.sh $(BUILD)/cluster-sim
 
 .PHONY: sim-tools cluster-sim
+
+# make bench's scale part runs build/force12-scale (bench/bench.sh).
+bench: $(SIM_TOOLS)

@@ -38,7 +38,7 @@ fi
 
 MOVE=$((NODES / 10 > 0 ? NODES / 10 : 1)) # killed at once, and joining at once
 TOTAL_ENGINES=$((NODES + MOVE))
-DIR=$(mktemp -d /tmp/force12-sim.XXXXXX)
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/force12-sim.XXXXXX")
 RUN=$(basename "$DIR" | cut -d. -f2 | tr '[:upper:]' '[:lower:]')
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
