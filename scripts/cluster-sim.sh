@@ -214,13 +214,16 @@ agents_cpu=0
 mapfile -t victims < <(seq 0 $((NODES - 1)) | shuf -n "$MOVE" --random-source=<(yes "$SEED"))
 mark "kill ${#victims[@]}"
 PHASE_START_MS=$(now_ms)
-for i in "${victims[@]}"; do
-	agents_cpu=$(calc "$agents_cpu + $(proc_cpu "${AGENT_PID[$i]}")")
-	kill -KILL "${AGENT_PID[$i]}"
-	curl -sf --unix-socket "$(sock "$i")" -X POST http://localhost/fake/poweroff >/dev/null
-	DEAD[$i]=1
-done
-for i in "${victims[@]}"; do { wait "${AGENT_PID[$i]}" || true; } 2>/dev/null; done
+# bash reports each killed job on stderr as it reaps it: not news here.
+{
+	for i in "${victims[@]}"; do
+		agents_cpu=$(calc "$agents_cpu + $(proc_cpu "${AGENT_PID[$i]}")")
+		kill -KILL "${AGENT_PID[$i]}"
+		curl -sf --unix-socket "$(sock "$i")" -X POST http://localhost/fake/poweroff >/dev/null
+		DEAD[$i]=1
+	done
+	for i in "${victims[@]}"; do wait "${AGENT_PID[$i]}" || true; done
+} 2>/dev/null
 MEMBERS=$((NODES - MOVE))
 wait_converged "kill" "$P1" "$P2"
 figure "$MOVE of $NODES nodes killed at once: survivors covered in" "${TOOK:-never} s (goal: lease TTL + 2 = $((TTL + 2)) s)"
@@ -249,9 +252,11 @@ while [ -n "${DEAD[$leaver]:-}" ]; do leaver=$((leaver + 1)); done
 mark "leave $(node_id "$leaver")"
 PHASE_START_MS=$(now_ms)
 agents_cpu=$(calc "$agents_cpu + $(proc_cpu "${AGENT_PID[$leaver]}")")
-kill -KILL "${AGENT_PID[$leaver]}"
-curl -sf --unix-socket "$(sock "$leaver")" -X POST http://localhost/fake/poweroff >/dev/null
-{ wait "${AGENT_PID[$leaver]}" || true; } 2>/dev/null
+{
+	kill -KILL "${AGENT_PID[$leaver]}"
+	curl -sf --unix-socket "$(sock "$leaver")" -X POST http://localhost/fake/poweroff >/dev/null
+	wait "${AGENT_PID[$leaver]}" || true
+} 2>/dev/null
 DEAD[$leaver]=1
 MEMBERS=$((TOTAL_ENGINES - MOVE - 1))
 wait_converged "leave" "$P1" "$P2"
