@@ -325,6 +325,22 @@ static void finish_agent(Scale *s)
 		problem(s, "the agent exited with status %d on SIGTERM (expected 0); log %s", status, s->agent.log);
 }
 
+static void last_line(const char *file, char *out, size_t size)
+{
+	FILE *f = fopen(file, "re");
+	char line[512];
+
+	snprintf(out, size, "(none)");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '\n') {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(out, size, "%s", line);
+		}
+	fclose(f);
+}
+
 /* ---- one size ---- */
 
 static void baseline(Scale *s)
@@ -417,8 +433,11 @@ static void one_size(Scale *s, unsigned n)
 	probe_start(&s->probe, s->agent.sock);
 	ready = wait_ready(s, t0);
 	if (ready < 0) {
-		printf("scale N=%u first sync: not ready within %u s (longest /healthz gap %.3f s); see %s\n", n,
-		       s->timeout, probe_gap(&s->probe, t0, now_ns()), s->agent.log);
+		char last[512];
+		last_line(s->agent.log, last, sizeof(last));
+		printf("scale N=%u first sync: not ready within %u s (longest /healthz gap %.3f s); the agent's last "
+		       "log line: %s\n",
+		       n, s->timeout, probe_gap(&s->probe, t0, now_ns()), last);
 		problem(s, "N=%u: the agent never became ready", n);
 		goto out;
 	}
@@ -435,8 +454,8 @@ static void one_size(Scale *s, unsigned n)
 		        fake_stat(s, "events"));
 	resync_figures(s, n);
 	proc_mem(s->agent.pid, &rss, &pd);
-	printf("scale N=%u RSS: %.1f MiB, %.0f B a container beyond the idle agent (goal %.0f)\n", n, rss / 1024.0,
-	       (double)(rss - s->base_rss_kib) * 1024.0 / n, GOAL_RSS);
+	printf("scale N=%u RSS: %.1f MiB, %.0f B a container beyond the idle agent (goal %.0f), %d fds\n", n,
+	       rss / 1024.0, (double)(rss - s->base_rss_kib) * 1024.0 / n, GOAL_RSS, proc_fds(s->agent.pid));
 	change_figures(s, n);
 	if (app_field(s, "running") != (int)n)
 		problem(s, "N=%u: after the change the agent reports %d running, expected %u", n,
