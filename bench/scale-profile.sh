@@ -49,7 +49,7 @@ wait "$perf_pid" 2>/dev/null || true
 perf_pid=
 echo "force12 scale profile: N=$N (first sync, one resync, -10% of N), agent $AGENT"
 echo "-- self time:"
-perf report -i "$DIR/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -n "$TOP_LINES" || true
+perf report -i "$DIR/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n "$TOP_LINES" || true
 echo "-- with callees (inlined functions show under their callers):"
 perf report -i "$DIR/perf.data" --children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n "$TOP_LINES" || true
 echo "-- who calls strcmp:"
