@@ -349,6 +349,12 @@ static int agent_spawn(Agent *a, const char *const *args)
 	for (; args && *args && n < 62; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
+	/* The sanitizer pass looks for reports in $SANITIZER_LOG_DIR/ *.log: the agent's stderr goes there then. */
+	const char *sdir = getenv("SANITIZER_LOG_DIR");
+	if (sdir && sdir[0]) {
+		static unsigned serial;
+		snprintf(a->log, sizeof(a->log), "%s/bench-agent-%d-%u.log", sdir, (int)getpid(), serial++);
+	}
 	a->pid = fork();
 	if (a->pid < 0)
 		return -errno;
@@ -392,17 +398,22 @@ static void first_line(const char *file, char *out, size_t size)
 	fclose(f);
 }
 
-int agent_start(Agent *a, const char *const *args, char *errline, size_t errsize)
+int agent_launch(Agent *a, const char *const *args)
 {
 	char cmd[400];
-	int r;
 
 	/* A fresh state dir each time: targets of an earlier agent must not carry over. */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", a->dir);
 	if (system(cmd) != 0)
 		return -EIO;
 	unlink(a->sock);
-	r = agent_spawn(a, args);
+	return agent_spawn(a, args);
+}
+
+int agent_start(Agent *a, const char *const *args, char *errline, size_t errsize)
+{
+	int r = agent_launch(a, args);
+
 	if (r < 0)
 		return r;
 	for (int i = 0; i < 1200; i++) {

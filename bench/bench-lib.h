@@ -82,6 +82,8 @@ typedef struct Agent {
 /* Starts the agent with extra args (NULL-terminated) and waits until /v1/status says ready.
  * Returns 0, -ECHILD when it exited (exit_status set, *first log line in errline*), -ETIMEDOUT. */
 int agent_start(Agent *a, const char *const *args, char *errline, size_t errsize);
+/* Starts the agent and returns at once (its log: a->log, or a file in $SANITIZER_LOG_DIR when that is set). */
+int agent_launch(Agent *a, const char *const *args);
 int agent_stop(Agent *a);
 bool agent_alive(Agent *a);
 int agent_put_targets(Agent *a, const char *json);
