@@ -67,20 +67,22 @@ static int decode_vector(const cJSON *result, double *ret, char *error)
 	return sample_value(cJSON_GetObjectItemCaseSensitive(result->child, "value"), ret, error);
 }
 
+/* Text from outside, made fit for one line: printable ASCII only, bounded. */
+static void one_line(char *buf, size_t size, const cJSON *text, const char *fallback)
+{
+	snprintf(buf, size, "%s", cJSON_IsString(text) && text->valuestring ? text->valuestring : fallback);
+	for (size_t i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
+			buf[i] = ' ';
+}
+
 static int decode_error(const cJSON *root, char *error)
 {
-	const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "errorType");
-	const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "error");
-	char line[160];
-	size_t i;
+	char type[33], text[160];
 
-	/* The text comes from outside: one line, printable ASCII, bounded. */
-	snprintf(line, sizeof(line), "%s", cJSON_IsString(text) && text->valuestring ? text->valuestring : "no reason");
-	for (i = 0; line[i]; i++)
-		if (line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = ' ';
-	return fail(error, -EINVAL, "Prometheus refused the query (%.32s): %s",
-	            cJSON_IsString(type) && type->valuestring ? type->valuestring : "error", line);
+	one_line(type, sizeof(type), cJSON_GetObjectItemCaseSensitive(root, "errorType"), "error");
+	one_line(text, sizeof(text), cJSON_GetObjectItemCaseSensitive(root, "error"), "no reason");
+	return fail(error, -EINVAL, "Prometheus refused the query (%s): %s", type, text);
 }
 
 int prom_query_decode(const char *body, size_t len, double *ret_value, char *error)

@@ -74,8 +74,12 @@ static bool url_is_valid(const char *url)
 {
 	size_t n = strlen(url);
 
-	if (n > SCALE_URL_MAX || strpbrk(url, " \t\r\n?#"))
+	if (n > SCALE_URL_MAX)
 		return false;
+	/* Printable ASCII that needs no escaping in a URL; no query or fragment, the query is appended. */
+	for (const char *c = url; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f || strchr("\"<>\\^`{|}?#", *c))
+			return false;
 	if (strncmp(url, "http://", 7) == 0)
 		return n > 7;
 	return strncmp(url, "https://", 8) == 0 && n > 8;

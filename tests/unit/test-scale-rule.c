@@ -108,6 +108,8 @@ static void test_parse_refused(void **state)
 	               "apps[1].scale.prometheus: must be a base URL");
 	assert_refused("{\"prometheus\": \"http://x/?a=1\", \"query\": \"up\", \"per_container\": 1, \"max\": 3}",
 	               "apps[1].scale.prometheus:");
+	assert_refused("{\"prometheus\": \"http://1{7.0.0.1\", \"query\": \"up\", \"per_container\": 1, \"max\": 3}",
+	               "apps[1].scale.prometheus:");
 	assert_refused("{\"query\": \"up\", \"per_container\": 1, \"max\": 3}", "apps[1].scale.prometheus: missing");
 	assert_refused("{\"prometheus\": \"http://x\", \"query\": \"\", \"per_container\": 1, \"max\": 3}",
 	               "apps[1].scale.query:");
