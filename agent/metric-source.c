@@ -25,6 +25,8 @@ typedef struct Rule {
 	HttpRequest *req;
 	sd_event_source *timer;
 	usec_t started, next;
+	unsigned backoff_steps; /* transport failures and 5xx in a row; answers that are not a number retry at the
+	                           interval */
 	ScaleStatus st;
 } Rule;
 
@@ -49,7 +51,7 @@ static usec_t backoff(const Rule *r)
 {
 	usec_t interval = r->rule->interval * USEC_PER_SEC, cap = MAX(interval, METRIC_BACKOFF_MAX_USEC), d = interval;
 
-	for (unsigned i = 0; i < r->st.failures && d < cap; i++)
+	for (unsigned i = 0; i < r->backoff_steps && d < cap; i++)
 		d *= 2;
 	return MIN(d, cap);
 }
@@ -61,15 +63,21 @@ static void schedule(Rule *r, usec_t at)
 	(void)sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
 }
 
-static void rule_failed(Rule *r, const char *what)
+/* unreachable: Prometheus did not answer, or answered 5xx: back off. Otherwise it answered with something that is
+ * not one number (which may change with the next sample): try again at the interval. */
+static void rule_failed(Rule *r, const char *what, bool unreachable)
 {
 	usec_t now = now_usec(r->owner);
 
 	r->st.failures++;
+	r->backoff_steps = unreachable ? r->backoff_steps + 1 : 0;
 	if (!streq(what, r->st.error))
 		log_warning("Scaling query %s at %s: %s; keeping target %u, trying again in %.0f s", r->rule->query,
 		            r->rule->prometheus, what, r->st.target, backoff(r) / 1e6);
 	snprintf(r->st.error, sizeof(r->st.error), "%s", what);
+	/* The tests read the delays the source chose from this line. */
+	log_debug("Scaling query %s failed %u times in a row, next in %.1f s", r->rule->query, r->st.failures,
+	          backoff(r) / 1e6);
 	schedule(r, now + backoff(r));
 }
 
@@ -79,13 +87,14 @@ static void rule_succeeded(Rule *r, double value)
 	unsigned rec = scale_recommend(r->rule, value), target;
 
 	if (scale_window_push(&r->window, now, rec, &target) < 0) {
-		rule_failed(r, "out of memory");
+		rule_failed(r, "out of memory", true);
 		return;
 	}
 	if (r->st.error[0] || r->st.failures)
 		log_info("Scaling query %s at %s answers again: %g", r->rule->query, r->rule->prometheus, value);
 	r->st.error[0] = 0;
 	r->st.failures = 0;
+	r->backoff_steps = 0;
 	r->st.queries++;
 	r->st.value = value;
 	r->st.has_value = true;
@@ -106,22 +115,24 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 	r->req = NULL;
 	if (error == -ETIMEDOUT) {
 		snprintf(what, sizeof(what), "no answer within the interval (%u s)", r->rule->interval);
-		rule_failed(r, what);
+		rule_failed(r, what, true);
 	} else if (error == -EMSGSIZE) {
-		rule_failed(r, "the answer is over 1 MiB");
+		rule_failed(r, "the answer is over 1 MiB", false);
 	} else if (error < 0) {
 		snprintf(what, sizeof(what), "%s", http_request_error_text(req));
-		rule_failed(r, what[0] ? what : strerror(-error));
+		rule_failed(r, what[0] ? what : strerror(-error), true);
 	} else if (prom_query_decode(body, len, &value, detail) < 0) {
 		/* Prometheus explains 4xx and 5xx in its envelope; anything else gets the status. */
 		if (status != 200 && strncmp(detail, "Prometheus refused", 18) != 0)
 			snprintf(what, sizeof(what), "HTTP %ld from Prometheus", status);
+		else if (status >= 500)
+			snprintf(what, sizeof(what), "HTTP %ld: %.200s", status, detail);
 		else
 			snprintf(what, sizeof(what), "%s", detail);
-		rule_failed(r, what);
+		rule_failed(r, what, status >= 500 || (status != 200 && status < 400));
 	} else if (status != 200) {
 		snprintf(what, sizeof(what), "HTTP %ld from Prometheus", status);
-		rule_failed(r, what);
+		rule_failed(r, what, status >= 500 || status < 400);
 	} else {
 		rule_succeeded(r, value);
 	}
@@ -162,7 +173,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		if (k < 0) {
 			snprintf(what, sizeof(what), "bearer_token_file %.128s: %s", r->rule->bearer_token_file,
 			         k == -EBADMSG ? "empty or not one line" : strerror(-k));
-			rule_failed(r, what);
+			rule_failed(r, what, false);
 			return 0;
 		}
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
@@ -180,7 +191,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	explicit_bzero(auth, sizeof(auth));
 	if (k < 0) {
 		snprintf(what, sizeof(what), "cannot start a request: %s", strerror(-k));
-		rule_failed(r, what);
+		rule_failed(r, what, true);
 	}
 	return 0;
 }
