@@ -3,6 +3,8 @@
 # priority1 and priority2) with the random demand, and the terminal shows each app's demand beside what runs.
 # Runs until Ctrl-C on a terminal, or DURATION seconds (default 60 when not on a terminal).
 set -euo pipefail
+# make demo DEMAND=queue: the consumers of a real queue, scaled on its depth through Prometheus.
+if [ "${DEMAND:-}" = queue ]; then exec bash "$(dirname "$0")/demo-queue.sh"; fi
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 AGENT=$TOP/build/force12-agent
