@@ -241,8 +241,10 @@ int scale_window_push(ScaleWindow *w, usec_t now, unsigned recommendation, unsig
 	/* Entries older than the window no longer hold the target up. */
 	while (drop < w->n && w->entries[drop].at + w->length < now)
 		drop++;
-	memmove(w->entries, w->entries + drop, (w->n - drop) * sizeof(ScaleWindowEntry));
-	w->n -= drop;
+	if (drop > 0) {
+		memmove(w->entries, w->entries + drop, (w->n - drop) * sizeof(ScaleWindowEntry));
+		w->n -= drop;
+	}
 	/* A newer, at least as high recommendation outlives every lower or equal older one: they never win again. */
 	while (w->n > 0 && w->entries[w->n - 1].recommendation <= recommendation)
 		w->n--;

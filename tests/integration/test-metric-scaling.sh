@@ -204,6 +204,7 @@ JSON
 		rc=0
 		out=$("$AGENT_BIN" -c "$T/agent.json" --node-id "$NODE" --api-socket "$T/api.sock" --state-dir "$T/state" \
 			--docker-socket "$ENGINE_SOCK" 2>&1) || rc=$?
+		printf '%s\n' "$out" >>"${SANITIZER_LOG_DIR:-$T}/metric-bad-rule.log"
 		[ "$rc" -eq 2 ] || fail "exit $rc for ${bad%%:apps*}"
 		[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "not one line: $out"
 		echo "$out" | grep -qF "apps${bad##*:apps}:" || fail "the key is not named: $out"
