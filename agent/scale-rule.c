@@ -63,7 +63,7 @@ static int check_keys(const Scope *s)
 			        "interval, scale_down_window, bearer_token_file)",
 			        echo);
 		for (const cJSON *p = s->object->child; p != item; p = p->next)
-			seen = seen || streq(p->string, item->string);
+			seen = seen || (p->string && streq(p->string, item->string));
 		if (seen)
 			return rule_error(s, "%s: given twice", echo);
 	}
@@ -124,7 +124,7 @@ static int parse_strings(const Scope *s, ScaleRule *r)
 	k = get_string(s, "prometheus", true, SCALE_URL_MAX, &r->prometheus);
 	if (k < 0)
 		return k;
-	if (!url_is_valid(r->prometheus))
+	if (!r->prometheus || !url_is_valid(r->prometheus))
 		return rule_error(s, "prometheus: must be a base URL http://HOST[:PORT][/PATH] or https://..., "
 		                     "without query or fragment");
 	k = get_string(s, "query", true, SCALE_QUERY_MAX, &r->query);
