@@ -249,3 +249,26 @@ test_metric_flapping_held_by_window() {
 	[ "$with" = "0 0 0" ] || fail "containers moved on a flapping metric despite the window: $with"
 	[ "${without##* }" -gt 2 ] || fail "without the window the target did not follow the flapping: $without"
 }
+
+# SIGHUP with a changed rule: the new rule takes over without a restart; a bad one keeps the running config.
+test_metric_rule_reloaded_on_hup() {
+	local pid
+	setup_metrics
+	gauge 25
+	write_scaled_config "http://127.0.0.1:$PROM_PORT" 0
+	start_agent -c "$T/agent.json"
+	pid=$AGENT_PID
+	wait_until 30 "the first target" scale_is '.target == 3'
+	wait_settled 60 worker=3
+	sed -i 's/"per_container": 10/"per_container": 5/' "$T/agent.json"
+	kill -HUP "$pid"
+	wait_until 30 "the reloaded rule" scale_is '.target == 5'
+	wait_settled 60 worker=5
+	sed -i 's/"per_container": 5/"per_container": 0/' "$T/agent.json"
+	kill -HUP "$pid"
+	wait_until 10 "the bad reload to be refused" grep -q "apps\[0\].scale.per_container: must be a number above 0; keeping the running config" "$T/agent.log"
+	gauge 15
+	wait_until 30 "the running rule to go on" scale_is '.target == 3 and .value == 15'
+	wait_settled 60 worker=3
+	kill -0 "$pid" || fail "the agent exited"
+}
