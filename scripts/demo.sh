@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make demo: the Force12 microscaling demo on this host. The agent runs the embedded default (capacity 9,
 # priority1 and priority2) with the random demand, and the terminal shows each app's demand beside what runs.
 # Runs until Ctrl-C on a terminal, or DURATION seconds (default 60 when not on a terminal).
 set -euo pipefail
+# make demo DEMAND=queue: the consumers of a real queue, scaled on its depth through Prometheus.
+if [ "${DEMAND:-}" = queue ]; then exec bash "$(dirname "$0")/demo-queue.sh"; fi
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 AGENT=$TOP/build/force12-agent
