@@ -236,6 +236,10 @@ test_boot_fedora_coreos_with_podman_socket() {
 test_boot_with_cloud_config() {
 	boot_host cloud-config
 	in_host systemctl is-active --quiet force12-agent-install.service || boot_fail "the installer unit did not run"
+	for u in force12-agent-install.service force12-agent.socket force12-agent.service; do
+		grep -q "Result of \"start\" on \"$u\": done" "$T/cloudinit.log" ||
+			boot_fail "coreos-cloudinit did not start $u over D-Bus: $(tail -n 3 "$T/cloudinit.log")"
+	done
 	# coreos-cloudinit starts units; it makes no .wants links of ours beyond what `enable` asks of systemd.
 	[ "$(in_host systemctl is-enabled force12-agent.service)" = enabled ] || boot_fail "cloudinit did not enable the service"
 	check_node_setup cloud-config
