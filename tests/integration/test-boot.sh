@@ -179,6 +179,7 @@ check_engine_restarts() { # ENGINE-UNIT-PREFIX (docker | podman)
 	in_host systemctl start "$e.socket" || boot_fail "systemctl start $e.socket failed"
 	[ "$(agent_pid_in_host)" = "$pid" ] || boot_fail "the engine's restart restarted the agent"
 	wait_until 30 "the agent to reach the engine again" agent_reaches_engine
+	wait_until 60 "the booted host to converge again after the engine's restarts" host_settled
 	VICTIM=$(docker ps -q --filter "label=io.force12.agent=$BOOT_NODE" --filter label=io.force12.app=priority1 | head -n 1)
 	docker kill "$VICTIM" >/dev/null
 	wait_until 60 "the agent to replace a container killed after the engine's restart" victim_replaced
