@@ -115,6 +115,8 @@ install: all
 	sed 's|@BINDIR@|$(BINDIR)|g' units/force12-agent.service.in >$(DESTDIR)$(UNITDIR)/force12-agent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/force12-agent.service
 	install -m 0644 units/force12-agent.socket $(DESTDIR)$(UNITDIR)/force12-agent.socket
+	install -d $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0644 units/force12.sysusers $(DESTDIR)$(SYSUSERSDIR)/force12.conf
 
 format:
 	clang-format -i agent/*.c agent/*/*.c agent/*/*.h ctl/*.c ctl/*.h include/force12/*.h tests/unit/*.c tests/tools/*.c bench/*.c bench/*.h
@@ -152,13 +154,6 @@ analyze:
 # libFuzzer harnesses, FUZZ_SECONDS each (default 60).
 fuzz:
 	bash tests/fuzz/run.sh
-# Boot configs (Butane, Ignition 3.3.0, cloud-config) from units/ and ignition/agent.json. The agent binary is
-# fetched from AGENT_URL and checked against AGENT_SHA512 (default: this build's, served to the Vagrant VMs
-# from the host at 172.17.8.1:8080, e.g. with `cd build && python3 -m http.server 8080`).
-AGENT_URL ?= http://172.17.8.1:8080/force12-agent
-ignition: $(BUILD)/force12-agent
-	bash scripts/gen-boot-configs.sh "$(AGENT_URL)" "$${AGENT_SHA512:-$$(sha512sum $(BUILD)/force12-agent | cut -c1-128)}"
-
 .PHONY: bench churn soak valgrind fuzz ignition analyze
 
 # Each subsystem's targets live beside it in mk/ (the comparison, the boot configs, the simulation, the docs).

@@ -1,28 +1,58 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # gen-boot-configs.sh URL SHA512 [OUTDIR]: writes the boot configs of a force12 host from one set of sources
-# (units/, ignition/agent.json), so that they cannot drift apart:
-#   force12.bu        Butane (variant flatcar, version 1.0.0), what a person edits and reads;
-#   force12.ign       the Ignition JSON (spec 3.3.0) that the Butane config stands for;
-#   cloud-config.yml  the same for Flatcar's coreos-cloudinit (write_files + coreos.units, underscore keys).
-# Each installs the agent binary into /opt/bin from URL, checked against SHA512 (hex), writes
-# /etc/force12/agent.json, and installs and enables the units.
+# (units/force12-agent.service.in, units/force12-agent.socket, units/force12.sysusers, ignition/agent.json),
+# so that they cannot drift apart:
+#   force12.bu / force12.ign            Butane variant flatcar 1.0.0, and what the real Butane makes of it
+#                                       (Ignition spec 3.3.0); the agent in /opt/bin, the engine is docker.socket;
+#   force12-fcos.bu / force12-fcos.ign  Butane variant fcos 1.5.0 for Fedora CoreOS and its Ignition (spec 3.4.0);
+#                                       the agent in /usr/local/bin, the engine is podman.socket;
+#   cloud-config.yml                    the same as force12.bu for Flatcar's coreos-cloudinit.
+# Each installs the agent binary from URL, checked against SHA512 (hex), writes /etc/force12/agent.json (the
+# same bytes as ignition/agent.json on every path) and /etc/sysusers.d/force12.conf, and installs and enables the
+# units byte for byte as units/ holds them (final newline included). The .ign files are never written by hand:
+# `butane --strict` makes them (BUTANE names the binary; default: scripts/third-party.sh builds it).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-url=${1:?usage: gen-boot-configs.sh URL SHA512 [OUTDIR]}
-sha512=${2:?usage: gen-boot-configs.sh URL SHA512 [OUTDIR]}
+usage="usage: gen-boot-configs.sh URL SHA512 [OUTDIR]"
+url=${1:?$usage}
+sha512=${2:?$usage}
 out=${3:-$TOP/ignition}
 [[ $sha512 =~ ^[0-9a-f]{128}$ ]] || {
 	echo "gen-boot-configs: SHA512 must be 128 hex digits" >&2
 	exit 2
 }
+[[ $url =~ ^https?://[^[:space:]]+$ ]] || {
+	echo "gen-boot-configs: URL must be an http:// or https:// URL" >&2
+	exit 2
+}
+BUTANE=${BUTANE:-$(bash "$TOP/scripts/third-party.sh" butane)} ||
+	{ echo "gen-boot-configs: no butane: run 'bash scripts/third-party.sh butane' (see its message)" >&2; exit 1; }
 
-service=$(sed 's|@BINDIR@|/opt/bin|g' "$TOP/units/force12-agent.service.in")
-socket=$(cat "$TOP/units/force12-agent.socket")
-config=$(jq -c . "$TOP/ignition/agent.json")
-# The installer of the cloud-config path: Ignition fetches and verifies by itself, cloudinit does not.
-installer="[Unit]
-Description=Fetch the force12 agent into /opt/bin
+src() { # FILE: a source, checked to end in exactly one newline (what a YAML "|" block keeps)
+	if [ -n "$(tail -c 1 "$1")" ] || [ "$(tail -c 2 "$1" | wc -l)" -ne 1 ]; then
+		echo "gen-boot-configs: $1 must end in exactly one newline" >&2
+		exit 1
+	fi
+	cat "$1"
+}
+indent() { sed "s/^/$1/; s/^ *$//"; }
+block() { # INDENT FILE-OR-: [TEXT]: a YAML literal block's lines
+	if [ "$2" = - ]; then printf '%s\n' "$3"; else src "$2"; fi | indent "$1"
+}
+
+service_flatcar=$(mktemp) service_fcos=$(mktemp) installer=$(mktemp)
+trap 'rm -f "$service_flatcar" "$service_fcos" "$installer"' EXIT
+sed 's|@BINDIR@|/opt/bin|g' "$TOP/units/force12-agent.service.in" >"$service_flatcar"
+sed 's|@BINDIR@|/usr/local/bin|g' "$TOP/units/force12-agent.service.in" >"$service_fcos"
+socket=$TOP/units/force12-agent.socket
+sysusers=$TOP/units/force12.sysusers
+config=$TOP/ignition/agent.json
+# The installer of the cloud-config path: Ignition fetches, verifies and makes groups by itself, cloudinit does not.
+cat >"$installer" <<EOF
+[Unit]
+Description=Fetch the force12 agent into /opt/bin, make its group
 ConditionPathExists=!/opt/bin/force12-agent
 Wants=network-online.target
 After=network-online.target
@@ -30,46 +60,29 @@ After=network-online.target
 [Service]
 Type=oneshot
 RemainAfterExit=yes
+ExecStart=/usr/bin/systemd-sysusers /etc/sysusers.d/force12.conf
 ExecStart=/usr/bin/mkdir -p /opt/bin
 ExecStart=/usr/bin/curl -fsSL --retry 5 -o /opt/bin/force12-agent.download $url
-ExecStart=/usr/bin/sh -c 'echo \"$sha512  /opt/bin/force12-agent.download\" | sha512sum -c -'
+ExecStart=/usr/bin/sh -c 'echo "$sha512  /opt/bin/force12-agent.download" | sha512sum -c -'
 ExecStart=/usr/bin/chmod 0755 /opt/bin/force12-agent.download
-ExecStart=/usr/bin/mv /opt/bin/force12-agent.download /opt/bin/force12-agent"
+ExecStart=/usr/bin/mv /opt/bin/force12-agent.download /opt/bin/force12-agent
+EOF
 
-indent() { sed "s/^/$1/"; }
-
-ignition() {
-	jq -n --arg url "$url" --arg hash "sha512-$sha512" --arg config "$config" --arg service "$service" \
-		--arg socket "$socket" '{
-		ignition: {version: "3.3.0"},
-		storage: {
-			directories: [{path: "/etc/force12", mode: 493}],
-			files: [
-				{path: "/opt/bin/force12-agent", mode: 493, overwrite: true,
-				 contents: {source: $url, verification: {hash: $hash}}},
-				{path: "/etc/force12/agent.json", mode: 420, overwrite: true,
-				 contents: {source: ("data:," + ($config | @uri))}}
-			]
-		},
-		systemd: {units: [
-			{name: "force12-agent.socket", enabled: true, contents: $socket},
-			{name: "force12-agent.service", enabled: true, contents: $service}
-		]}
-	}'
+header() { # SOURCE-NAME
+	cat <<EOF
+# Generated by scripts/gen-boot-configs.sh from units/ and ignition/agent.json; do not edit.
+# $1 is what \`butane --strict\` makes of this file.
+EOF
 }
 
-butane() {
-	cat <<YAML
-# Generated by scripts/gen-boot-configs.sh from units/ and ignition/agent.json; do not edit.
-# Stands for force12.ign: butane --strict force12.bu > force12.ign
-variant: flatcar
-version: 1.0.0
+butane_files() { # BINDIR
+	cat <<EOF
 storage:
   directories:
     - path: /etc/force12
       mode: 0755
   files:
-    - path: /opt/bin/force12-agent
+    - path: $1/force12-agent
       mode: 0755
       overwrite: true
       contents:
@@ -81,22 +94,68 @@ storage:
       overwrite: true
       contents:
         inline: |
-$(jq . "$TOP/ignition/agent.json" | indent '          ')
+$(block '          ' "$config")
+    - path: /etc/sysusers.d/force12.conf
+      mode: 0644
+      overwrite: true
+      contents:
+        inline: |
+$(block '          ' "$sysusers")
+EOF
+}
+
+butane_flatcar() {
+	header force12.ign
+	cat <<EOF
+variant: flatcar
+version: 1.0.0
+$(butane_files /opt/bin)
 systemd:
   units:
     - name: force12-agent.socket
       enabled: true
       contents: |
-$(echo "$socket" | indent '        ')
+$(block '        ' "$socket")
     - name: force12-agent.service
       enabled: true
       contents: |
-$(echo "$service" | indent '        ')
-YAML
+$(block '        ' "$service_flatcar")
+EOF
+}
+
+# Fedora CoreOS runs Podman's API socket (root only): the config enables it, gives it the engine group the
+# agent runs in, and points the agent at it. Nothing else differs from Flatcar's.
+butane_fcos() {
+	header force12-fcos.ign
+	cat <<EOF
+variant: fcos
+version: 1.5.0
+$(butane_files /usr/local/bin)
+systemd:
+  units:
+    - name: podman.socket
+      enabled: true
+      dropins:
+        - name: 10-force12.conf
+          contents: |
+$(block '            ' - "$(printf '%s\n' '# force12: the agent reaches the engine through its group, as with Docker.' '[Socket]' 'SocketGroup=docker')")
+    - name: force12-agent.socket
+      enabled: true
+      contents: |
+$(block '        ' "$socket")
+    - name: force12-agent.service
+      enabled: true
+      contents: |
+$(block '        ' "$service_fcos")
+      dropins:
+        - name: 10-podman.conf
+          contents: |
+$(block '            ' - "$(printf '%s\n' '# force12 on Fedora CoreOS: the engine is Podman, through its Docker-compatible API.' '[Unit]' 'Wants=podman.socket' '[Service]' 'Environment=DOCKER_HOST=unix:///run/podman/podman.sock')")
+EOF
 }
 
 cloud_config() {
-	cat <<YAML
+	cat <<EOF
 #cloud-config
 # Generated by scripts/gen-boot-configs.sh from units/ and ignition/agent.json; do not edit.
 # For Flatcar's coreos-cloudinit: underscore keys only (drop_ins), hyphenated ones are ignored.
@@ -105,33 +164,51 @@ write_files:
     permissions: "0644"
     owner: root
     content: |
-$(jq . "$TOP/ignition/agent.json" | indent '      ')
+$(block '      ' "$config")
+  - path: /etc/sysusers.d/force12.conf
+    permissions: "0644"
+    owner: root
+    content: |
+$(block '      ' "$sysusers")
 coreos:
   units:
     - name: force12-agent-install.service
       command: start
       content: |
-$(echo "$installer" | indent '        ')
+$(block '        ' "$installer")
     - name: force12-agent.socket
       command: start
       enable: true
       content: |
-$(echo "$socket" | indent '        ')
-    - name: force12-agent.service
-      command: start
-      enable: true
-      content: |
-$(echo "$service" | indent '        ')
+$(block '        ' "$socket")
       drop_ins:
         - name: 10-install.conf
           content: |
             [Unit]
             Requires=force12-agent-install.service
             After=force12-agent-install.service
-YAML
+    - name: force12-agent.service
+      command: start
+      enable: true
+      content: |
+$(block '        ' "$service_flatcar")
+      drop_ins:
+        - name: 10-install.conf
+          content: |
+            [Unit]
+            Requires=force12-agent-install.service
+            After=force12-agent-install.service
+EOF
 }
 
 mkdir -p "$out"
-ignition >"$out/force12.ign"
-butane >"$out/force12.bu"
-cloud_config >"$out/cloud-config.yml"
+tmp=$(mktemp -d "$out/.gen.XXXXXX")
+trap 'rm -f "$service_flatcar" "$service_fcos" "$installer"; rm -rf "$tmp"' EXIT
+butane_flatcar >"$tmp/force12.bu"
+butane_fcos >"$tmp/force12-fcos.bu"
+cloud_config >"$tmp/cloud-config.yml"
+for v in force12 force12-fcos; do
+	"$BUTANE" --strict "$tmp/$v.bu" >"$tmp/$v.ign" || { echo "gen-boot-configs: butane refused $v.bu" >&2; exit 1; }
+done
+# All or nothing: a failed run leaves the previous configs as they were.
+for f in force12.bu force12.ign force12-fcos.bu force12-fcos.ign cloud-config.yml; do mv "$tmp/$f" "$out/$f"; done
