@@ -17,8 +17,7 @@ cluster_sim_skip_reason() {
 test_cluster_sim_20_nodes() {
 	local why rc=0
 	if why=$(cluster_sim_skip_reason); then
-		echo "$why" >&2
-		exit 77
+		skip "$why"
 	fi
 	mkdir -p "$T/tmp" "$T/logs"
 	TMPDIR=$T/tmp SANITIZER_LOG_DIR=${SANITIZER_LOG_DIR:-$T/logs} NODES=20 TTL=5 CHANGES=3 \
