@@ -381,3 +381,31 @@ char *etcd_body_keepalive(int64_t lease_id)
 
 	return finish(o, o && add_int64(o, "ID", lease_id));
 }
+
+char *etcd_body_authenticate(const char *user, const char *password)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	return finish(o, o && cJSON_AddStringToObject(o, "name", user) &&
+	                         cJSON_AddStringToObject(o, "password", password));
+}
+
+int etcd_parse_token(const char *text, size_t len, char **ret)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
+	const cJSON *t;
+	int r;
+
+	r = parse_text(text, len, &j);
+	if (r < 0)
+		return r;
+	t = cJSON_GetObjectItemCaseSensitive(j, "token");
+	if (!cJSON_IsString(t) || !t->valuestring[0] || strlen(t->valuestring) > ETCD_TOKEN_MAX)
+		return -EPROTO;
+	/* It goes into a header line: printable ASCII only. */
+	for (const char *p = t->valuestring; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return -EPROTO;
+	*ret = strdup(t->valuestring);
+	return *ret ? 0 : -ENOMEM;
+}
