@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "force12/backoff.h"
@@ -34,9 +35,10 @@ struct Cluster {
 	/* TLS (PEM files; NULL: the system's CAs, no client certificate) and etcd's user/password auth. */
 	char *cacert, *cert, *key;
 	char *user, *password;
-	char *token;         /* from /v3/auth/authenticate, sent as the Authorization header; NULL: none yet */
-	uint64_t token_usec; /* when it was issued */
-	HttpRequest *reauth; /* a renewal while connected */
+	char *token;               /* from /v3/auth/authenticate, sent as the Authorization header; NULL: none yet */
+	uint64_t token_usec;       /* when it was issued */
+	HttpRequest *reauth;       /* a renewal while connected */
+	bool keepalive_after_auth; /* the keepalive that found the token expired goes again after the renewal */
 	DemandFn fn;
 	void *userdata;
 
@@ -57,7 +59,9 @@ struct Cluster {
 };
 
 static void connect_start(Cluster *c);
+static ssize_t read_bounded_file(const char *path, char *buf, size_t size);
 static int auth_send(Cluster *c, HttpRequest **slot);
+static int keepalive_send(Cluster *c, HttpRequest **slot);
 static void fail(Cluster *c, const char *fmt, ...) _printf_(2, 3);
 
 /* ---- endpoints ---- */
@@ -162,6 +166,17 @@ static void view_publish(Cluster *c)
 
 /* ---- requests ---- */
 
+/* etcd's answer to a call with a token it no longer knows. */
+static bool token_expired(const Cluster *c, long status, const char *body, size_t len)
+{
+	char text[160];
+
+	if (!c->user || status == 200)
+		return false;
+	etcd_error_text(body, len, text, sizeof(text));
+	return strstr(text, "invalid auth token") != NULL;
+}
+
 static void token_drop(Cluster *c)
 {
 	if (c->token)
@@ -221,8 +236,10 @@ static bool answer_ok(Cluster *c, HttpRequest *req, int error, long status, cons
 	if (status != 200) {
 		etcd_error_text(body, len, text, sizeof(text));
 		/* An expired or revoked token: the next attempt authenticates again first. */
-		if (c->token && strstr(text, "invalid auth token"))
+		if (c->token && strstr(text, "invalid auth token")) {
+			log_info("etcd: the auth token of %s is no longer valid; authenticating again", c->user);
 			token_drop(c);
+		}
 		fail(c, "%s: HTTP %ld%s%s", what, status, text[0] ? ": " : "", text);
 		return false;
 	}
@@ -390,6 +407,16 @@ static void on_keepalive_done(HttpRequest *req, int error, long status, const ch
 		c->step = NULL;
 	else
 		c->keepalive = NULL;
+	/* The token expired between two keepalives (etcd forgets an unused simple token after --auth-token-ttl): the
+	 * watch goes on, a new token is asked for and the keepalive sent again with it. */
+	if (!connecting && error >= 0 && token_expired(c, status, body, len)) {
+		log_info("etcd: the auth token of %s expired; authenticating again", c->user);
+		token_drop(c);
+		c->keepalive_after_auth = true;
+		if (!c->reauth && auth_send(c, &c->reauth) < 0)
+			fail(c, "authentication: out of memory");
+		return;
+	}
 	if (!answer_ok(c, req, error, status, body, len, "lease keepalive"))
 		return;
 	if (etcd_parse_lease(body, len, &a) < 0) {
@@ -502,6 +529,11 @@ static void on_auth_done(HttpRequest *req, int error, long status, const char *b
 	log_debug("etcd: authenticated as %s", c->user);
 	if (connecting)
 		connect_continue(c);
+	else if (c->keepalive_after_auth && c->lease_id && !c->keepalive && !c->step) {
+		c->keepalive_after_auth = false;
+		if (keepalive_send(c, &c->keepalive) < 0)
+			fail(c, "lease keepalive: out of memory");
+	}
 }
 
 static int auth_send(Cluster *c, HttpRequest **slot)
@@ -509,11 +541,37 @@ static int auth_send(Cluster *c, HttpRequest **slot)
 	return post(c, "/v3/auth/authenticate", etcd_body_authenticate(c->user, c->password), NULL, on_auth_done, slot);
 }
 
+/* A client certificate out of its dates: said in so many words (etcd would only close the connection). The file
+ * is read at every connection: a renewed certificate is taken as it is. */
+static bool client_cert_is_current(Cluster *c)
+{
+	_cleanup_free_ char *buf = NULL;
+	int64_t not_before, not_after, now = (int64_t)time(NULL);
+	char when[32];
+	struct tm tm;
+	ssize_t n;
+
+	if (!c->cert || !(buf = malloc(65536)))
+		return true;
+	n = read_bounded_file(c->cert, buf, 65536);
+	if (n < 0 || etcd_cert_validity(buf, (size_t)n, &not_before, &not_after) < 0)
+		return true; /* curl says what is wrong with it */
+	if (now <= not_after && now >= not_before)
+		return true;
+	time_t t = (time_t)(now > not_after ? not_after : not_before);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	fail(c, "the client certificate %s %s %s", c->cert, now > not_after ? "expired at" : "is not valid before",
+	     when);
+	return false;
+}
+
 static void connect_start(Cluster *c)
 {
 	int r;
 
 	drop_connection(c);
+	if (!client_cert_is_current(c))
+		return;
 	if (c->user && !c->token) {
 		r = auth_send(c, &c->step);
 		if (r < 0)
@@ -543,6 +601,27 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /* ---- object ---- */
+
+static ssize_t read_bounded_file(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	size_t n = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
+	while (n < size) {
+		ssize_t k = read(fd, buf + n, size - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	return (ssize_t)n;
+}
 
 /* The password: the file's first line, at most 255 bytes. */
 static int read_password(const char *path, char **ret, ErrorText *error)

@@ -59,6 +59,9 @@ char *etcd_body_authenticate(const char *user, const char *password);
 /* /v3/auth/authenticate's answer: the token (printable ASCII, at most ETCD_TOKEN_MAX bytes), malloc'ed. */
 int etcd_parse_token(const char *text, size_t len, char **ret);
 
+/* The validity of the first certificate of a PEM text (seconds since the epoch). Pure; -EPROTO if it is not one. */
+int etcd_cert_validity(const char *pem, size_t len, int64_t *not_before, int64_t *not_after);
+
 /* base64 (RFC 4648, with padding). Decoding refuses anything else; ret is NUL-terminated. */
 char *etcd_base64_encode(const void *data, size_t len);
 int etcd_base64_decode(const char *text, size_t max, char **ret, size_t *ret_len);
