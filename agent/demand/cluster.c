@@ -735,6 +735,7 @@ int cluster_new_with_options(Cluster **ret, sd_event *event, const char *endpoin
 	c->ttl = o->ttl ? o->ttl : CLUSTER_DEFAULT_TTL;
 	if (!(c->node_id = strdup(node_id)) || asprintf(&c->node_key, "%s%s", CLUSTER_NODES_PREFIX, node_id) < 0)
 		return -ENOMEM;
+	c->view.self = c->node_id;
 	r = http_client_new(&c->http, event);
 	if (r < 0)
 		return r;
@@ -833,5 +834,11 @@ cJSON *cluster_status_json(const Cluster *c)
 	cJSON_AddItemToObject(o, "share", c->have_share ? counts_json(c->config, c->share) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "error", c->error[0] ? cJSON_CreateString(c->error) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(o, "failures", c->failures);
+	cJSON *ignored = cJSON_AddObjectToObject(o, "ignored_registrations");
+	cJSON_AddNumberToObject(ignored, "over_cap", c->view.ignored_over_cap);
+	cJSON_AddNumberToObject(ignored, "malformed", c->view.ignored_malformed);
+	cJSON_AddStringToObject(o, "transport",
+	                        strncmp(c->endpoints[c->current], "https://", 8) == 0 ? "https" : "http");
+	cJSON_AddItemToObject(o, "user", c->user ? cJSON_CreateString(c->user) : cJSON_CreateNull());
 	return o;
 }
