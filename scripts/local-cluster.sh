@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A force12 cluster on one machine: Debian's etcd on loopback and N emulated hosts, each its own dockerd (own
 # socket, data root, exec root and pid file, in its own network namespace, no bridge) with its own agent and node
 # id, all following the totals in etcd. For trying cluster mode without VMs, and for the tests. Run as root.

@@ -27,6 +27,8 @@ void cluster_view_reset(ClusterView *v)
 {
 	v->n_members = 0;
 	memset(v->totals, 0, sizeof(v->totals));
+	v->ignored_over_cap = v->ignored_malformed = 0;
+	v->logged_over_cap = v->logged_malformed = false;
 }
 
 static int member_cmp(const void *a, const void *b)
@@ -81,14 +83,29 @@ static void member_put(ClusterView *v, const char *id, const EtcdKv *kv)
 	unsigned capacity;
 
 	if (!cluster_node_id_is_valid(id) || parse_capacity(kv->value, kv->value_len, &capacity) < 0) {
-		log_warning("etcd: %s%.64s: expected a node id and {\"capacity\": N}, ignoring", CLUSTER_NODES_PREFIX,
-		            id);
+		/* A flood of junk must not flood the log: the first is logged, the rest counted (status). */
+		v->ignored_malformed++;
+		if (!v->logged_malformed)
+			log_warning(
+			        "etcd: %s%.64s: expected a node id and {\"capacity\": N}, ignoring it (and counting "
+			        "further ones in the status only)",
+			        CLUSTER_NODES_PREFIX, id);
+		v->logged_malformed = true;
 		return;
 	}
 	m = (ClusterMember *)cluster_view_find(v, id);
 	if (!m) {
-		if (v->n_members == SPLIT_MAX_NODES) {
-			log_warning("etcd: more than %d nodes, ignoring %.64s", SPLIT_MAX_NODES, id);
+		/* One slot stays free for this node, whoever registers first. */
+		bool is_self = v->self && streq(id, v->self);
+		size_t cap = SPLIT_MAX_NODES - (v->self && !is_self && !cluster_view_find(v, v->self) ? 1 : 0);
+		if (v->n_members >= cap) {
+			v->ignored_over_cap++;
+			if (!v->logged_over_cap)
+				log_warning("etcd: more than %d nodes registered, ignoring %.64s (and counting further "
+				            "ones "
+				            "in the status only)",
+				            SPLIT_MAX_NODES, id);
+			v->logged_over_cap = true;
 			return;
 		}
 		ClusterMember *a = reallocarray(v->members, v->n_members + 1, sizeof(ClusterMember));

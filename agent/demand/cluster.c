@@ -3,10 +3,14 @@
  * watch of /force12/ from the revision after it, and a keepalive every TTL/3. Any failure drops the connection and
  * retries with capped backoff on the next endpoint, resuming the watch from the last revision; the share handed
  * to the agent changes only when the totals or the members do, never because etcd went away. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "force12/backoff.h"
 #include "force12/cluster.h"
@@ -28,6 +32,13 @@ struct Cluster {
 	unsigned ttl;
 	char **endpoints;
 	size_t n_endpoints, current;
+	/* TLS (PEM files; NULL: the system's CAs, no client certificate) and etcd's user/password auth. */
+	char *cacert, *cert, *key;
+	char *user, *password;
+	char *token;               /* from /v3/auth/authenticate, sent as the Authorization header; NULL: none yet */
+	uint64_t token_usec;       /* when it was issued */
+	HttpRequest *reauth;       /* a renewal while connected */
+	bool keepalive_after_auth; /* the keepalive that found the token expired goes again after the renewal */
 	DemandFn fn;
 	void *userdata;
 
@@ -48,6 +59,9 @@ struct Cluster {
 };
 
 static void connect_start(Cluster *c);
+static ssize_t read_bounded_file(const char *path, char *buf, size_t size);
+static int auth_send(Cluster *c, HttpRequest **slot);
+static int keepalive_send(Cluster *c, HttpRequest **slot);
 static void fail(Cluster *c, const char *fmt, ...) _printf_(2, 3);
 
 /* ---- endpoints ---- */
@@ -82,15 +96,26 @@ int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, ErrorT
 	if (!v)
 		return -ENOMEM;
 	for (const char *p = spec;; p++) {
-		size_t len = strcspn(p, ",");
+		const char *scheme = "http://";
+		size_t len;
+
+		/* Each endpoint may name its scheme: https:// for etcd's TLS port. Without one, plain http. */
+		if (strncmp(p, "https://", 8) == 0) {
+			scheme = "https://";
+			p += 8;
+		} else if (strncmp(p, "http://", 7) == 0)
+			p += 7;
+		len = strcspn(p, ",");
 		if (!hostport_is_valid(p, len) || n == CLUSTER_MAX_ENDPOINTS) {
-			(void)error_text_set(error, 0,
-			                     "--demand etcd://%.64s: expected HOST:PORT[,HOST:PORT...] (at most %d)",
-			                     spec, CLUSTER_MAX_ENDPOINTS);
+			(void)error_text_set(
+			        error, 0,
+			        "--demand etcd://%.64s: expected [https://]HOST:PORT[,[https://]HOST:PORT...] "
+			        "(at most %d)",
+			        spec, CLUSTER_MAX_ENDPOINTS);
 			strv_free(v, n);
 			return -EINVAL;
 		}
-		if (asprintf(&v[n], "http://%.*s", (int)len, p) < 0) {
+		if (asprintf(&v[n], "%s%.*s", scheme, (int)len, p) < 0) {
 			strv_free(v, n);
 			return -ENOMEM;
 		}
@@ -141,23 +166,61 @@ static void view_publish(Cluster *c)
 
 /* ---- requests ---- */
 
+/* etcd's answer to a call with a token it no longer knows. */
+static bool token_expired(const Cluster *c, long status, const char *body, size_t len)
+{
+	char text[160];
+
+	if (!c->user || status == 200)
+		return false;
+	etcd_error_text(body, len, text, sizeof(text));
+	return strstr(text, "invalid auth token") != NULL;
+}
+
+static void token_drop(Cluster *c)
+{
+	if (c->token)
+		explicit_bzero(c->token, strlen(c->token));
+	free(c->token);
+	c->token = NULL;
+}
+
 static int post(Cluster *c, const char *path, char *body, HttpLineFn on_line, HttpDoneFn done, HttpRequest **ret)
 {
-	_cleanup_free_ char *url = NULL, *b = body;
+	_cleanup_free_ char *url = NULL, *b = body, *auth = NULL;
+	const char *headers[] = {"Content-Type: application/json", NULL, NULL};
 
 	if (!b || asprintf(&url, "%s%s", c->endpoints[c->current], path) < 0)
 		return -ENOMEM;
+	/* The token goes with everything but the request that asks for it. */
+	if (c->token && !streq(path, "/v3/auth/authenticate")) {
+		if (asprintf(&auth, "Authorization: %s", c->token) < 0)
+			return -ENOMEM;
+		headers[1] = auth;
+	}
 	HttpRequestSpec spec = {
 	        .method = "POST",
 	        .url = url,
 	        .body = b,
 	        .body_len = strlen(b),
+	        .headers = headers,
 	        .timeout_msec = on_line ? 0 : STEP_TIMEOUT_MSEC,
 	        .max_response = ETCD_ANSWER_MAX,
 	        .on_line = on_line,
 	        .max_line = ETCD_ANSWER_MAX,
+#ifdef HTTP_REQUEST_SPEC_TLS
+	        .ca_file = c->cacert,
+	        .cert_file = c->cert,
+	        .key_file = c->key,
+#endif
 	};
-	return http_request_start(c->http, &spec, done, c, ret);
+	int r = http_request_start(c->http, &spec, done, c, ret);
+	if (auth)
+		explicit_bzero(auth, strlen(auth));
+	b = NULL;
+	explicit_bzero(body, strlen(body)); /* an authenticate body holds the password */
+	free(body);
+	return r;
 }
 
 /* The common checks of a step's answer: a 200 with a body, else fail() with the reason. */
@@ -172,6 +235,11 @@ static bool answer_ok(Cluster *c, HttpRequest *req, int error, long status, cons
 	}
 	if (status != 200) {
 		etcd_error_text(body, len, text, sizeof(text));
+		/* An expired or revoked token: the next attempt authenticates again first. */
+		if (c->token && strstr(text, "invalid auth token")) {
+			log_info("etcd: the auth token of %s is no longer valid; authenticating again", c->user);
+			token_drop(c);
+		}
 		fail(c, "%s: HTTP %ld%s%s", what, status, text[0] ? ": " : "", text);
 		return false;
 	}
@@ -339,6 +407,16 @@ static void on_keepalive_done(HttpRequest *req, int error, long status, const ch
 		c->step = NULL;
 	else
 		c->keepalive = NULL;
+	/* The token expired between two keepalives (etcd forgets an unused simple token after --auth-token-ttl): the
+	 * watch goes on, a new token is asked for and the keepalive sent again with it. */
+	if (!connecting && error >= 0 && token_expired(c, status, body, len)) {
+		log_info("etcd: the auth token of %s expired; authenticating again", c->user);
+		token_drop(c);
+		c->keepalive_after_auth = true;
+		if (!c->reauth && auth_send(c, &c->reauth) < 0)
+			fail(c, "authentication: out of memory");
+		return;
+	}
 	if (!answer_ok(c, req, error, status, body, len, "lease keepalive"))
 		return;
 	if (etcd_parse_lease(body, len, &a) < 0) {
@@ -368,6 +446,13 @@ static int on_keepalive_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	Cluster *c = userdata;
 
 	(void)sd_event_source_set_time(s, usec + c->ttl * USEC_PER_SEC / 3);
+	/* A token is renewed before etcd forgets it (a simple token lives 5 minutes unless used): the watch that
+	 * is running keeps going, the next calls carry the new one. */
+	if (c->watch && c->user && c->token && !c->reauth && usec >= c->token_usec + CLUSTER_TOKEN_RENEW_USEC) {
+		int r = auth_send(c, &c->reauth);
+		if (r < 0)
+			fail(c, "authentication: %s", strerror(-r));
+	}
 	if (c->watch && c->lease_id && !c->keepalive && !c->step) {
 		int r = keepalive_send(c, &c->keepalive);
 		if (r < 0)
@@ -383,6 +468,7 @@ static void drop_connection(Cluster *c)
 	http_request_cancel(TAKE_PTR(c->step));
 	http_request_cancel(TAKE_PTR(c->watch));
 	http_request_cancel(TAKE_PTR(c->keepalive));
+	http_request_cancel(TAKE_PTR(c->reauth));
 	c->rerange = false;
 }
 
@@ -412,11 +498,93 @@ static void fail(Cluster *c, const char *fmt, ...)
 	(void)sd_event_source_set_enabled(c->retry_timer, SD_EVENT_ONESHOT);
 }
 
+static void connect_continue(Cluster *c);
+
+static void on_auth_done(HttpRequest *req, int error, long status, const char *body, size_t len, void *userdata)
+{
+	Cluster *c = userdata;
+	bool connecting = req == c->step;
+	char *token = NULL;
+	char text[160];
+
+	if (connecting)
+		c->step = NULL;
+	else
+		c->reauth = NULL;
+	if (error >= 0 && status != 200) {
+		/* Wrong user or password, auth not enabled: etcd's own words, with the user it was. */
+		etcd_error_text(body, len, text, sizeof(text));
+		fail(c, "authentication as %s: HTTP %ld%s%s", c->user, status, text[0] ? ": " : "", text);
+		return;
+	}
+	if (!answer_ok(c, req, error, status, body, len, "authentication"))
+		return;
+	if (etcd_parse_token(body, len, &token) < 0) {
+		fail(c, "authentication as %s: malformed answer", c->user);
+		return;
+	}
+	token_drop(c);
+	c->token = token;
+	(void)sd_event_now(c->event, CLOCK_MONOTONIC, &c->token_usec);
+	log_debug("etcd: authenticated as %s", c->user);
+	if (connecting)
+		connect_continue(c);
+	else if (c->keepalive_after_auth && c->lease_id && !c->keepalive && !c->step) {
+		c->keepalive_after_auth = false;
+		if (keepalive_send(c, &c->keepalive) < 0)
+			fail(c, "lease keepalive: out of memory");
+	}
+}
+
+static int auth_send(Cluster *c, HttpRequest **slot)
+{
+	return post(c, "/v3/auth/authenticate", etcd_body_authenticate(c->user, c->password), NULL, on_auth_done, slot);
+}
+
+/* A client certificate out of its dates: said in so many words (etcd would only close the connection). The file
+ * is read at every connection: a renewed certificate is taken as it is. */
+static bool client_cert_is_current(Cluster *c)
+{
+	_cleanup_free_ char *buf = NULL;
+	int64_t not_before, not_after, now = (int64_t)time(NULL);
+	char when[32];
+	struct tm tm;
+	ssize_t n;
+
+	if (!c->cert || !(buf = malloc(65536)))
+		return true;
+	n = read_bounded_file(c->cert, buf, 65536);
+	if (n < 0 || etcd_cert_validity(buf, (size_t)n, &not_before, &not_after) < 0)
+		return true; /* curl says what is wrong with it */
+	if (now <= not_after && now >= not_before)
+		return true;
+	time_t t = (time_t)(now > not_after ? not_after : not_before);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	fail(c, "the client certificate %s %s %s", c->cert, now > not_after ? "expired at" : "is not valid before",
+	     when);
+	return false;
+}
+
 static void connect_start(Cluster *c)
 {
 	int r;
 
 	drop_connection(c);
+	if (!client_cert_is_current(c))
+		return;
+	if (c->user && !c->token) {
+		r = auth_send(c, &c->step);
+		if (r < 0)
+			fail(c, "authentication: %s", strerror(-r));
+		return;
+	}
+	connect_continue(c);
+}
+
+static void connect_continue(Cluster *c)
+{
+	int r;
+
 	/* A lease that is still alive keeps the registration; else a new one. */
 	if (c->lease_id) {
 		r = keepalive_send(c, &c->step);
@@ -434,10 +602,81 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- object ---- */
 
-int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const char *node_id, unsigned ttl,
-                const Config *config, DemandFn fn, void *userdata, ErrorText *error)
+static ssize_t read_bounded_file(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	size_t n = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
+	while (n < size) {
+		ssize_t k = read(fd, buf + n, size - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	return (ssize_t)n;
+}
+
+/* The password: the file's first line, at most 255 bytes. */
+static int read_password(const char *path, char **ret, ErrorText *error)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	char buf[257];
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		(void)error_text_set(error, 0, "--etcd-password-file %.128s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		(void)error_text_set(error, 0, "--etcd-password-file %.128s: not a regular file", path);
+		return -EINVAL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		(void)error_text_set(error, 0, "--etcd-password-file %.128s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	buf[n] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	if (!buf[0] || strlen(buf) > 255) {
+		explicit_bzero(buf, sizeof(buf));
+		(void)error_text_set(error, 0,
+		                     "--etcd-password-file %.128s: expected the password on its first line "
+		                     "(1..255 bytes)",
+		                     path);
+		return -EINVAL;
+	}
+	*ret = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int pem_file(const char *flag, const char *path, char **ret, ErrorText *error)
+{
+	if (!path)
+		return 0;
+	if (access(path, R_OK) < 0) {
+		(void)error_text_set(error, 0, "%s %.128s: %s", flag, path, strerror(errno));
+		return -EINVAL;
+	}
+	*ret = strdup(path);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int cluster_new_with_options(Cluster **ret, sd_event *event, const char *endpoints, const ClusterOptions *o,
+                             const Config *config, DemandFn fn, void *userdata, ErrorText *error)
 {
 	_cleanup_(cluster_freep) Cluster *c = calloc(1, sizeof(Cluster));
+	const char *node_id = o->node_id;
+	bool tls = o->cacert || o->cert || o->key;
 	int r;
 
 	if (!c)
@@ -450,14 +689,53 @@ int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const cha
 		(void)error_text_set(error, 0, "--node-id %.64s: not usable as an etcd key", node_id);
 		return -EINVAL;
 	}
+#ifndef HTTP_REQUEST_SPEC_TLS
+	if (tls) {
+		(void)error_text_set(error, 0, "--etcd-cacert, --etcd-cert, --etcd-key: not supported by this build");
+		return -EINVAL;
+	}
+#endif
+	if (!o->cert != !o->key) {
+		(void)error_text_set(error, 0, "--etcd-cert and --etcd-key go together");
+		return -EINVAL;
+	}
+	/* Certificates over plain http would be a silent downgrade: every endpoint says https:// then. */
+	for (size_t i = 0; tls && i < c->n_endpoints; i++)
+		if (strncmp(c->endpoints[i], "https://", 8) != 0) {
+			(void)error_text_set(error, 0,
+			                     "--demand etcd://%.64s: with --etcd-cacert/--etcd-cert every endpoint is "
+			                     "https://HOST:PORT",
+			                     endpoints);
+			return -EINVAL;
+		}
+	if (!o->user != !o->password_file) {
+		(void)error_text_set(error, 0, "--etcd-user and --etcd-password-file go together");
+		return -EINVAL;
+	}
+	if (o->user && (!o->user[0] || strlen(o->user) > 255 || strpbrk(o->user, "\r\n"))) {
+		(void)error_text_set(error, 0, "--etcd-user: expected a user name of 1..255 bytes");
+		return -EINVAL;
+	}
+	if ((r = pem_file("--etcd-cacert", o->cacert, &c->cacert, error)) < 0 ||
+	    (r = pem_file("--etcd-cert", o->cert, &c->cert, error)) < 0 ||
+	    (r = pem_file("--etcd-key", o->key, &c->key, error)) < 0)
+		return r;
+	if (o->user) {
+		r = read_password(o->password_file, &c->password, error);
+		if (r < 0)
+			return r;
+		if (!(c->user = strdup(o->user)))
+			return -ENOMEM;
+	}
 	c->event = sd_event_ref(event);
 	c->config = config;
 	cluster_view_init(&c->view, config);
 	c->fn = fn;
 	c->userdata = userdata;
-	c->ttl = ttl ? ttl : CLUSTER_DEFAULT_TTL;
+	c->ttl = o->ttl ? o->ttl : CLUSTER_DEFAULT_TTL;
 	if (!(c->node_id = strdup(node_id)) || asprintf(&c->node_key, "%s%s", CLUSTER_NODES_PREFIX, node_id) < 0)
 		return -ENOMEM;
+	c->view.self = c->node_id;
 	r = http_client_new(&c->http, event);
 	if (r < 0)
 		return r;
@@ -469,10 +747,19 @@ int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const cha
 	if (r < 0)
 		return r;
 	(void)sd_event_source_set_enabled(c->keepalive_timer, SD_EVENT_ON);
-	log_info("Cluster mode: etcd at %s, node %s, lease TTL %u s", endpoints, node_id, c->ttl);
+	log_info("Cluster mode: etcd at %s, node %s, lease TTL %u s%s%s%s%s", endpoints, node_id, c->ttl,
+	         c->cacert ? ", CA " : "", c->cacert ?: "", c->user ? ", user " : "", c->user ?: "");
 	/* The retry timer is armed at 0: the first connection starts from the loop, not from here. */
 	*ret = TAKE_PTR(c);
 	return 0;
+}
+
+int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const char *node_id, unsigned ttl,
+                const Config *config, DemandFn fn, void *userdata, ErrorText *error)
+{
+	ClusterOptions o = {.node_id = node_id, .ttl = ttl};
+
+	return cluster_new_with_options(ret, event, endpoints, &o, config, fn, userdata, error);
 }
 
 Cluster *cluster_free(Cluster *c)
@@ -489,6 +776,14 @@ Cluster *cluster_free(Cluster *c)
 	strv_free(c->endpoints, c->n_endpoints);
 	free(c->node_id);
 	free(c->node_key);
+	free(c->cacert);
+	free(c->cert);
+	free(c->key);
+	free(c->user);
+	token_drop(c);
+	if (c->password)
+		explicit_bzero(c->password, strlen(c->password));
+	free(c->password);
 	cluster_view_done(&c->view);
 	free(c);
 	return NULL;
@@ -539,5 +834,11 @@ cJSON *cluster_status_json(const Cluster *c)
 	cJSON_AddItemToObject(o, "share", c->have_share ? counts_json(c->config, c->share) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "error", c->error[0] ? cJSON_CreateString(c->error) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(o, "failures", c->failures);
+	cJSON *ignored = cJSON_AddObjectToObject(o, "ignored_registrations");
+	cJSON_AddNumberToObject(ignored, "over_cap", c->view.ignored_over_cap);
+	cJSON_AddNumberToObject(ignored, "malformed", c->view.ignored_malformed);
+	cJSON_AddStringToObject(o, "transport",
+	                        strncmp(c->endpoints[c->current], "https://", 8) == 0 ? "https" : "http");
+	cJSON_AddItemToObject(o, "user", c->user ? cJSON_CreateString(c->user) : cJSON_CreateNull());
 	return o;
 }

@@ -81,15 +81,26 @@ static void state_status(const SourceState *s, cJSON *o)
 
 /* ---- file: ---- */
 
+/* How often a lost directory watch is tried again (the directory was removed or moved away). */
+#define FILE_REARM_USEC (1 * USEC_PER_SEC)
+
 struct FileSource {
 	SourceState state;
+	sd_event *event;
 	char *path, *dir, *name, *origin;
 	int fd; /* inotify */
-	sd_event_source *io;
+	int wd; /* the directory's watch, -1 while it is lost */
+	sd_event_source *io, *rearm;
+	char read_error[CONFIG_ERROR_MAX]; /* why the file could not be read last time, logged once */
+	char watch_error[CONFIG_ERROR_MAX];
+	uint64_t last_hash; /* of the last document read, so that an unrelated event in the directory changes nothing */
+	bool have_hash;
+	unsigned rearms;
 };
 
 /* Reads at most TARGETS_BODY_MAX + 1 bytes of a regular file; O_NONBLOCK so that a FIFO put there cannot hang us.
- * Returns the length, or a negative errno. */
+ * Symlinks are followed: a ConfigMap's file is a link into a directory that is swapped whole. Returns the length,
+ * or a negative errno. */
 static ssize_t read_bounded(const char *path, char *buf, size_t size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -115,47 +126,156 @@ static ssize_t read_bounded(const char *path, char *buf, size_t size)
 	return (ssize_t)n;
 }
 
+static uint64_t fnv1a(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Logs a read failure once per distinct reason. */
+static void file_read_failed(FileSource *f, bool warning, const char *what)
+{
+	if (streq(what, f->read_error))
+		return;
+	snprintf(f->read_error, sizeof(f->read_error), "%s", what);
+	f->have_hash = false;
+	if (warning)
+		log_warning("%s: %s; keeping the last good targets", f->origin, what);
+	else
+		log_error("%s: %s; keeping the last good targets", f->origin, what);
+}
+
 static void file_reread(FileSource *f)
 {
 	_cleanup_free_ char *buf = malloc(TARGETS_BODY_MAX + 1);
+	char what[CONFIG_ERROR_MAX];
+	uint64_t h;
 	ssize_t n;
 
 	if (!buf)
 		return;
 	n = read_bounded(f->path, buf, TARGETS_BODY_MAX + 1);
 	if (n == -ENOENT) {
-		log_warning("%s: no such file (yet); keeping the last good targets", f->origin);
+		file_read_failed(f, true, "no such file (yet)");
 		return;
 	}
 	if (n == -EBADFD) {
-		log_error("%s: not a regular file; keeping the last good targets", f->origin);
+		file_read_failed(f, false, "not a regular file");
 		return;
 	}
 	if (n < 0) {
-		log_error_errno((int)n, "%s: cannot read it: %m; keeping the last good targets", f->origin);
+		snprintf(what, sizeof(what), "cannot read it: %s", strerror((int)-n));
+		file_read_failed(f, false, what);
 		return;
 	}
+	f->read_error[0] = 0;
+	/* Any change in the directory brings us here (a symlink swap renames a name that is not the file's): the same
+	 * bytes as last time are nothing new. */
+	h = fnv1a(buf, (size_t)n);
+	if (f->have_hash && h == f->last_hash)
+		return;
+	f->last_hash = h;
+	f->have_hash = true;
 	state_apply(&f->state, f->origin, buf, (size_t)n);
+}
+
+#define FILE_WATCH_MASK                                                                                      \
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | \
+	 IN_MOVE_SELF | IN_ONLYDIR)
+
+/* Watches the directory by its path. Returns 0, or a negative errno with nothing armed. */
+static int file_arm(FileSource *f)
+{
+	int wd = inotify_add_watch(f->fd, f->dir, FILE_WATCH_MASK);
+
+	if (wd < 0)
+		return -errno;
+	f->wd = wd;
+	return 0;
+}
+
+static void file_watch_lost(FileSource *f, const char *why)
+{
+	uint64_t now = 0;
+
+	if (f->wd >= 0)
+		(void)inotify_rm_watch(f->fd, f->wd); /* a moved directory keeps its watch: drop it */
+	f->wd = -1;
+	snprintf(f->watch_error, sizeof(f->watch_error), "the watch on %s is lost (%s); trying again every second",
+	         f->dir, why);
+	log_error("%s: %s; keeping the last good targets", f->origin, f->watch_error);
+	(void)sd_event_now(f->event, CLOCK_MONOTONIC, &now);
+	(void)sd_event_source_set_time(f->rearm, now + FILE_REARM_USEC);
+	(void)sd_event_source_set_enabled(f->rearm, SD_EVENT_ONESHOT);
+}
+
+static int on_rearm(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	FileSource *f = userdata;
+
+	if (f->wd >= 0)
+		return 0;
+	if (file_arm(f) < 0) {
+		(void)sd_event_source_set_time(s, usec + FILE_REARM_USEC);
+		(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	f->rearms++;
+	f->watch_error[0] = 0;
+	log_info("%s: watching %s again", f->origin, f->dir);
+	file_reread(f);
+	return 0;
+}
+
+/* A new name is read at once only if it is a symlink (created whole); a new regular file is read when its writer
+ * closes it (IN_CLOSE_WRITE), not half-written. */
+static bool created_symlink(const FileSource *f, const char *name)
+{
+	_cleanup_free_ char *p = NULL;
+	struct stat st;
+
+	if (asprintf(&p, "%s/%s", f->dir, name) < 0)
+		return true;
+	return lstat(p, &st) < 0 || S_ISLNK(st.st_mode);
 }
 
 static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	FileSource *f = userdata;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool ours = false;
+	bool changed = false;
+	const char *lost = NULL;
 	ssize_t n;
 
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
-			if (ev->len > 0 && streq(ev->name, f->name))
-				ours = true;
 			if (ev->mask & IN_Q_OVERFLOW)
-				ours = true;
+				changed = true;
+			else if (ev->wd == f->wd && f->wd >= 0) {
+				if (ev->mask & IN_DELETE_SELF)
+					lost = "the directory was removed";
+				else if (ev->mask & IN_MOVE_SELF)
+					lost = "the directory was moved away";
+				else if (ev->mask & IN_IGNORED)
+					lost = lost ?: "the kernel dropped it";
+				else if (ev->mask & IN_CREATE)
+					changed = changed || created_symlink(f, ev->name);
+				else
+					changed = true;
+			}
 			p += sizeof(*ev) + ev->len;
 		}
-	/* A rename into place (IN_MOVED_TO) or a write that finished (IN_CLOSE_WRITE): read it whole once. */
-	if (ours)
+	if (lost) {
+		file_watch_lost(f, lost);
+		return 0;
+	}
+	/* Any name in the directory: the file itself (a rename into place, a write that finished) or a link on its
+	 * way (a ConfigMap's ..data re-pointed). file_reread() ignores the same bytes. */
+	if (changed)
 		file_reread(f);
 	return 0;
 }
@@ -170,19 +290,21 @@ int file_source_new(FileSource **ret, sd_event *event, const char *path, const C
 	if (!f)
 		return -ENOMEM;
 	f->fd = -1;
+	f->wd = -1;
 	if (!path[0] || path[strlen(path) - 1] == '/') {
 		(void)error_text_set(error, 0, "--demand file:%.64s: expected the path of a file", path);
 		return -EINVAL;
 	}
 	state_init(&f->state, config, fn, userdata);
+	f->event = sd_event_ref(event);
 	if (!(d = strdup(path)) || !(b = strdup(path)) || !(f->path = strdup(path)) || !(f->dir = strdup(dirname(d))) ||
 	    !(f->name = strdup(basename(b))) || asprintf(&f->origin, "file:%s", path) < 0)
 		return -ENOMEM;
 	f->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (f->fd < 0)
 		return -errno;
-	if (inotify_add_watch(f->fd, f->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
-		r = -errno;
+	r = file_arm(f);
+	if (r < 0) {
 		(void)error_text_set(error, 0, "--demand file:%.64s: cannot watch the directory %.64s: %s", path,
 		                     f->dir, strerror(-r));
 		return r == -ENOMEM ? r : -EINVAL;
@@ -190,6 +312,10 @@ int file_source_new(FileSource **ret, sd_event *event, const char *path, const C
 	r = sd_event_add_io(event, &f->io, f->fd, EPOLLIN, on_inotify, f);
 	if (r < 0)
 		return r;
+	r = sd_event_add_time(event, &f->rearm, CLOCK_MONOTONIC, 0, 0, on_rearm, f);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_enabled(f->rearm, SD_EVENT_OFF);
 	log_info("Targets from %s, read again whenever it changes", f->origin);
 	file_reread(f);
 	*ret = TAKE_PTR(f);
@@ -201,6 +327,8 @@ FileSource *file_source_free(FileSource *f)
 	if (!f)
 		return NULL;
 	sd_event_source_disable_unref(f->io);
+	sd_event_source_disable_unref(f->rearm);
+	sd_event_unref(f->event);
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->path);
@@ -217,6 +345,13 @@ cJSON *file_source_status_json(const FileSource *f)
 
 	cJSON_AddStringToObject(o, "source", f->origin);
 	state_status(&f->state, o);
+	/* A lost watch is the error that matters most: nothing is read until it is back. */
+	if (f->watch_error[0])
+		cJSON_ReplaceItemInObject(o, "error", cJSON_CreateString(f->watch_error));
+	else if (f->read_error[0] && !f->state.error[0])
+		cJSON_ReplaceItemInObject(o, "error", cJSON_CreateString(f->read_error));
+	cJSON_AddBoolToObject(o, "watching", f->wd >= 0);
+	cJSON_AddNumberToObject(o, "rearms", f->rearms);
 	return o;
 }
 

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "force12/etcd-json.h"
 #include "force12/json.h"
@@ -380,4 +381,152 @@ char *etcd_body_keepalive(int64_t lease_id)
 	cJSON *o = cJSON_CreateObject();
 
 	return finish(o, o && add_int64(o, "ID", lease_id));
+}
+
+char *etcd_body_authenticate(const char *user, const char *password)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	return finish(o, o && cJSON_AddStringToObject(o, "name", user) &&
+	                         cJSON_AddStringToObject(o, "password", password));
+}
+
+int etcd_parse_token(const char *text, size_t len, char **ret)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
+	const cJSON *t;
+	int r;
+
+	r = parse_text(text, len, &j);
+	if (r < 0)
+		return r;
+	t = cJSON_GetObjectItemCaseSensitive(j, "token");
+	if (!cJSON_IsString(t) || !t->valuestring[0] || strlen(t->valuestring) > ETCD_TOKEN_MAX)
+		return -EPROTO;
+	/* It goes into a header line: printable ASCII only. */
+	for (const char *p = t->valuestring; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return -EPROTO;
+	*ret = strdup(t->valuestring);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* ---- a certificate's validity, for a clear error before etcd closes the connection ---- */
+
+/* One DER element at *p: its tag and content; *p moves past it. */
+static int der_next(const unsigned char **p, const unsigned char *end, unsigned *tag, const unsigned char **content,
+                    size_t *len)
+{
+	const unsigned char *q = *p;
+	size_t n;
+
+	if (end - q < 2)
+		return -EPROTO;
+	*tag = *q++;
+	n = *q++;
+	if (n & 0x80) {
+		size_t k = n & 0x7f;
+		if (k == 0 || k > 4 || (size_t)(end - q) < k)
+			return -EPROTO;
+		for (n = 0; k > 0; k--)
+			n = n << 8 | *q++;
+	}
+	if ((size_t)(end - q) < n)
+		return -EPROTO;
+	*content = q;
+	*len = n;
+	*p = q + n;
+	return 0;
+}
+
+static int digits(const unsigned char *s, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ, as seconds since the epoch. */
+static int der_time(unsigned tag, const unsigned char *s, size_t n, int64_t *ret)
+{
+	struct tm tm = {};
+	size_t y = tag == 0x17 ? 2 : 4;
+	int year;
+
+	if ((tag != 0x17 && tag != 0x18) || n != y + 11 || s[n - 1] != 'Z')
+		return -EPROTO;
+	year = digits(s, y);
+	if (year < 0)
+		return -EPROTO;
+	if (tag == 0x17)
+		year += year < 50 ? 2000 : 1900;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = digits(s + y, 2) - 1;
+	tm.tm_mday = digits(s + y + 2, 2);
+	tm.tm_hour = digits(s + y + 4, 2);
+	tm.tm_min = digits(s + y + 6, 2);
+	tm.tm_sec = digits(s + y + 8, 2);
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
+	    tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+		return -EPROTO;
+	*ret = (int64_t)timegm(&tm);
+	return 0;
+}
+
+int etcd_cert_validity(const char *pem, size_t len, int64_t *not_before, int64_t *not_after)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----", end_mark[] = "-----END CERTIFICATE-----";
+	const char *b = memmem(pem, len, begin, sizeof(begin) - 1), *e;
+	_cleanup_free_ char *text = NULL, *der = NULL;
+	const unsigned char *p, *end, *c;
+	size_t n = 0, der_len, clen;
+	unsigned tag;
+
+	if (!b)
+		return -EPROTO;
+	b += sizeof(begin) - 1;
+	e = memmem(b, (size_t)(pem + len - b), end_mark, sizeof(end_mark) - 1);
+	if (!e || e - b > 65536 || !(text = malloc((size_t)(e - b) + 1)))
+		return e ? -ENOMEM : -EPROTO;
+	for (const char *s = b; s < e; s++)
+		if (!strchr(" \t\r\n", *s))
+			text[n++] = *s;
+	text[n] = 0;
+	if (etcd_base64_decode(text, 65536, &der, &der_len) < 0)
+		return -EPROTO;
+	p = (const unsigned char *)der;
+	end = p + der_len;
+	/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber, signature,
+	 * issuer, validity SEQUENCE { notBefore, notAfter }, ... }, ... } */
+	if (der_next(&p, end, &tag, &c, &clen) < 0 || tag != 0x30)
+		return -EPROTO;
+	p = c;
+	end = c + clen;
+	if (der_next(&p, end, &tag, &c, &clen) < 0 || tag != 0x30)
+		return -EPROTO;
+	p = c;
+	end = c + clen;
+	if (der_next(&p, end, &tag, &c, &clen) < 0)
+		return -EPROTO;
+	if (tag == 0xa0 && der_next(&p, end, &tag, &c, &clen) < 0) /* the version: then the serial */
+		return -EPROTO;
+	if (tag != 0x02)
+		return -EPROTO;
+	for (int i = 0; i < 2; i++) /* signature algorithm, issuer */
+		if (der_next(&p, end, &tag, &c, &clen) < 0 || tag != 0x30)
+			return -EPROTO;
+	if (der_next(&p, end, &tag, &c, &clen) < 0 || tag != 0x30)
+		return -EPROTO;
+	p = c;
+	end = c + clen;
+	if (der_next(&p, end, &tag, &c, &clen) < 0 || der_time(tag, c, clen, not_before) < 0)
+		return -EPROTO;
+	if (der_next(&p, end, &tag, &c, &clen) < 0 || der_time(tag, c, clen, not_after) < 0)
+		return -EPROTO;
+	return 0;
 }

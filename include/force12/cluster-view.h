@@ -27,11 +27,17 @@ typedef struct ClusterView {
 	ClusterMember *members; /* sorted by id */
 	size_t n_members;
 	unsigned totals[CONFIG_MAX_APPS]; /* apps the totals do not name have 0 */
+	/* This node's id (NULL: none): a slot of the SPLIT_MAX_NODES stays free for it, so that a flood of
+	 * registrations cannot push it out of the split. Set by the owner; must outlive the view. */
+	const char *self;
+	/* Registrations ignored since the last reset: over the cap, or malformed (each kind logged once). */
+	unsigned ignored_over_cap, ignored_malformed;
+	bool logged_over_cap, logged_malformed;
 } ClusterView;
 
 void cluster_view_init(ClusterView *v, const Config *config);
 void cluster_view_done(ClusterView *v);
-/* Before a full read: no members, no totals. */
+/* Before a full read: no members, no totals, no ignored registrations. */
 void cluster_view_reset(ClusterView *v);
 /* A kv of a range answer or a watch event (deleted set for a DELETE). Keys outside /force12/ are ignored. */
 void cluster_view_apply(ClusterView *v, const EtcdKv *kv);

@@ -17,9 +17,25 @@
 #define CLUSTER_MAX_ENDPOINTS    16
 #define CLUSTER_BACKOFF_MIN_USEC (250 * USEC_PER_MSEC)
 #define CLUSTER_BACKOFF_MAX_USEC (5 * USEC_PER_SEC)
+#define CLUSTER_TOKEN_RENEW_USEC (60 * USEC_PER_SEC) /* an auth token is asked for again after this long */
 
 typedef struct Cluster Cluster;
 
+typedef struct ClusterOptions {
+	const char *node_id; /* this node's key under /force12/nodes/ */
+	unsigned ttl;        /* lease TTL in seconds, 0: CLUSTER_DEFAULT_TTL */
+	/* TLS: PEM files. cacert NULL: the system's CAs. cert and key: a client certificate, both or neither. Any of
+	 * them needs every endpoint to be https://. */
+	const char *cacert, *cert, *key;
+	/* etcd's user/password auth: the token from /v3/auth/authenticate goes with every call and is renewed before
+	 * it expires and on an "invalid auth token" answer. The password is the file's first line. */
+	const char *user, *password_file;
+} ClusterOptions;
+
+/* endpoints: the part after etcd://: [https://]HOST:PORT[,...] (no scheme: http). On a bad spec or option returns
+ * -EINVAL with one line in error (CONFIG_ERROR_MAX bytes). The password file is read here, once. */
+int cluster_new_with_options(Cluster **ret, sd_event *event, const char *endpoints, const ClusterOptions *o,
+                             const Config *config, DemandFn fn, void *userdata, ErrorText *error);
 /* endpoints: the part after etcd://. ttl: lease TTL in seconds. The config must outlive the cluster. On a bad
  * spec returns -EINVAL with one line in error (CONFIG_ERROR_MAX bytes). */
 int cluster_new(Cluster **ret, sd_event *event, const char *endpoints, const char *node_id, unsigned ttl,
@@ -44,5 +60,5 @@ void cluster_status(const Cluster *c, ClusterStatus *ret);
 cJSON *cluster_status_json(const Cluster *c);
 bool cluster_reachable(const Cluster *c);
 
-/* Parses "HOST:PORT[,HOST:PORT...]" into http:// base URLs. Pure, for the tests. */
+/* Parses "[https://]HOST:PORT[,...]" into http:// or https:// base URLs. Pure, for the tests. */
 int cluster_parse_endpoints(const char *spec, char ***ret, size_t *ret_n, ErrorText *error);

@@ -14,6 +14,7 @@
 #define ETCD_KEY_MAX    1024
 #define ETCD_VALUE_MAX  (64u * 1024)
 #define ETCD_KVS_MAX    4096
+#define ETCD_TOKEN_MAX  4096 /* a simple token is 16 characters plus an index; a JWT a few hundred */
 
 typedef struct EtcdKv {
 	char *key;   /* decoded, NUL-terminated (keys with a NUL are refused) */
@@ -53,6 +54,13 @@ char *etcd_body_watch_prefix(const char *prefix, int64_t start_revision);
 char *etcd_body_put(const char *key, const char *value, int64_t lease_id);
 char *etcd_body_grant(int64_t ttl);
 char *etcd_body_keepalive(int64_t lease_id);
+/* {"name", "password"} for /v3/auth/authenticate. */
+char *etcd_body_authenticate(const char *user, const char *password);
+/* /v3/auth/authenticate's answer: the token (printable ASCII, at most ETCD_TOKEN_MAX bytes), malloc'ed. */
+int etcd_parse_token(const char *text, size_t len, char **ret);
+
+/* The validity of the first certificate of a PEM text (seconds since the epoch). Pure; -EPROTO if it is not one. */
+int etcd_cert_validity(const char *pem, size_t len, int64_t *not_before, int64_t *not_after);
 
 /* base64 (RFC 4648, with padding). Decoding refuses anything else; ret is NUL-terminated. */
 char *etcd_base64_encode(const void *data, size_t len);

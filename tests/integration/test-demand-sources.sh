@@ -16,6 +16,10 @@ targets_are() { # JQ-EXPRESSION over GET /v1/targets
 	api GET /v1/targets | json_check "$1"
 }
 
+status_is() { # JQ-EXPRESSION over GET /v1/status
+	api GET /v1/status | json_check "$1"
+}
+
 test_source_file_pickup_and_bad_file() {
 	local f=$T/demand/targets.json t0
 	mkdir -p "$T/demand"
@@ -98,4 +102,45 @@ test_source_http_etag_and_bad_payload() {
 	printf '%s' '{"priority1": 1, "priority2": 0}' >"$T/www/targets.json"
 	wait_settled 60 priority1=1 priority2=0
 	[ "$(status_field '.demand.error')" = null ] || fail "the error stayed after a good answer"
+}
+
+configmap_publish() { # DIR VERSION JSON: the way the kubelet updates a ConfigMap volume
+	mkdir "$1/..$2"
+	printf '%s' "$3" >"$1/..$2/targets.json"
+	ln -s "..$2" "$1/..data_tmp"
+	mv -T "$1/..data_tmp" "$1/..data"
+}
+
+# Finding 5 of #15: a ConfigMap-style symlink swap is followed; a directory removed and made again is watched again,
+# and while it is gone the status says the watch is lost instead of error: null.
+test_source_file_symlink_swap_and_dir_recreation() {
+	local d=$T/cm t0
+	mkdir -p "$d"
+	configmap_publish "$d" v1 '{"priority1": 2, "priority2": 0}'
+	ln -s ..data/targets.json "$d/targets.json"
+	start_agent --demand "file:$d/targets.json"
+	wait_settled 60 priority1=2 priority2=0
+	t0=$(ms)
+	configmap_publish "$d" v2 '{"priority1": 1, "priority2": 2}'
+	wait_until 5 "the symlink swap to be seen" targets_are '.priority1 == 1 and .priority2 == 2'
+	figure file_symlink_swap_to_new_targets_ms "$(($(ms) - t0))"
+	rm -rf "$d/..v1"
+	wait_settled 60 priority1=1 priority2=2
+	# The directory goes away: the watch is dead, the status says so, the targets stay.
+	rm -rf "$d"
+	wait_until 10 "the lost watch in the status" status_is '.demand.error // "" | test("watch")'
+	[ "$(status_field '.demand.watching')" = false ] || fail "the status does not say the watch is lost: $(status_field .demand)"
+	targets_are '.priority1 == 1 and .priority2 == 2' || fail "losing the directory changed the targets"
+	# Made again, with a new document: watched again and read.
+	mkdir -p "$d"
+	t0=$(ms)
+	put_file "$d/targets.json" '{"priority1": 0, "priority2": 1}'
+	wait_until 10 "the re-created directory's file to be read" targets_are '.priority1 == 0 and .priority2 == 1'
+	figure file_dir_recreated_to_new_targets_ms "$(($(ms) - t0))"
+	[ "$(status_field '.demand.watching')" = true ] || fail "the watch was not armed again: $(status_field .demand)"
+	[ "$(status_field '.demand.error')" = null ] || fail "the error stayed after the watch came back: $(status_field .demand)"
+	# And later changes keep coming (the new watch is live, not one read at re-arm).
+	put_file "$d/targets.json" '{"priority1": 1, "priority2": 1}'
+	wait_until 5 "a change after the re-arm" targets_are '.priority1 == 1 and .priority2 == 1'
+	wait_settled 60 priority1=1 priority2=1
 }
