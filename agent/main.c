@@ -29,6 +29,7 @@ typedef struct Args {
 	bool config_given;
 	char docker_socket[4096];
 	const char *api_socket, *api_group, *listen, *token_file, *state_dir, *demand;
+	const char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user, *etcd_password_file;
 	char node_id[256];
 	unsigned capacity;                   /* 0: from the config */
 	unsigned demand_interval, lease_ttl; /* 0: the sources' defaults */
@@ -66,10 +67,15 @@ static void help(void)
 	       "      --demand SOURCE      where targets come from: api (default), random[:SEED],\n"
 	       "                           file:PATH (JSON like PUT /v1/targets, read again when it changes),\n"
 	       "                           http://URL (polled, with If-None-Match), or\n"
-	       "                           etcd://HOST:PORT[,HOST:PORT...] (cluster mode: this node's share of\n"
+	       "                           etcd://[https://]HOST:PORT[,...] (cluster mode: this node's share of\n"
 	       "                           the totals in /force12/targets)\n"
 	       "      --demand-interval S  seconds between polls of an http:// source (default 5)\n"
 	       "      --lease-ttl S        cluster mode: TTL of this node's registration (default 10)\n"
+	       "      --etcd-cacert FILE   cluster mode: CA certificate (PEM) that signed etcd's certificate\n"
+	       "      --etcd-cert FILE     cluster mode: client certificate (PEM) for etcd, with --etcd-key\n"
+	       "      --etcd-key FILE      cluster mode: the client certificate's private key (PEM)\n"
+	       "      --etcd-user USER     cluster mode: etcd user, with --etcd-password-file\n"
+	       "      --etcd-password-file FILE  cluster mode: the etcd user's password (first line)\n"
 	       "      --log-level LEVEL    error | warning | info | debug (default info)\n"
 	       "  -h, --help               show this help\n"
 	       "      --version            show the version\n\n"
@@ -144,6 +150,11 @@ enum {
 	ARG_DEMAND,
 	ARG_DEMAND_INTERVAL,
 	ARG_LEASE_TTL,
+	ARG_ETCD_CACERT,
+	ARG_ETCD_CERT,
+	ARG_ETCD_KEY,
+	ARG_ETCD_USER,
+	ARG_ETCD_PASSWORD_FILE,
 	ARG_LOG_LEVEL,
 	ARG_VERSION,
 };
@@ -200,6 +211,21 @@ static int parse_option(Args *args, int c)
 		if (parse_uint(optarg, 3600, &args->lease_ttl) < 0 || args->lease_ttl < 2)
 			return usage_error("--lease-ttl %s: must be a number of seconds in 2..3600", optarg);
 		return 0;
+	case ARG_ETCD_CACERT:
+		args->etcd_cacert = optarg;
+		return 0;
+	case ARG_ETCD_CERT:
+		args->etcd_cert = optarg;
+		return 0;
+	case ARG_ETCD_KEY:
+		args->etcd_key = optarg;
+		return 0;
+	case ARG_ETCD_USER:
+		args->etcd_user = optarg;
+		return 0;
+	case ARG_ETCD_PASSWORD_FILE:
+		args->etcd_password_file = optarg;
+		return 0;
 	case ARG_LOG_LEVEL:
 		level = log_level_from_string(optarg);
 		if (level < 0)
@@ -228,6 +254,11 @@ static int parse_args(int argc, char **argv, Args *args)
 	        {"demand", required_argument, NULL, ARG_DEMAND},
 	        {"demand-interval", required_argument, NULL, ARG_DEMAND_INTERVAL},
 	        {"lease-ttl", required_argument, NULL, ARG_LEASE_TTL},
+	        {"etcd-cacert", required_argument, NULL, ARG_ETCD_CACERT},
+	        {"etcd-cert", required_argument, NULL, ARG_ETCD_CERT},
+	        {"etcd-key", required_argument, NULL, ARG_ETCD_KEY},
+	        {"etcd-user", required_argument, NULL, ARG_ETCD_USER},
+	        {"etcd-password-file", required_argument, NULL, ARG_ETCD_PASSWORD_FILE},
 	        {"log-level", required_argument, NULL, ARG_LOG_LEVEL},
 	        {"help", no_argument, NULL, 'h'},
 	        {"version", no_argument, NULL, ARG_VERSION},
@@ -335,10 +366,17 @@ static void on_demand(const unsigned *targets, void *userdata);
 
 static int new_demand(Main *m, Demand **ret, ErrorText *error)
 {
+	const Config *config = agent_config(m->agent);
+	/* The --etcd-* flags win over the config's "etcd" keys. */
 	DemandOptions o = {
 	        .node_id = m->args->node_id,
 	        .interval = m->args->demand_interval,
 	        .lease_ttl = m->args->lease_ttl,
+	        .etcd_cacert = m->args->etcd_cacert ?: config->etcd_cacert,
+	        .etcd_cert = m->args->etcd_cert ?: config->etcd_cert,
+	        .etcd_key = m->args->etcd_key ?: config->etcd_key,
+	        .etcd_user = m->args->etcd_user ?: config->etcd_user,
+	        .etcd_password_file = m->args->etcd_password_file ?: config->etcd_password_file,
 	};
 
 	return demand_new_with_options(ret, m->event, m->args->demand, agent_config(m->agent), &o, on_demand, m, error);

@@ -31,7 +31,8 @@ static const char default_config[] =
         " \"stop_timeout\": 2, \"network_mode\": \"none\", \"init\": false, \"target\": 0}"
         "]}";
 
-static const char *const config_keys[] = {"capacity", "resync_interval", "parallel", "apps", NULL};
+static const char *const config_keys[] = {"capacity", "resync_interval", "parallel", "apps", "etcd", NULL};
+static const char *const etcd_keys[] = {"cacert", "cert", "key", "user", "password_file", NULL};
 static const char *const app_keys[] = {"name",         "image", "priority", "command", "env", "stop_timeout",
                                        "network_mode", "init",  "target",   "standby", NULL};
 
@@ -94,6 +95,11 @@ Config *config_free(Config *c)
 	for (size_t i = 0; i < c->n_apps; i++)
 		app_config_done(&c->apps[i]);
 	free(c->apps);
+	free(c->etcd_cacert);
+	free(c->etcd_cert);
+	free(c->etcd_key);
+	free(c->etcd_user);
+	free(c->etcd_password_file);
 	free(c);
 	return NULL;
 }
@@ -350,6 +356,30 @@ static int apps_parse(const cJSON *apps, Config *c, ErrorText *error)
 	return 0;
 }
 
+/* "etcd": paths and a user name, checked by the cluster source when it starts. */
+static int etcd_parse(const cJSON *item, Config *c, ErrorText *error)
+{
+	Scope s = {.object = item, .prefix = "etcd.", .error = error};
+	int r;
+
+	if (!item)
+		return 0;
+	if (!cJSON_IsObject(item))
+		return config_error(error, "etcd: must be an object like {\"cacert\": \"/etc/force12/etcd-ca.pem\"}");
+	r = scope_check_keys(&s, etcd_keys);
+	if (r >= 0)
+		r = scope_string(&s, "cacert", false, &c->etcd_cacert);
+	if (r >= 0)
+		r = scope_string(&s, "cert", false, &c->etcd_cert);
+	if (r >= 0)
+		r = scope_string(&s, "key", false, &c->etcd_key);
+	if (r >= 0)
+		r = scope_string(&s, "user", false, &c->etcd_user);
+	if (r >= 0)
+		r = scope_string(&s, "password_file", false, &c->etcd_password_file);
+	return r;
+}
+
 static int config_from_json(const cJSON *root, Config **ret, ErrorText *error)
 {
 	_cleanup_config_ Config *c = NULL;
@@ -372,6 +402,8 @@ static int config_from_json(const cJSON *root, Config **ret, ErrorText *error)
 		r = scope_uint(&s, "parallel", false, 1, CONFIG_MAX_PARALLEL, &c->parallel);
 	if (r >= 0)
 		r = apps_parse(cJSON_GetObjectItemCaseSensitive(root, "apps"), c, error);
+	if (r >= 0)
+		r = etcd_parse(cJSON_GetObjectItemCaseSensitive(root, "etcd"), c, error);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(c);

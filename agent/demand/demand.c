@@ -216,8 +216,17 @@ static int etcd_start(Demand *d, sd_event *event, const char *endpoints, const C
 		(void)error_text_set(error, 0, "--demand etcd://%.64s: cluster mode needs a node id", endpoints);
 		return -EINVAL;
 	}
-	return cluster_new((Cluster **)&d->impl, event, endpoints, o->node_id, o->lease_ttl, config, d->fn, d->userdata,
-	                   error);
+	ClusterOptions co = {
+	        .node_id = o->node_id,
+	        .ttl = o->lease_ttl,
+	        .cacert = o->etcd_cacert,
+	        .cert = o->etcd_cert,
+	        .key = o->etcd_key,
+	        .user = o->etcd_user,
+	        .password_file = o->etcd_password_file,
+	};
+
+	return cluster_new_with_options((Cluster **)&d->impl, event, endpoints, &co, config, d->fn, d->userdata, error);
 }
 
 static void etcd_stop(void *impl)

@@ -458,6 +458,12 @@ static int request_setup(HttpRequest *r, const HttpRequestSpec *spec)
 	ok = ok && curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
 	if (spec->unix_socket)
 		ok = ok && curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, spec->unix_socket) == CURLE_OK;
+	if (spec->ca_file)
+		ok = ok && curl_easy_setopt(e, CURLOPT_CAINFO, spec->ca_file) == CURLE_OK;
+	if (spec->cert_file)
+		ok = ok && curl_easy_setopt(e, CURLOPT_SSLCERT, spec->cert_file) == CURLE_OK;
+	if (spec->key_file)
+		ok = ok && curl_easy_setopt(e, CURLOPT_SSLKEY, spec->key_file) == CURLE_OK;
 	if (spec->method)
 		ok = ok && curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec->method) == CURLE_OK;
 	if (spec->body) {

@@ -37,6 +37,9 @@ typedef struct Config {
 	unsigned parallel;        /* container operations in flight at once, 1..64, default 8 */
 	AppConfig *apps;
 	size_t n_apps;
+	/* "etcd": {"cacert", "cert", "key", "user", "password_file"}: cluster mode's TLS and auth (the --etcd-* flags
+	 * win over them); NULL when not given. */
+	char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user, *etcd_password_file;
 } Config;
 
 /* The embedded default of INTERFACE.md: capacity 9, apps priority1 and priority2 running the TERM-trapping demo

@@ -21,6 +21,8 @@ typedef struct DemandOptions {
 	const char *node_id; /* etcd: this node's key */
 	unsigned interval;   /* http: seconds between polls, 0: the default */
 	unsigned lease_ttl;  /* etcd: seconds, 0: the default */
+	/* etcd: TLS (PEM files) and user/password auth; NULL: none (see ClusterOptions) */
+	const char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user, *etcd_password_file;
 } DemandOptions;
 
 /* spec: "api" (the control API: targets come through demand_submit()), "random[:SEED]", "file:PATH", "http://URL" (or

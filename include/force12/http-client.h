@@ -34,7 +34,10 @@ typedef struct HttpRequestSpec {
 	HttpLineFn on_line;              /* streams: each line as it arrives, not the whole body at the end */
 	size_t max_line;                 /* on_line: a longer line ends the transfer with -EMSGSIZE; 0: 1 MiB */
 	void (*destroy)(void *userdata); /* called instead of done when the request is cancelled */
+	/* https: PEM files. ca_file NULL: the system's CAs; cert_file and key_file: a client certificate. */
+	const char *ca_file, *cert_file, *key_file;
 } HttpRequestSpec;
+#define HTTP_REQUEST_SPEC_TLS 1 /* the TLS fields above exist */
 
 int http_client_new(HttpClient **ret, sd_event *event);
 /* Cancels every request still running (calling destroy, not done). Accepts NULL; returns NULL. */
