@@ -180,6 +180,21 @@ static void cell_tracking(const Summary *s, char *b, size_t n)
 		snprintf(b, n, "%.1f %%", 100 * s->tracking_error);
 }
 
+static void cell_rss(const Summary *s, char *b, size_t n)
+{
+	if (isnan(s->rss_kib))
+		snprintf(b, n, "–");
+	else
+		snprintf(b, n, "%.1f MiB", s->rss_kib / 1024);
+}
+static void cell_cpu(const Summary *s, char *b, size_t n)
+{
+	if (isnan(s->cpu_s))
+		snprintf(b, n, "–");
+	else
+		snprintf(b, n, "%.2f s", s->cpu_s);
+}
+
 static const struct {
 	const char *name;
 	CellFn fn;
@@ -198,6 +213,8 @@ static const struct {
         {"stopped containers at most", cell_stopped_max},
         {"engine list latency, start → end", cell_list},
         {"tracking error", cell_tracking},
+        {"own memory (peak RSS)", cell_rss},
+        {"own CPU time (user + system)", cell_cpu},
 };
 
 static void write_table(FILE *f, const Column *cols, size_t n)
@@ -234,7 +251,10 @@ static const char definitions[] =
         "- **engine list latency**: GET /containers/json?all=1 over the whole engine, median of the first and "
         "of the last 5 samples.\n"
         "- **tracking error**: the area between demand and running containers, summed over the apps, as a "
-        "share of the area under the demand, from the first demand change to the end of the run.\n";
+        "share of the area under the demand, from the first demand change to the end of the run.\n"
+        "- **own memory, own CPU time**: of the system's own processes over the run (the agent process; for "
+        "docker-compose, every docker-compose process it ran), read from /proc by compare/compare.sh: peak "
+        "resident set (VmHWM; for docker-compose the largest one process) and user + system CPU seconds.\n";
 
 static int write_report(const char *dir, const char *preamble, const Column *cols, size_t n)
 {

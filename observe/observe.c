@@ -13,6 +13,8 @@
  *   running    app, value = its running containers (every app seen so far, once a second)
  *   stopped    value = exited or dead containers that match the filter; engine_stopped: on the whole engine
  *   list_ms    value = milliseconds GET /containers/json?all=1 took
+ *   engine_lost  the engine's event stream ended while the observer ran (an engine restart, or the engine gone):
+ *              a run that has one is not a valid result
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -62,6 +64,7 @@ typedef struct Observer {
 	size_t n_apps;
 	RateLimit warn_limit;
 	int write_error;
+	bool stopping; /* being freed: a stream that ends now was ended by us */
 } Observer;
 
 /* One line on stderr; with an error, its text after a colon. Returns -abs(error) for "return say_errno(...)". */
@@ -219,6 +222,9 @@ static void on_events_end(const DockerReply *reply, void *userdata)
 	Observer *o = userdata;
 
 	o->events = NULL;
+	if (o->stopping)
+		return;
+	row(o, now_realtime(), "engine_lost", NULL, NULL, NULL);
 	if (warn_allowed(o))
 		say("The engine's event stream ended (%s); reconnecting, events meanwhile are lost",
 		    reply->error < 0 ? reply->message : "closed");
@@ -525,6 +531,7 @@ static Observer *observer_free(Observer *o)
 	sd_event_source_disable_unref(o->fifo_source);
 	if (o->fifo_fd >= 0)
 		close(o->fifo_fd);
+	o->stopping = true;
 	http_request_cancel(o->events);
 	docker_free(o->docker);
 	http_client_free(o->http);
