@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The comparison's metrics from one observer CSV. The running count of each app is rebuilt from the engine's
  * start and die events (exact times) on top of the first once-a-second sample; everything here is pure. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The comparison's metrics, computed from one observer CSV (force12-observe's format, see observe/observe.c):
  * time to target after each demand change, stop durations, exit codes, stopped containers, engine list
  * latency and tracking error. Pure: it parses text it is given and never touches the engine or the disk. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12-report: turns observer CSVs (one per system and variant) into the comparison's report: report.md with
  * one column per run, and the data files plus a gnuplot script for report.png. It reads files and writes files in
  * its output directory; it never talks to an engine. */
