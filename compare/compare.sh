@@ -179,11 +179,11 @@ proc_cost() { # PID
 port_taken() { ss -Hltn "sport = :$1" | grep -q .; }
 
 # While PID (the driver, or a sleep) runs, the system's process must stay alive; else the run fails.
-watch_while() { # PID SYSTEM_PID WHAT LOG
+watch_while() { # PID SYSTEM_PID WHAT
 	while kill -0 "$1" 2>/dev/null; do
 		if ! kill -0 "$2" 2>/dev/null; then
-			log "$3 exited during the run; its last log lines:"
-			tail -n 20 "$4" 2>/dev/null | sed 's/^/    /' >&2
+			sleep 0.5 # a Ctrl-C that ended it too is handled as an interruption (the INT trap runs now)
+			log "$3 exited during the run"
 			return 1
 		fi
 		sleep 0.2
@@ -212,10 +212,16 @@ start_ecs_agent() { # DIR CLUSTER API_PORT STOP_TIMEOUT CLEANUP_WAIT
 
 fail_run() { # DIR WHAT
 	log "$2"
-	for f in "$1/plane.log" "$1/agent.log" "$1/system.log"; do
+	local f seen=" "
+	# syslog: run_one's, where force12's stderr went (under SANITIZER_LOG_DIR when set).
+	for f in "$1/plane.log" "$1/agent.log" "$1/system.log" ${syslog:+"$syslog"}; do
+		[[ $seen != *" $f "* ]] || continue
+		seen+="$f "
 		[ -s "$f" ] || continue
+		# The ECS Agent writes the same lines to its log file and to its output: show them once.
+		[ "$f" != "$1/system.log" ] || [ ! -s "$1/agent.log" ] || continue
 		log "last lines of $(basename "$f"):"
-		tail -n 15 "$f" | sed 's/^/    /' >&2
+		tail -n 12 "$f" | sed 's/^/    /' >&2
 	done
 	exit 1
 }
@@ -299,9 +305,10 @@ run_one() { # SYSTEM VARIANT
 	esac
 	drive=$!
 	pids+=("$drive")
-	watch_while "$drive" "$pid" "$system" "$syslog" || fail_run "$dir" "the run of $system ($variant) failed"
+	watch_while "$drive" "$pid" "$system" || fail_run "$dir" "the run of $system ($variant) failed"
 	sleep "$tail" &
-	watch_while $! "$pid" "$system" "$syslog" || fail_run "$dir" "the run of $system ($variant) failed"
+	pids+=($!)
+	watch_while $! "$pid" "$system" || fail_run "$dir" "the run of $system ($variant) failed"
 	[ "$system" = compose ] || cost=$(proc_cost "$pid") || true
 	after=$(engine_identity)
 	stop_pids

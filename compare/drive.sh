@@ -67,14 +67,24 @@ apply() { # "APP=N APP=N"
 	fi
 }
 
+# Sleeps run in the background so that a TERM (compare.sh stopping the run) ends them too, at once.
+NAP=''
+nap() {
+	sleep "$1" &
+	NAP=$!
+	wait "$NAP"
+	NAP=''
+}
+trap '[ -z "$NAP" ] || kill "$NAP" 2>/dev/null; exit 143' TERM INT
+
 start_ns=$(date +%s%N)
 for line in "${trace[@]}"; do
 	offset=${line%% *} change=${line#* }
 	wait_ns=$((start_ns + offset * 1000000000 - $(date +%s%N)))
-	[ "$wait_ns" -le 0 ] || sleep "$((wait_ns / 1000000000)).$(printf '%09d' $((wait_ns % 1000000000)))"
+	[ "$wait_ns" -le 0 ] || nap "$((wait_ns / 1000000000)).$(printf '%09d' $((wait_ns % 1000000000)))"
 	echo "$change" >&4
 	apply "$change"
 done
 # The trace's last change holds until the end of the duration.
 end_ns=$((start_ns + DURATION * 1000000000 - $(date +%s%N)))
-[ "$end_ns" -le 0 ] || sleep "$((end_ns / 1000000000)).$(printf '%09d' $((end_ns % 1000000000)))"
+[ "$end_ns" -le 0 ] || nap "$((end_ns / 1000000000)).$(printf '%09d' $((end_ns % 1000000000)))"

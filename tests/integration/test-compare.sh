@@ -49,6 +49,10 @@ killed_after_timeout() { # CSV TIMEOUT_SECONDS
 		END { if (n == 0) { print "no die at all"; exit 1 } }' "$1"
 }
 
+group_gone() { # PGID: no process of that group is left
+	[ -z "$(ps -eo pgid= | awk -v g="$1" '$1 == g')" ]
+}
+
 skip_under_sanitizers() {
 	if [ -n "${SANITIZE:-}" ] || ldd "$AGENT_BIN" 2>/dev/null | grep -q libasan; then
 		echo "sanitizer run: the comparison runs once, in the plain pass" >&2
@@ -190,4 +194,29 @@ test_compare_engine_restart_is_invalid() {
 	grep -qF '**Invalid runs, left out:** force12 (no trap)' "$out/report.md" || fail "report.md does not say the run is invalid"
 	grep -qF '| | force12 (traps TERM) |' "$out/report.md" || fail "the valid run is not the report's only column"
 	[ "$(dk ps -aq --filter "label=io.force12.agent=$NODE-force12-plain" | wc -l)" -eq 0 ] || fail "containers are left"
+}
+
+# Ctrl-C during a run (SIGINT to the whole process group, as a terminal sends it) stops every process of the run
+# and removes every container of it.
+test_compare_ctrl_c_cleans_up() {
+	skip_under_sanitizers
+	local out=$T/ctrlc rc=0 pgid
+	# A fresh process group with SIGINT at its default (a background job of a script would inherit it ignored).
+	SYSTEMS=ecs VARIANTS=plain DURATION=60 RUN_PREFIX="$NODE" /usr/bin/python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setsid()
+os.execvp("bash", ["bash"] + sys.argv[1:])' "$TOP/compare/compare.sh" "$out" 2>"$T/ctrlc.log" &
+	pgid=$!
+	echo "$pgid" >>"$T/pids"
+	wait_until 90 "the ECS Agent to run containers" grep -q ',start,' "$out/ecs-plain.csv"
+	[ "$(dk ps -q --filter "label=io.force12.ecs=$NODE-ecs-plain" | wc -l)" -ge 1 ] || fail "no container ran before the Ctrl-C"
+	kill -INT -- "-$pgid"
+	wait "$pgid" || rc=$?
+	[ "$rc" -eq 130 ] || fail "compare.sh exit $rc after Ctrl-C, not 130: $(cat "$T/ctrlc.log")"
+	grep -q 'interrupted' "$T/ctrlc.log" || fail "no word of the interruption: $(cat "$T/ctrlc.log")"
+	[ "$(dk ps -aq --filter "label=io.force12.ecs=$NODE-ecs-plain" | wc -l)" -eq 0 ] || fail "containers of the run are left"
+	# What it stopped may take a moment to be reaped once it is gone.
+	wait_until 10 "every process of the run to end" group_gone "$pgid"
+	! ss -Hltn 'sport = :51678' | grep -q . || fail "something still listens on 51678"
 }

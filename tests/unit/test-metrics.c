@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the comparison's metrics (compare/metrics.c) on small hand-made observer CSVs whose answers were
  * worked out by hand: time to target, stop durations, exit codes, percentiles, tracking error, edge medians,
  * and the parser's refusals. */
