@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12-observe: records what any container scaler does to a Docker host, as CSV, for the comparison runs.
  * It follows the engine's /events (start, kill, die, stop, destroy), samples GET /containers/json?all=1 once a
  * second (running per app, stopped containers, the list's latency) and timestamps the demand a driver announces
