@@ -266,8 +266,9 @@ run_one() { # SYSTEM VARIANT
 	ecs | ecs-tuned)
 		local stop cleanup cluster=${run//./-} ports
 		if [ "$system" = ecs ]; then stop=$ECS_DEFAULT_STOP cleanup=$ECS_DEFAULT_CLEANUP; else stop=$ECS_TUNED_STOP cleanup=$ECS_TUNED_CLEANUP; fi
-		# Stops that begin at the end of the demand take the stop timeout: the tail waits for them.
-		tail=$((TAIL > $(go_seconds stop "$stop") + 5 ? TAIL : $(go_seconds stop "$stop") + 5))
+		# Stops that begin at the end of the demand take the stop timeout: the tail waits for them (and for the
+		# starts that waited for them).
+		tail=$((TAIL > $(go_seconds stop "$stop") + 10 ? TAIL : $(go_seconds stop "$stop") + 10))
 		"$PYTHON" "$TOP/compare/ecs-plane/plane.py" --cluster "$cluster" --port-file "$dir/ports" \
 			--demand-fifo "$dir/demand.fifo" --events "$OUT/$system-$variant.events" --label "io.force12.ecs=$run" \
 			--cmd-json "$cmd" 2>"$dir/plane.log" &
@@ -290,7 +291,7 @@ run_one() { # SYSTEM VARIANT
 		;;
 	compose)
 		local project=${run//./}
-		tail=$((TAIL > COMPOSE_STOP_TIMEOUT + 5 ? TAIL : COMPOSE_STOP_TIMEOUT + 5))
+		tail=$((TAIL > COMPOSE_STOP_TIMEOUT + 10 ? TAIL : COMPOSE_STOP_TIMEOUT + 10))
 		jq -n --argjson cmd "$cmd" --arg run "$run" --arg t "${COMPOSE_STOP_TIMEOUT}s" '{version: "2.4", services:
 			({} | .priority1 = {image: "busybox:latest", command: $cmd, network_mode: "none", stop_grace_period: $t,
 				labels: {"io.force12.compose": $run}} | .priority2 = .priority1)}' >"$dir/compose.yml"
@@ -347,7 +348,8 @@ engine, one after the other, each starting from no containers of its own and lea
 **Demand.** The Force12 demo's random walk, seed $SEED: every 3 s priority1 moves by up to 3 within 0..9 and
 priority2 takes the rest (9 - priority1); $trace_changes changes in ${DURATION} s, replayed in real time by
 compare/drive.sh, then a tail with the last demand: ${TAIL} s, and for the ECS Agent and docker-compose at least
-their stop timeout + 5 s, so that the stops that begin at the end can finish. force12-observe recorded each run from the engine alone.
+their stop timeout + 10 s, so that the stops that begin at the end can finish. force12-observe recorded each run
+from the engine alone.
 
 **Systems** (one column each, per container variant):
 - **force12** $("$AGENT" --version 2>/dev/null | head -n 1): build/force12-agent, capacity 9, apps priority1 and

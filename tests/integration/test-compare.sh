@@ -74,7 +74,7 @@ test_compare_real_ecs_agent() {
 	local out=$T/compare ecs=$T/compare/ecs-plain.csv f12=$T/compare/force12-plain.csv ev=$T/compare/ecs-plain.events
 	local row changes f
 	# Changes at 0, 3 and 6 s (seed 2015: 5/4, 4/5, 1/8): four stops under each system. The ECS Agent with its
-	# defaults: stop timeout 30 s, cleanup wait 3 h; its tail is then 35 s.
+	# defaults: stop timeout 30 s, cleanup wait 3 h; its tail is then 40 s.
 	env -u ECS_CONTAINER_STOP_TIMEOUT -u ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION DURATION=9 TAIL=5 SEED=2015 \
 		FORCE12_STOP_TIMEOUT=2 SYSTEMS="force12 ecs" VARIANTS=plain RUN_PREFIX="$NODE" \
 		bash "$TOP/compare/compare.sh" "$out" 2>"$T/compare.log" || {
