@@ -292,7 +292,8 @@ run_one() { # SYSTEM VARIANT
 	compose)
 		local project=${run//./}
 		tail=$((TAIL > COMPOSE_STOP_TIMEOUT + 10 ? TAIL : COMPOSE_STOP_TIMEOUT + 10))
-		jq -n --argjson cmd "$cmd" --arg run "$run" --arg t "${COMPOSE_STOP_TIMEOUT}s" '{version: "2.4", services:
+		# docker-compose interpolates $VARIABLES in the file: $$ is a literal $ (the trap variant's $!).
+		jq -n --argjson cmd "$cmd" --arg run "$run" --arg t "${COMPOSE_STOP_TIMEOUT}s" '($cmd | map(gsub("\\$"; "$$"))) as $cmd | {version: "2.4", services:
 			({} | .priority1 = {image: "busybox:latest", command: $cmd, network_mode: "none", stop_grace_period: $t,
 				labels: {"io.force12.compose": $run}} | .priority2 = .priority1)}' >"$dir/compose.yml"
 		DOCKER_HOST="unix://$ENGINE" "$PYTHON" "$TOP/compare/compose-driver.py" --project "$project" \
@@ -313,7 +314,10 @@ run_one() { # SYSTEM VARIANT
 	[ "$system" = compose ] || cost=$(proc_cost "$pid") || true
 	after=$(engine_identity)
 	stop_pids
-	[ "$system" != compose ] || cost=$(cat "$dir/cost" 2>/dev/null) || true
+	if [ "$system" = compose ]; then
+		cost=$(cat "$dir/cost" 2>/dev/null) || true
+		! grep -q 'took .* s, exit [1-9]' "$syslog" || fail_run "$dir" "docker-compose failed in the run of $variant"
+	fi
 	if [ -n "$cost" ]; then
 		printf '%s,rss_kib,,,%s\n%s,cpu_s,,,%s\n' "$(date +%s.%N)" "${cost% *}" "$(date +%s.%N)" "${cost#* }" >>"$csv"
 	fi
