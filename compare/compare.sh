@@ -345,9 +345,9 @@ preamble() {
 # force12 against the real Amazon ECS Agent and docker-compose: same demand, same host
 
 Run on $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end,
-Linux $(uname -r), Docker Engine $(dk version -f '{{.Server.Version}}' 2>/dev/null || echo unknown). The engine was
-shared with other work during the run, so latencies carry that noise; every system and variant ran on the same
-engine, one after the other, each starting from no containers of its own and leaving none behind.
+Linux $(uname -r), Docker Engine $(dk version -f '{{.Server.Version}}' 2>/dev/null || echo unknown) on $ENGINE. The
+host was shared with other work during the run, so latencies carry that noise; every system and variant ran on the
+same engine, one after the other, each starting from no containers of its own and leaving none behind.
 
 **Demand.** The Force12 demo's random walk, seed $SEED: every 3 s priority1 moves by up to 3 within 0..9 and
 priority2 takes the rest (9 - priority1); $trace_changes changes in ${DURATION} s, replayed in real time by

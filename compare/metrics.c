@@ -531,9 +531,16 @@ static void sample_stats(const Run *r, RowKind kind, double *ret_end, double *re
 
 static void summarize_rows(const Run *r, Summary *s)
 {
+	/* Each run starts from no container of its own, so the events alone give the running count. */
+	long running = 0;
+
 	for (size_t i = 0; i < r->n_rows; i++) {
-		if (r->rows[i].kind == ROW_START)
+		if (r->rows[i].kind == ROW_START) {
 			s->starts++;
+			running++;
+			s->running_max = MAX(s->running_max, (unsigned)running);
+		} else if (r->rows[i].kind == ROW_DIE)
+			running = MAX(running - 1, 0L);
 		else if (r->rows[i].kind == ROW_DESTROY)
 			s->removals++;
 		else if (r->rows[i].kind == ROW_RSS_KIB)

@@ -76,6 +76,7 @@ typedef struct Summary {
 	double tracking_error;             /* share (0..), NAN without demand */
 	double demand_area, error_area;    /* container-seconds */
 	unsigned starts, removals;
+	unsigned running_max;  /* the most containers running at once, all apps, from the start and die events */
 	double rss_kib, cpu_s; /* the system's own cost (the last such row); NAN without one */
 	unsigned engine_lost;  /* engine_lost rows: non-zero makes the run invalid */
 } Summary;

@@ -157,6 +157,10 @@ static void cell_starts(const Summary *s, char *b, size_t n)
 {
 	snprintf(b, n, "%u / %u", s->starts, s->removals);
 }
+static void cell_running_max(const Summary *s, char *b, size_t n)
+{
+	snprintf(b, n, "%u", s->running_max);
+}
 static void cell_stopped_end(const Summary *s, char *b, size_t n)
 {
 	fmt_number(b, n, s->stopped_end, "");
@@ -210,6 +214,7 @@ static const struct {
         {"stop took, max", cell_stop_max},
         {"exits: clean (0, 143) / killed (137) / other", cell_exits},
         {"containers started / removed", cell_starts},
+        {"containers running at once, at most", cell_running_max},
         {"stopped containers at the end", cell_stopped_end},
         {"stopped containers at most", cell_stopped_max},
         {"engine list latency, start → end", cell_list},
@@ -248,6 +253,8 @@ static const char definitions[] =
         "- **stop took**: from a container's first kill signal (the stop's SIGTERM) to its exit.\n"
         "- **exits**: every container exit seen; 143 is a SIGTERM the process did not trap but died of, which "
         "is clean; 137 means it was SIGKILLed after the stop timeout.\n"
+        "- **containers running at once, at most**: over all apps, from the engine's start and die events (each "
+        "run starts from none); the demand never asks for more than 9 in all, force12's capacity.\n"
         "- **stopped containers**: exited or dead containers of the system under test, sampled once a second.\n"
         "- **engine list latency**: GET /containers/json?all=1 over the whole engine, median of the first and "
         "of the last 5 samples.\n"

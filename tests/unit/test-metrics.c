@@ -292,6 +292,7 @@ static void test_summary_of_trace(void **state)
 	assert_float_equal(s.ttt_p50, 1.5, 1e-9);
 	assert_true(isinf(s.ttt_p95));
 	assert_int_equal(s.starts, 4);
+	assert_int_equal(s.running_max, 3); /* c1, c2, c3; c1 died before c4 */
 	assert_int_equal(s.n_stops, 1);
 	assert_float_equal(s.stopped_end, 1, 0);
 }
