@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The comparison's driver: replays one seeded demand trace (force12-trace: the Force12 demo's random walk) in real
 # time against one system, announcing each change to the observer first (its demand FIFO), then handing it to the
-# system under test: force12 through its control API (PUT /v1/targets on the agent's unix socket), the ECS
-# baseline through its demand FIFO. It never touches the engine.
+# system under test: force12 through its control API (PUT /v1/targets on the agent's unix socket), the others
+# (the local ECS control plane, the docker-compose driver) as a line "APP=N APP=N" on their demand FIFO. It never
+# touches the engine.
 set -euo pipefail
 
 usage() {
 	cat <<EOF
-Usage: drive.sh --observer-fifo PATH (--force12 API_SOCKET | --baseline-fifo PATH) [OPTIONS]
+Usage: drive.sh --observer-fifo PATH (--force12 API_SOCKET | --fifo PATH) [OPTIONS]
   --seed N              the trace's seed (default 2015)
   --duration SECONDS    how long to replay (default 120)
   --observer-fifo PATH  force12-observe's --demand-fifo
   --force12 SOCKET      drive a force12 agent through its control API socket
-  --baseline-fifo PATH  drive the ECS baseline (compare/ecs-baseline.sh) through its demand FIFO
+  --fifo PATH           write each change as a line to this FIFO (compare/ecs-plane/plane.py,
+                        compare/compose-driver.py)
 EOF
 }
 
@@ -30,7 +33,7 @@ while [ $# -gt 0 ]; do
 		usage
 		exit 0
 		;;
-	--seed | --duration | --observer-fifo | --force12 | --baseline-fifo) [ $# -ge 2 ] || die "$1 needs a value" ;;
+	--seed | --duration | --observer-fifo | --force12 | --fifo) [ $# -ge 2 ] || die "$1 needs a value" ;;
 	*) die "unknown option \"$1\"; try --help" ;;
 	esac
 	case $1 in
@@ -38,15 +41,15 @@ while [ $# -gt 0 ]; do
 	--duration) DURATION=$2 ;;
 	--observer-fifo) OBSERVER=$2 ;;
 	--force12) AGENT_SOCK=$2 ;;
-	--baseline-fifo) BASELINE=$2 ;;
+	--fifo) BASELINE=$2 ;;
 	esac
 	shift 2
 done
 [ -p "$OBSERVER" ] || die "--observer-fifo: \"$OBSERVER\" is not a FIFO (start force12-observe first)"
 if [ -n "$AGENT_SOCK" ] && [ -n "$BASELINE" ] || [ -z "$AGENT_SOCK$BASELINE" ]; then
-	die "give exactly one of --force12 and --baseline-fifo"
+	die "give exactly one of --force12 and --fifo"
 fi
-[ -z "$BASELINE" ] || [ -p "$BASELINE" ] || die "--baseline-fifo: \"$BASELINE\" is not a FIFO"
+[ -z "$BASELINE" ] || [ -p "$BASELINE" ] || die "--fifo: \"$BASELINE\" is not a FIFO"
 mapfile -t trace < <("$TRACE" --seed "$SEED" --duration "$DURATION") || die "force12-trace failed"
 [ ${#trace[@]} -gt 0 ] || die "force12-trace printed nothing"
 
@@ -64,14 +67,24 @@ apply() { # "APP=N APP=N"
 	fi
 }
 
+# Sleeps run in the background so that a TERM (compare.sh stopping the run) ends them too, at once.
+NAP=''
+nap() {
+	sleep "$1" &
+	NAP=$!
+	wait "$NAP"
+	NAP=''
+}
+trap '[ -z "$NAP" ] || kill "$NAP" 2>/dev/null; exit 143' TERM INT
+
 start_ns=$(date +%s%N)
 for line in "${trace[@]}"; do
 	offset=${line%% *} change=${line#* }
 	wait_ns=$((start_ns + offset * 1000000000 - $(date +%s%N)))
-	[ "$wait_ns" -le 0 ] || sleep "$((wait_ns / 1000000000)).$(printf '%09d' $((wait_ns % 1000000000)))"
+	[ "$wait_ns" -le 0 ] || nap "$((wait_ns / 1000000000)).$(printf '%09d' $((wait_ns % 1000000000)))"
 	echo "$change" >&4
 	apply "$change"
 done
 # The trace's last change holds until the end of the duration.
 end_ns=$((start_ns + DURATION * 1000000000 - $(date +%s%N)))
-[ "$end_ns" -le 0 ] || sleep "$((end_ns / 1000000000)).$(printf '%09d' $((end_ns % 1000000000)))"
+[ "$end_ns" -le 0 ] || nap "$((end_ns / 1000000000)).$(printf '%09d' $((end_ns % 1000000000)))"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The comparison's metrics from one observer CSV. The running count of each app is rebuilt from the engine's
  * start and die events (exact times) on top of the first once-a-second sample; everything here is pure. */
 #include <errno.h>
@@ -10,10 +11,19 @@
 #include "metrics.h"
 
 static const char *const kind_names[_ROW_KIND_MAX] = {
-        [ROW_DEMAND] = "demand",   [ROW_START] = "start",     [ROW_KILL] = "kill",
-        [ROW_DIE] = "die",         [ROW_STOP] = "stop",       [ROW_DESTROY] = "destroy",
-        [ROW_RUNNING] = "running", [ROW_STOPPED] = "stopped", [ROW_ENGINE_STOPPED] = "engine_stopped",
+        [ROW_DEMAND] = "demand",
+        [ROW_START] = "start",
+        [ROW_KILL] = "kill",
+        [ROW_DIE] = "die",
+        [ROW_STOP] = "stop",
+        [ROW_DESTROY] = "destroy",
+        [ROW_RUNNING] = "running",
+        [ROW_STOPPED] = "stopped",
+        [ROW_ENGINE_STOPPED] = "engine_stopped",
         [ROW_LIST_MS] = "list_ms",
+        [ROW_RSS_KIB] = "rss_kib",
+        [ROW_CPU_S] = "cpu_s",
+        [ROW_ENGINE_LOST] = "engine_lost",
 };
 
 const char *row_kind_to_string(RowKind k)
@@ -36,7 +46,7 @@ static bool kind_needs_app(RowKind k)
 
 static bool kind_needs_value(RowKind k)
 {
-	return k == ROW_DEMAND || k == ROW_KILL || k == ROW_DIE || k >= ROW_RUNNING;
+	return k == ROW_DEMAND || k == ROW_KILL || k == ROW_DIE || (k >= ROW_RUNNING && k != ROW_ENGINE_LOST);
 }
 
 Run *run_free(Run *r)
@@ -143,8 +153,9 @@ static int parse_line(Run *r, char *line, size_t lineno, Row *row, char *error)
 	row->value = 0;
 	if (!kind_needs_value(row->kind))
 		return 1;
-	/* Counts, signals and exit codes are integers in 0..RUN_MAX_COUNT; list_ms any number in 0..RUN_MAX_MS. */
-	bool integral = row->kind != ROW_LIST_MS;
+	/* Counts, signals and exit codes are integers in 0..RUN_MAX_COUNT; list_ms, rss_kib and cpu_s any number in
+	 * 0..RUN_MAX_MS. */
+	bool integral = row->kind != ROW_LIST_MS && row->kind != ROW_RSS_KIB && row->kind != ROW_CPU_S;
 	if (parse_number(f[4], &row->value) < 0 || row->value < 0 ||
 	    row->value > (integral ? RUN_MAX_COUNT : RUN_MAX_MS) || (integral && row->value != floor(row->value)))
 		return parse_error(error, lineno, "%s: value \"%s\" is not %s", f[1],
@@ -520,11 +531,24 @@ static void sample_stats(const Run *r, RowKind kind, double *ret_end, double *re
 
 static void summarize_rows(const Run *r, Summary *s)
 {
+	/* Each run starts from no container of its own, so the events alone give the running count. */
+	long running = 0;
+
 	for (size_t i = 0; i < r->n_rows; i++) {
-		if (r->rows[i].kind == ROW_START)
+		if (r->rows[i].kind == ROW_START) {
 			s->starts++;
+			running++;
+			s->running_max = MAX(s->running_max, (unsigned)running);
+		} else if (r->rows[i].kind == ROW_DIE)
+			running = MAX(running - 1, 0L);
 		else if (r->rows[i].kind == ROW_DESTROY)
 			s->removals++;
+		else if (r->rows[i].kind == ROW_RSS_KIB)
+			s->rss_kib = r->rows[i].value;
+		else if (r->rows[i].kind == ROW_CPU_S)
+			s->cpu_s = r->rows[i].value;
+		else if (r->rows[i].kind == ROW_ENGINE_LOST)
+			s->engine_lost++;
 	}
 	s->exits = run_exit_counts(r);
 	sample_stats(r, ROW_STOPPED, &s->stopped_end, &s->stopped_max);
@@ -537,7 +561,7 @@ static void summarize_rows(const Run *r, Summary *s)
 int run_summarize(const Run *r, Summary *ret)
 {
 	_cleanup_free_ double *ttt = NULL, *stops = NULL;
-	Summary s = {0};
+	Summary s = {.rss_kib = NAN, .cpu_s = NAN};
 	int n;
 
 	n = run_time_to_target(r, &ttt);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The comparison's metrics, computed from one observer CSV (force12-observe's format, see observe/observe.c):
  * time to target after each demand change, stop durations, exit codes, stopped containers, engine list
  * latency and tracking error. Pure: it parses text it is given and never touches the engine or the disk. */
@@ -29,6 +30,9 @@ typedef enum RowKind {
 	ROW_STOPPED,        /* value = stopped containers that match the observer's filter */
 	ROW_ENGINE_STOPPED, /* value = stopped containers on the whole engine */
 	ROW_LIST_MS,        /* value = latency of GET /containers/json?all=1 in ms */
+	ROW_RSS_KIB,        /* value = peak resident memory of the system's own processes, KiB (compare.sh) */
+	ROW_CPU_S,          /* value = CPU seconds (user + system) of the system's own processes (compare.sh) */
+	ROW_ENGINE_LOST,    /* the engine's event stream ended during the run: the run is not a valid result */
 	_ROW_KIND_MAX,
 } RowKind;
 
@@ -72,6 +76,9 @@ typedef struct Summary {
 	double tracking_error;             /* share (0..), NAN without demand */
 	double demand_area, error_area;    /* container-seconds */
 	unsigned starts, removals;
+	unsigned running_max;  /* the most containers running at once, all apps, from the start and die events */
+	double rss_kib, cpu_s; /* the system's own cost (the last such row); NAN without one */
+	unsigned engine_lost;  /* engine_lost rows: non-zero makes the run invalid */
 } Summary;
 
 /* Parses the observer's CSV. Lines starting with '#' and the header line are skipped. On a malformed line

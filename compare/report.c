@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12-report: turns observer CSVs (one per system and variant) into the comparison's report: report.md with
  * one column per run, and the data files plus a gnuplot script for report.png. It reads files and writes files in
  * its output directory; it never talks to an engine. */
@@ -156,6 +157,10 @@ static void cell_starts(const Summary *s, char *b, size_t n)
 {
 	snprintf(b, n, "%u / %u", s->starts, s->removals);
 }
+static void cell_running_max(const Summary *s, char *b, size_t n)
+{
+	snprintf(b, n, "%u", s->running_max);
+}
 static void cell_stopped_end(const Summary *s, char *b, size_t n)
 {
 	fmt_number(b, n, s->stopped_end, "");
@@ -180,6 +185,21 @@ static void cell_tracking(const Summary *s, char *b, size_t n)
 		snprintf(b, n, "%.1f %%", 100 * s->tracking_error);
 }
 
+static void cell_rss(const Summary *s, char *b, size_t n)
+{
+	if (isnan(s->rss_kib))
+		snprintf(b, n, "–");
+	else
+		snprintf(b, n, "%.1f MiB", s->rss_kib / 1024);
+}
+static void cell_cpu(const Summary *s, char *b, size_t n)
+{
+	if (isnan(s->cpu_s))
+		snprintf(b, n, "–");
+	else
+		snprintf(b, n, "%.2f s", s->cpu_s);
+}
+
 static const struct {
 	const char *name;
 	CellFn fn;
@@ -194,10 +214,13 @@ static const struct {
         {"stop took, max", cell_stop_max},
         {"exits: clean (0, 143) / killed (137) / other", cell_exits},
         {"containers started / removed", cell_starts},
+        {"containers running at once, at most", cell_running_max},
         {"stopped containers at the end", cell_stopped_end},
         {"stopped containers at most", cell_stopped_max},
         {"engine list latency, start → end", cell_list},
         {"tracking error", cell_tracking},
+        {"own memory (peak RSS)", cell_rss},
+        {"own CPU time (user + system)", cell_cpu},
 };
 
 static void write_table(FILE *f, const Column *cols, size_t n)
@@ -230,11 +253,16 @@ static const char definitions[] =
         "- **stop took**: from a container's first kill signal (the stop's SIGTERM) to its exit.\n"
         "- **exits**: every container exit seen; 143 is a SIGTERM the process did not trap but died of, which "
         "is clean; 137 means it was SIGKILLed after the stop timeout.\n"
+        "- **containers running at once, at most**: over all apps, from the engine's start and die events (each "
+        "run starts from none); the demand never asks for more than 9 in all, force12's capacity.\n"
         "- **stopped containers**: exited or dead containers of the system under test, sampled once a second.\n"
         "- **engine list latency**: GET /containers/json?all=1 over the whole engine, median of the first and "
         "of the last 5 samples.\n"
         "- **tracking error**: the area between demand and running containers, summed over the apps, as a "
-        "share of the area under the demand, from the first demand change to the end of the run.\n";
+        "share of the area under the demand, from the first demand change to the end of the run.\n"
+        "- **own memory, own CPU time**: of the system's own processes over the run (the agent process; for "
+        "docker-compose, every docker-compose process it ran), read from /proc by compare/compare.sh: peak "
+        "resident set (VmHWM; for docker-compose the largest one process) and user + system CPU seconds.\n";
 
 static int write_report(const char *dir, const char *preamble, const Column *cols, size_t n)
 {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12-trace: prints the Force12 demo's seeded demand trace, the same walk as `force12-agent --demand
  * random:SEED` (priority1 moves by up to 3 every 3 s within 0..capacity, priority2 takes the rest), so that the
  * comparison's driver can replay one trace against any system. Only prints; it talks to nothing. */

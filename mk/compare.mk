@@ -1,6 +1,9 @@
-# Comparison runs against the ECS Agent baseline (compare/, observe/): the observer, the report and the demand
-# trace; `make compare` runs 2 systems x 2 container variants for DURATION seconds each (default 120) into
-# build/compare/.
+# SPDX-License-Identifier: Apache-2.0
+# The comparison (compare/, observe/; see compare/README.md): the observer, the report and the demand trace;
+# `make compare` runs force12, the real Amazon ECS Agent (defaults, and tuned) behind the local control plane
+# (compare/ecs-plane), and docker-compose, each with 2 container variants for DURATION seconds (default 120), into
+# build/compare/. `make ecs-agent` builds the real agent once per machine (scripts/third-party.sh caches it under
+# /var/cache/force12) and prints its path.
 COMPARE_BINS := $(BUILD)/force12-observe $(BUILD)/force12-report $(BUILD)/force12-trace
 export OBSERVE_BIN := $(abspath $(BUILD)/force12-observe)
 export REPORT_BIN := $(abspath $(BUILD)/force12-report)
@@ -21,9 +24,11 @@ $(BUILD)/tests/test-metrics: $(COMPARE_OBJ)/metrics.o
 $(BUILD)/tests/unit/test-metrics.o: override CFLAGS += -Icompare
 compare: setup-compare
 	$(MAKE) all
-	bash compare/compare.sh $(BUILD)/compare
+	ECS_AGENT_BIN="$$(bash scripts/third-party.sh amazon-ecs-agent)" bash compare/compare.sh $(BUILD)/compare
+ecs-agent:
+	bash scripts/third-party.sh amazon-ecs-agent
 setup-compare:
 	bash scripts/setup-host.sh --compare
 compare-format:
 	clang-format -i compare/*.c compare/*.h observe/*.c tests/unit/test-metrics.c tests/fuzz/fuzz-metrics.c
-.PHONY: compare setup-compare compare-format
+.PHONY: compare setup-compare compare-format ecs-agent

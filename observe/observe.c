@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12-observe: records what any container scaler does to a Docker host, as CSV, for the comparison runs.
  * It follows the engine's /events (start, kill, die, stop, destroy), samples GET /containers/json?all=1 once a
  * second (running per app, stopped containers, the list's latency) and timestamps the demand a driver announces
@@ -13,6 +14,8 @@
  *   running    app, value = its running containers (every app seen so far, once a second)
  *   stopped    value = exited or dead containers that match the filter; engine_stopped: on the whole engine
  *   list_ms    value = milliseconds GET /containers/json?all=1 took
+ *   engine_lost  the engine's event stream ended while the observer ran (an engine restart, or the engine gone):
+ *              a run that has one is not a valid result
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -61,6 +64,7 @@ typedef struct Observer {
 	size_t n_apps;
 	RateLimit warn_limit;
 	int write_error;
+	bool stopping; /* being freed: a stream that ends now was ended by us */
 } Observer;
 
 /* One line on stderr; with an error, its text after a colon. Returns -abs(error) for "return say_errno(...)". */
@@ -218,6 +222,9 @@ static void on_events_end(HttpRequest *req, int error, long status, const char *
 	Observer *o = userdata;
 
 	o->events = NULL;
+	if (o->stopping)
+		return;
+	row(o, now_realtime(), "engine_lost", NULL, NULL, NULL);
 	if (warn_allowed(o))
 		say("The engine's event stream ended (%s); reconnecting, events meanwhile are lost",
 		    error < 0 ? http_request_error_text(req) : "closed");
@@ -540,6 +547,7 @@ static Observer *observer_free(Observer *o)
 	sd_event_source_disable_unref(o->fifo_source);
 	if (o->fifo_fd >= 0)
 		close(o->fifo_fd);
+	o->stopping = true;
 	http_request_cancel(o->events);
 	http_client_free(o->http);
 	if (o->out && o->out != stdout)

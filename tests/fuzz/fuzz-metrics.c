@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fuzzes run_parse(), the reader of the observer's CSV behind force12-report, and every metric computed from what
  * it accepts. Checks that a refusal leaves no run and says one printable line starting with "line N:", and that an
  * accepted run's figures are sane: rows sorted, counts within bounds, times to target and stop durations not

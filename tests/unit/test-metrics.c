@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unit tests of the comparison's metrics (compare/metrics.c) on small hand-made observer CSVs whose answers were
  * worked out by hand: time to target, stop durations, exit codes, percentiles, tracking error, edge medians,
  * and the parser's refusals. */
@@ -257,6 +258,29 @@ static void test_summary_samples(void **state)
 	assert_true(isnan(s.stop_p50));
 }
 
+static void parse_fails(const char *text, const char *expect);
+
+/* The system's own cost and the engine-lost mark that compare.sh and force12-observe add to a CSV. */
+static void test_summary_cost_and_engine_lost(void **state)
+{
+	Summary s;
+	_cleanup_(run_freep) Run *plain = parse_ok("1,list_ms,,,2\n");
+
+	assert_int_equal(run_summarize(plain, &s), 0);
+	assert_true(isnan(s.rss_kib));
+	assert_true(isnan(s.cpu_s));
+	assert_int_equal(s.engine_lost, 0);
+
+	_cleanup_(run_freep) Run *r = parse_ok("1,list_ms,,,2\n2,engine_lost,,,\n3,rss_kib,,,40960\n"
+	                                       "3,cpu_s,,,1.25\n4,engine_lost,,,\n");
+	assert_int_equal(run_summarize(r, &s), 0);
+	assert_float_equal(s.rss_kib, 40960, 0);
+	assert_float_equal(s.cpu_s, 1.25, 1e-9);
+	assert_int_equal(s.engine_lost, 2);
+	parse_fails("1,cpu_s,,,-1\n", "cpu_s: value");
+	parse_fails("1,rss_kib,,,x\n", "rss_kib: value");
+}
+
 static void test_summary_of_trace(void **state)
 {
 	_cleanup_(run_freep) Run *r = parse_ok(trace);
@@ -268,6 +292,7 @@ static void test_summary_of_trace(void **state)
 	assert_float_equal(s.ttt_p50, 1.5, 1e-9);
 	assert_true(isinf(s.ttt_p95));
 	assert_int_equal(s.starts, 4);
+	assert_int_equal(s.running_max, 3); /* c1, c2, c3; c1 died before c4 */
 	assert_int_equal(s.n_stops, 1);
 	assert_float_equal(s.stopped_end, 1, 0);
 }
@@ -334,6 +359,7 @@ int main(void)
 	        cmocka_unit_test(test_percentile),
 	        cmocka_unit_test(test_summary_samples),
 	        cmocka_unit_test(test_summary_of_trace),
+	        cmocka_unit_test(test_summary_cost_and_engine_lost),
 	        cmocka_unit_test(test_parse_refuses),
 	        cmocka_unit_test(test_parse_skips_comments_header_and_unknown_kinds),
 	};
