@@ -14,8 +14,10 @@ TEST_PACKAGES=(socat prometheus chromium nodejs npm valgrind clang vagrant pytho
 # Debian's Go and what the upstream tools of ../shared/third-party need to build (scripts/third-party.sh).
 TEST_PACKAGES+=(golang-1.19-go libblkid-dev golang-github-aws-aws-sdk-go-dev)
 [ "${1:-}" = --test ] && PACKAGES+=("${TEST_PACKAGES[@]}")
-# make compare draws its plot with gnuplot (--compare: just that; make check runs a short comparison too).
-COMPARE_PACKAGES=(gnuplot-nox)
+# make compare draws its plot with gnuplot, runs docker-compose and the local ECS control plane (python3-websockets)
+# and builds the real ECS Agent with Go (--compare: just that; make check runs a short comparison too).
+COMPARE_PACKAGES=(gnuplot-nox docker-compose python3-websockets golang-1.19-go libblkid-dev
+	golang-github-aws-aws-sdk-go-dev)
 case "${1:-}" in --test | --compare) PACKAGES+=("${COMPARE_PACKAGES[@]}") ;; esac
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }
