@@ -9,7 +9,7 @@
 # mounted at /var/run/docker.sock). Kept in /var/cache/force12; rebuilt only when the revision changes.
 set -euo pipefail
 
-IMAGE=force12-vagrant-node:1 # bump when what goes into it changes
+IMAGE=force12-vagrant-node:2 # bump when what goes into it changes
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${FORCE12_CACHE:-/var/cache/force12}
 # tests/boot/image.sh's root file system, whatever its revision; FORCE12_NODE_BASE overrides.
@@ -54,6 +54,8 @@ if [ ! -x "$ROOT/usr/sbin/sshd" ]; then
 		install -D -m 644 /dev/stdin "$ROOT.tmp/etc/systemd/system/ssh.service.d/10-hostkeys.conf"
 	mv "$ROOT.tmp" "$ROOT"
 fi
+# Flatcar has a docker group (force12-agent.socket's SocketGroup=docker); the boot test's base may not.
+chroot "$ROOT" getent group docker >/dev/null || chroot "$ROOT" groupadd -r docker
 install -m 755 "$cloudinit" "$ROOT/usr/bin/coreos-cloudinit"
 install -m 755 /usr/bin/etcd "$ROOT/usr/bin/etcd"
 cat >"$ROOT/etc/systemd/system/etcd-member.service" <<'UNIT'

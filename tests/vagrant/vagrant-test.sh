@@ -72,7 +72,7 @@ done
 export FORCE12_NODE_PREFIX=$prefix
 
 t0=$(date +%s%N)
-vagrant up --provider=docker >"$T/vagrant.log" 2>&1 || fail "vagrant up --provider=docker failed"
+vagrant up --provider=docker --no-parallel >"$T/vagrant.log" 2>&1 || fail "vagrant up --provider=docker failed"
 up_ms=$((($(date +%s%N) - t0) / 1000000))
 echo "vagrant_up_docker_${NODES}_nodes_ms: $up_ms"
 
