@@ -5,7 +5,10 @@
 # the Vagrantfile's own provisioners, each agent on the host engine under its own node id. Sets cluster totals in
 # core-01's etcd, checks each node runs its share (by labels), halts one node, checks the others take its share over,
 # and ends with `vagrant destroy -f` and nothing of its own left on the engine. Prints the times as figures.
-# Usage: vagrant-test.sh  (AGENT_BIN, FORCE12_NODES, WAIT_FACTOR from the environment). Exit 77: cannot run here.
+# With --interrupt: `vagrant up` is interrupted (SIGINT, as Ctrl-C) once its first node exists, and the check is
+# that `vagrant destroy -f` then leaves no node, network or container behind.
+# Usage: vagrant-test.sh [--interrupt]  (AGENT_BIN, FORCE12_NODES, WAIT_FACTOR from the environment).
+# Exit 77: cannot run here.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 AGENT_BIN=${AGENT_BIN:-$TOP/build/force12-agent}
@@ -70,6 +73,22 @@ for _ in $(seq 1 20); do
 done
 [ -n "$prefix" ] || fail "could not make a docker network"
 export FORCE12_NODE_PREFIX=$prefix
+
+if [ "${1:-}" = --interrupt ]; then
+	setsid vagrant up --provider=docker --no-parallel >"$T/vagrant.log" 2>&1 &
+	up=$!
+	wait_until 120 "vagrant up to create its first node" sh -c "docker ps -aq --filter label=io.force12.vagrant=$ID | grep -q ."
+	kill -INT "$up"
+	wait "$up" && fail "vagrant up was not interrupted"
+	grep -q 'Waiting for cleanup before exiting' "$T/vagrant.log" || echo "note: vagrant did not say it was interrupted" >&2
+	vagrant destroy -f >>"$T/vagrant.log" 2>&1 || fail "vagrant destroy -f failed after the interrupt"
+	[ -z "$(docker ps -aq --filter "label=io.force12.vagrant=$ID")" ] || fail "a node is left after vagrant destroy -f"
+	# Networks: only this run's own is left (vagrant reused it and made none of its own for the subnet).
+	[ "$(docker network ls -q --filter "label=io.force12.vagrant=$ID" | wc -l)" -eq 1 ] || fail "networks left"
+	docker network ls --format '{{.Name}}' | grep -q "^vagrant_network_$prefix" && fail "vagrant left a network of its own"
+	echo "vagrant-test: passed (interrupted up, destroy left nothing)"
+	exit 0
+fi
 
 t0=$(date +%s%N)
 vagrant up --provider=docker --no-parallel >"$T/vagrant.log" 2>&1 || fail "vagrant up --provider=docker failed"
