@@ -95,6 +95,13 @@ vagrant up --provider=docker --no-parallel >"$T/vagrant.log" 2>&1 || fail "vagra
 up_ms=$((($(date +%s%N) - t0) / 1000000))
 echo "vagrant_up_docker_${NODES}_nodes_ms: $up_ms"
 
+# Each node's agent log (its journal) goes where the sanitizer check looks: $SANITIZER_LOG_DIR, else the test dir.
+LOG_DIR=${SANITIZER_LOG_DIR:-$T}
+agent_log() { # N
+	vagrant ssh "core-$(printf %02d "$1")" -c "sudo journalctl -u force12-agent --no-pager -o cat" \
+		>"$LOG_DIR/vagrant-${ID}core-$(printf %02d "$1").log" 2>/dev/null || true
+}
+
 running_of() { # NODE-ID: running containers of that agent
 	docker ps -q --filter "label=io.force12.agent=$1" --filter status=running | wc -l
 }
@@ -112,6 +119,7 @@ wait_until 120 "every node to run its share (2 each)" all_have 2
 
 # Halt the last node: the others take its share over (the lease expires).
 t0=$(date +%s%N)
+agent_log "$NODES"
 vagrant halt "core-$(printf %02d "$NODES")" >>"$T/vagrant.log" 2>&1 || fail "vagrant halt failed"
 # A halted host's containers die with it; here they run on the host's engine, and stopping the agent leaves them
 # running (by design), so they go now, as they would with the host.
@@ -134,4 +142,6 @@ none_left() {
 	for i in $(seq 1 "$NODES"); do [ -z "$(docker ps -aq --filter "label=io.force12.agent=$(node "$i")")" ] || return 1; done
 }
 wait_until 60 "every agent to stop and remove its containers" none_left
+for i in $(seq 1 $((NODES - 1))); do agent_log "$i"; done
+grep -q 'ready' "$LOG_DIR/vagrant-${ID}core-01.log" || fail "core-01's agent log does not show it ready"
 echo "vagrant-test: passed"
