@@ -10,7 +10,7 @@ PACKAGES=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libsystem
 # local cluster's etcd (scripts/local-cluster.sh), python3 runs the http source's test server.
 TEST_PACKAGES=(socat prometheus chromium nodejs npm valgrind clang vagrant python3-jsonschema python3-yaml debootstrap
 	etcd-server python3 openssl dbus podman redis-server prometheus-redis-exporter man-db groff-base bash-completion
-	docker-compose python3-websockets)
+	docker-compose python3-websockets catatonit)
 # Debian's Go and what the upstream tools of ../shared/third-party need to build (scripts/third-party.sh).
 TEST_PACKAGES+=(golang-1.19-go libblkid-dev golang-github-aws-aws-sdk-go-dev)
 [ "${1:-}" = --test ] && PACKAGES+=("${TEST_PACKAGES[@]}")

@@ -188,5 +188,8 @@ test_vagrantfile_validates() {
 	local out
 	out=$(cd "$TOP" && VAGRANT_HOME=$T/vagrant-home vagrant validate --ignore-provider 2>&1) || fail "vagrant validate: $out"
 	echo "$out" | grep -q 'Vagrantfile validated successfully' || fail "vagrant validate said: $out"
-	grep -q '172.17.8.#{100 + i}' "$TOP/Vagrantfile" || fail "the nodes are not on 172.17.8.101..103"
+	if ! grep -q 'NODE_PREFIX = ENV.fetch("FORCE12_NODE_PREFIX", "172.17.8")' "$TOP/Vagrantfile" ||
+		! grep -q '#{NODE_PREFIX}.#{100 + i}' "$TOP/Vagrantfile"; then
+		fail "the nodes are not on 172.17.8.101..103 by default"
+	fi
 }
