@@ -73,12 +73,12 @@ test_ctl_status_table() {
 	local header
 	line_starting "node $NODE, capacity 4, engine reachable (API [0-9.]*)$" >/dev/null
 	header=$(line_starting APP)
-	[[ $header =~ ^APP\ +PRIORITY\ +TARGET\ +ALLOCATED\ +RUNNING\ +STARTING\ +STOPPING\ +STANDBY$ ]] ||
+	[[ $header =~ ^APP\ +PRIORITY\ +TARGET\ +ALLOCATED\ +RUNNING\ +STARTING\ +STOPPING\ +STANDBY\ +METRIC$ ]] ||
 		fail "table header: $header"
 	expect_row "$header" "$(line_starting 'priority1 ')" APP=priority1 PRIORITY=1 TARGET=2 ALLOCATED=2 RUNNING=2 \
-		STARTING=0 STOPPING=0 STANDBY=0
+		STARTING=0 STOPPING=0 STANDBY=0 METRIC=-
 	expect_row "$header" "$(line_starting 'priority2 ')" APP=priority2 PRIORITY=2 TARGET=5 ALLOCATED=2 RUNNING=2 \
-		STARTING=0 STOPPING=0 STANDBY=0
+		STARTING=0 STOPPING=0 STANDBY=0 METRIC=-
 	line_starting 'totals: started 4, stopped 0, removed 0, killed 0, failed 0' >/dev/null
 	! grep -q '^error:' <<<"$OUT" || fail "an error is shown for healthy apps: $OUT"
 	[ -z "$ERR" ] || fail "status wrote to stderr: $ERR"
