@@ -123,7 +123,7 @@ JSON
 	! grep -q '^scale: other' <<<"$OUT" || fail "a scale line for an app without a rule: $OUT"
 	run_ctl set worker=2
 	expect_rc 1 "set of an app a rule drives"
-	[[ $ERR == *metric* ]] || fail "the refusal does not name the metric source: $ERR"
+	[[ $ERR == *metric* || $ERR == *scale* ]] || fail "the refusal does not name the scale rule: $ERR"
 	[ "$(status_field '.apps[0].target')" -eq 0 ] || fail "the refused set changed the target"
 	run_ctl set other=1
 	expect_rc 0 "set of the other app"
