@@ -121,6 +121,9 @@ test_metric_follows_up_at_once_down_after_window() {
 	# /metrics exports the rule.
 	api GET /metrics | grep -q '^force12_scale_target{app="worker"} 1$' || fail "no force12_scale_target in /metrics"
 	api GET /metrics | grep -q '^force12_scale_value{app="worker"} 5$' || fail "no force12_scale_value in /metrics"
+	api GET /metrics >"$T/metrics.txt"
+	promtool check metrics <"$T/metrics.txt" >"$T/promtool.out" 2>&1 ||
+		fail "promtool check metrics: $(cat "$T/promtool.out")"
 
 	# Prometheus stopped mid-test: the error shows, the target and the container stay, and a rise of the metric
 	# while it is away changes nothing.
