@@ -49,7 +49,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(pkg_cflags) -c -o $@ $<
 
+# Made anew each time: `ar r` would keep the objects of sources that moved or went.
 $(BUILD)/libforce12.a: $(LIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/force12-agent: $(BUILD)/agent/main.o $(BUILD)/libforce12.a

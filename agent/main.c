@@ -15,6 +15,7 @@
 #include "force12/cluster.h"
 #include "force12/demand.h"
 #include "force12/log.h"
+#include "force12/metrics.h"
 #include "force12/state.h"
 #include "force12/targets.h"
 
@@ -387,6 +388,11 @@ static void on_status(cJSON *status, void *userdata)
 	demand_status_json(((Main *)userdata)->demand, status);
 }
 
+static void on_metrics(FILE *f, void *userdata)
+{
+	demand_write_metrics(((Main *)userdata)->demand, f);
+}
+
 static bool on_cluster(ClusterStatus *ret, void *userdata)
 {
 	return demand_cluster_status(((Main *)userdata)->demand, ret) >= 0;
@@ -411,7 +417,7 @@ static int on_submit_targets(const unsigned *targets, const char **ret_owner, vo
 	int r = demand_submit(m->demand, targets);
 
 	if (r < 0)
-		*ret_owner = demand_kind(m->demand);
+		*ret_owner = demand_owner(m->demand, targets);
 	return r;
 }
 
@@ -568,6 +574,7 @@ static int run(Args *args)
 		status = r == -EPERM || r == -EINVAL ? 2 : 1;
 		goto out;
 	}
+	metrics_set_extra(on_metrics, &m);
 	r = agent_start(m.agent);
 	if (r < 0) {
 		log_error_errno(r, "Failed to start: %m");
@@ -576,6 +583,7 @@ static int run(Args *args)
 	r = sd_event_loop(m.event);
 	status = r < 0 ? (log_error_errno(r, "Event loop failed: %m"), 1) : 0;
 out:
+	metrics_set_extra(NULL, NULL);
 	api_free(m.api);
 	demand_free(m.demand);
 	agent_free(m.agent);

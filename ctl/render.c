@@ -53,19 +53,24 @@ static int add_app_row(Table *t, const cJSON *app)
 	static const char *const keys[] = {"priority", "target",   "allocated", "running",
 	                                   "starting", "stopping", "standby"};
 	char numbers[ELEMENTSOF(keys)][32];
-	const char *cells[ELEMENTSOF(keys) + 1] = {string_of(app, "name")};
+	const char *cells[ELEMENTSOF(keys) + 2] = {string_of(app, "name")};
+
+	char metric[32];
 
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
 		number_text(app, keys[i], numbers[i], sizeof(numbers[i]));
 		cells[i + 1] = numbers[i];
 	}
+	/* An app scaled on a metric: its last value ("-" without a rule or before the first answer). */
+	number_text(cJSON_GetObjectItemCaseSensitive(app, "scale"), "value", metric, sizeof(metric));
+	cells[ELEMENTSOF(keys) + 1] = metric;
 	return table_add_row(t, cells);
 }
 
 static int print_apps(FILE *f, const cJSON *apps)
 {
-	static const char *const headers[] = {"APP",     "PRIORITY", "TARGET",   "ALLOCATED",
-	                                      "RUNNING", "STARTING", "STOPPING", "STANDBY"};
+	static const char *const headers[] = {"APP",      "PRIORITY", "TARGET",  "ALLOCATED", "RUNNING",
+	                                      "STARTING", "STOPPING", "STANDBY", "METRIC"};
 	_cleanup_(table_freep) Table *t = NULL;
 	const cJSON *app;
 	int r;
@@ -95,6 +100,32 @@ static int print_app_errors(FILE *f, const cJSON *apps)
 		if (!name || !text)
 			return -ENOMEM;
 		fprintf(f, "error: %s: %s\n", name, text);
+	}
+	return 0;
+}
+
+/* Each scaling rule: its query, what the last value asks for, the target after the window, and its last error. */
+static int print_app_scale(FILE *f, const cJSON *apps)
+{
+	const cJSON *app;
+
+	cJSON_ArrayForEach (app, apps) {
+		const cJSON *scale = cJSON_GetObjectItemCaseSensitive(app, "scale");
+		char value[32], rec[32], target[32];
+
+		if (!cJSON_IsObject(scale))
+			continue;
+		_cleanup_free_ char *name = text_sanitize(string_of(app, "name") ?: "-");
+		_cleanup_free_ char *query = text_sanitize(string_of(scale, "query") ?: "-");
+		_cleanup_free_ char *error =
+		        string_of(scale, "error") ? text_sanitize(string_of(scale, "error")) : NULL;
+		if (!name || !query || (string_of(scale, "error") && !error))
+			return -ENOMEM;
+		number_text(scale, "value", value, sizeof(value));
+		number_text(scale, "recommendation", rec, sizeof(rec));
+		number_text(scale, "target", target, sizeof(target));
+		fprintf(f, "scale: %s: %s = %s, recommends %s, target %s%s%s\n", name, query, value, rec, target,
+		        error ? "; error: " : "", error ?: "");
 	}
 	return 0;
 }
@@ -133,6 +164,8 @@ int render_status(FILE *f, const cJSON *status)
 		r = print_apps(f, apps);
 	if (r >= 0)
 		r = print_app_errors(f, apps);
+	if (r >= 0)
+		r = print_app_scale(f, apps);
 	if (r >= 0)
 		r = print_totals(f, cJSON_GetObjectItemCaseSensitive(status, "totals"));
 	return r;

@@ -7,7 +7,7 @@ demo-queue: all
 prom-figures: all
 	bash tests/integration/run.sh test_metric_
 prom-format:
-	clang-format -i agent/scale-rule.c agent/prom-query.c agent/metric-source.c include/force12/scale-rule.h \
+	clang-format -i agent/demand/scale-rule.c agent/demand/prom-query.c agent/demand/metric-source.c include/force12/scale-rule.h \
 		include/force12/prom-query.h include/force12/metric-source.h tests/unit/test-scale-rule.c \
 		tests/unit/test-prom-query.c tests/fuzz/fuzz-prom-query.c
 .PHONY: demo-queue prom-figures prom-format

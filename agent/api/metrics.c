@@ -7,6 +7,15 @@
 
 #include "force12/metrics.h"
 
+static MetricsExtraFn extra_fn;
+static void *extra_userdata;
+
+void metrics_set_extra(MetricsExtraFn fn, void *userdata)
+{
+	extra_fn = fn;
+	extra_userdata = userdata;
+}
+
 void api_stats_count(ApiStats *s, const char *r, unsigned status)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -144,6 +153,8 @@ char *metrics_render(Agent *a, const ApiStats *s, const ClusterStatus *cluster)
 	render_api(f, s);
 	if (cluster)
 		render_cluster(f, a, cluster);
+	if (extra_fn)
+		extra_fn(f, extra_userdata);
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;

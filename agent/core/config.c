@@ -33,8 +33,8 @@ static const char default_config[] =
 
 static const char *const config_keys[] = {"capacity", "resync_interval", "parallel", "apps", "etcd", NULL};
 static const char *const etcd_keys[] = {"cacert", "cert", "key", "user", "password_file", NULL};
-static const char *const app_keys[] = {"name",         "image", "priority", "command", "env", "stop_timeout",
-                                       "network_mode", "init",  "target",   "standby", NULL};
+static const char *const app_keys[] = {"name",         "image", "priority", "command", "env",   "stop_timeout",
+                                       "network_mode", "init",  "target",   "standby", "scale", NULL};
 
 /* One JSON object being read, and how to name its keys in messages: prefix is "" at the top, "apps[2]." in an app. */
 typedef struct Scope {
@@ -86,6 +86,7 @@ static void app_config_done(AppConfig *a)
 	strv_free(a->command);
 	strv_free(a->env);
 	free(a->network_mode);
+	scale_rule_free(a->scale);
 }
 
 Config *config_free(Config *c)
@@ -259,6 +260,17 @@ static int scope_strv(const Scope *s, const char *key, bool env, char ***value)
 	return 0;
 }
 
+/* "x/../../containers/ID" would walk the engine's URL tree; no image reference has such a component. */
+static bool image_has_dot_component(const char *image)
+{
+	for (const char *p = image; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL) {
+		size_t n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+	}
+	return false;
+}
+
 static int app_parse_strings(const Scope *s, AppConfig *a)
 {
 	int r;
@@ -274,6 +286,12 @@ static int app_parse_strings(const Scope *s, AppConfig *a)
 	r = scope_string(s, "image", true, &a->image);
 	if (r < 0)
 		return r;
+	/* The image goes into the engine's URLs (/images/NAME/json, ?fromImage=NAME): nothing that would end the path
+	 * or start a query or a fragment there. No image reference holds these. */
+	if (strpbrk(a->image, "?#%") || a->image[strcspn(a->image, " \t\r\n\v\f")])
+		return config_error(s->error, "%simage: must not contain '?', '#', '%%' or white space", s->prefix);
+	if (image_has_dot_component(a->image))
+		return config_error(s->error, "%simage: must not have a \".\" or \"..\" path component", s->prefix);
 	r = scope_strv(s, "command", false, &a->command);
 	if (r < 0)
 		return r;
@@ -302,6 +320,21 @@ static int app_parse_numbers(const Scope *s, AppConfig *a)
 	return scope_bool(s, "init", &a->init);
 }
 
+/* "scale": the rule's own strict parser (agent/demand/scale-rule.c), its one line naming the key. */
+static int app_parse_scale(const cJSON *object, size_t index, AppConfig *a, ErrorText *error)
+{
+	char prefix[32], line[SCALE_ERROR_MAX] = "";
+	int r;
+
+	snprintf(prefix, sizeof(prefix), "apps[%zu].scale", index);
+	r = scale_rule_parse(object, prefix, &a->scale, line);
+	if (r == -ENOMEM)
+		return config_oom(error);
+	if (r < 0)
+		return config_error(error, "%s", line[0] ? line : "apps[?].scale: invalid");
+	return 0;
+}
+
 /* Fills a zeroed AppConfig; on failure what was filled is left for config_free(). */
 static int app_parse(const cJSON *item, size_t index, AppConfig *a, ErrorText *error)
 {
@@ -324,7 +357,10 @@ static int app_parse(const cJSON *item, size_t index, AppConfig *a, ErrorText *e
 		if (!a->network_mode)
 			return config_oom(error);
 	}
-	return app_parse_numbers(&s, a);
+	r = app_parse_numbers(&s, a);
+	if (r < 0 || !cJSON_HasObjectItem(item, "scale"))
+		return r;
+	return app_parse_scale(cJSON_GetObjectItemCaseSensitive(item, "scale"), index, a, error);
 }
 
 static int apps_parse(const cJSON *apps, Config *c, ErrorText *error)

@@ -2,7 +2,11 @@
 /* Demand sources behind one table of operations: where targets come from. Each source (the control API, the
  * Force12 demo's random walk, a file, an http:// URL, an etcd cluster) is one row of `sources` below and hands
  * full sets of targets to the one DemandFn the agent gave; the reconciler never knows where they came from. A new
- * source is a new row. Sources only propose targets. */
+ * source is a new row. Sources only propose targets.
+ *
+ * Apps that carry a "scale" rule take their targets from it instead: the metric source (metric-source.c) runs beside
+ * whichever source the row started, its targets take the same road, and the row's targets for those apps are
+ * dropped on the way. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +16,7 @@
 #include "force12/demand-sources.h"
 #include "force12/demand.h"
 #include "force12/log.h"
+#include "force12/metric-source.h"
 #include "force12/order.h"
 #include "force12/targets.h"
 #include "force12/time-util.h"
@@ -35,7 +40,44 @@ struct Demand {
 	void *impl;
 	DemandFn fn;
 	void *userdata;
+	const Config *config;
+	MetricSource *metric; /* the apps with a "scale" rule; NULL when none has one */
 };
+
+/* The one road out: every source's targets, with the apps a scale rule drives left alone. */
+static void source_emit(const unsigned *targets, void *userdata)
+{
+	Demand *d = userdata;
+	unsigned t[CONFIG_MAX_APPS];
+	bool any = false;
+
+	for (size_t i = 0; i < d->config->n_apps; i++) {
+		t[i] = d->config->apps[i].scale ? TARGETS_UNSET : targets[i];
+		any |= t[i] != TARGETS_UNSET;
+	}
+	if (any)
+		d->fn(t, d->userdata);
+}
+
+static void on_metric_target(size_t index, unsigned target, void *userdata)
+{
+	Demand *d = userdata;
+	unsigned t[CONFIG_MAX_APPS];
+
+	for (size_t i = 0; i < d->config->n_apps; i++)
+		t[i] = i == index ? target : TARGETS_UNSET;
+	d->fn(t, d->userdata);
+}
+
+static int metric_start(Demand *d, sd_event *event)
+{
+	const ScaleRule *rules[CONFIG_MAX_APPS];
+	bool any = false;
+
+	for (size_t i = 0; i < d->config->n_apps; i++)
+		any |= !!(rules[i] = d->config->apps[i].scale);
+	return any ? metric_source_new(&d->metric, event, rules, d->config->n_apps, on_metric_target, d) : 0;
+}
 
 /* ---- random: the Force12 demo ---- */
 
@@ -69,7 +111,7 @@ static void random_emit(RandomSource *rs)
 	targets[rs->first] = rs->current;
 	if (rs->second >= 0)
 		targets[rs->second] = rs->config->capacity - rs->current;
-	rs->demand->fn(targets, rs->demand->userdata);
+	source_emit(targets, rs->demand);
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
@@ -179,7 +221,7 @@ static void api_stop(void *impl)
 static int file_start(Demand *d, sd_event *event, const char *path, const Config *config, const DemandOptions *o,
                       ErrorText *error)
 {
-	return file_source_new((FileSource **)&d->impl, event, path, config, d->fn, d->userdata, error);
+	return file_source_new((FileSource **)&d->impl, event, path, config, source_emit, d, error);
 }
 
 static void file_stop(void *impl)
@@ -195,8 +237,7 @@ static void file_status(const void *impl, cJSON *status)
 static int http_start(Demand *d, sd_event *event, const char *url, const Config *config, const DemandOptions *o,
                       ErrorText *error)
 {
-	return http_source_new((HttpSource **)&d->impl, event, url, o ? o->interval : 0, config, d->fn, d->userdata,
-	                       error);
+	return http_source_new((HttpSource **)&d->impl, event, url, o ? o->interval : 0, config, source_emit, d, error);
 }
 
 static void http_stop(void *impl)
@@ -226,7 +267,7 @@ static int etcd_start(Demand *d, sd_event *event, const char *endpoints, const C
 	        .password_file = o->etcd_password_file,
 	};
 
-	return cluster_new_with_options((Cluster **)&d->impl, event, endpoints, &co, config, d->fn, d->userdata, error);
+	return cluster_new_with_options((Cluster **)&d->impl, event, endpoints, &co, config, source_emit, d, error);
 }
 
 static void etcd_stop(void *impl)
@@ -315,10 +356,14 @@ int demand_new_with_options(Demand **ret, sd_event *event, const char *spec, con
 		return -ENOMEM;
 	d->fn = fn;
 	d->userdata = userdata;
+	d->config = config;
 	r = ops->start(d, event, arg, config, o, error);
 	if (r < 0)
 		return r;
 	d->ops = ops; /* only now: stop() is for a started source */
+	r = metric_start(d, event);
+	if (r < 0)
+		return error_text_set(error, r, "cannot start the scale rules: %s", strerror(-r));
 	*ret = TAKE_PTR(d);
 	return 0;
 }
@@ -333,6 +378,7 @@ Demand *demand_free(Demand *d)
 {
 	if (!d)
 		return NULL;
+	metric_source_free(d->metric);
 	if (d->ops)
 		d->ops->stop(d->impl);
 	free(d);
@@ -344,19 +390,57 @@ const char *demand_kind(const Demand *d)
 	return d ? d->ops->kind : "none";
 }
 
+/* Does targets name an app that a scale rule drives? */
+static bool names_scaled_app(const Demand *d, const unsigned *targets)
+{
+	for (size_t i = 0; targets && i < d->config->n_apps; i++)
+		if (d->config->apps[i].scale && targets[i] != TARGETS_UNSET)
+			return true;
+	return false;
+}
+
 int demand_submit(Demand *d, const unsigned *targets)
 {
-	if (!d || d->ops->start != api_start)
+	if (!d || d->ops->start != api_start || names_scaled_app(d, targets))
 		return -EBUSY;
 	if (targets)
 		d->fn(targets, d->userdata);
 	return 0;
 }
 
+const char *demand_owner(const Demand *d, const unsigned *targets)
+{
+	return d && d->ops->start == api_start && names_scaled_app(d, targets) ? "metric" : demand_kind(d);
+}
+
 void demand_status_json(const Demand *d, cJSON *status)
 {
-	if (d && d->ops->status)
+	cJSON *apps, *app, *scale;
+
+	if (!d)
+		return;
+	if (d->ops->status)
 		d->ops->status(d->impl, status);
+	if (!d->metric)
+		return;
+	/* apps[] of the agent's status, matched by name: each app with a rule gets its "scale" object. */
+	apps = cJSON_GetObjectItemCaseSensitive(status, "apps");
+	cJSON_ArrayForEach (app, apps) {
+		int i = config_find_app(d->config, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(app, "name")));
+		if (i >= 0 && (scale = metric_source_status_json(d->metric, (size_t)i)))
+			cJSON_AddItemToObject(app, "scale", scale);
+	}
+}
+
+void demand_write_metrics(const Demand *d, FILE *f)
+{
+	const char *names[CONFIG_MAX_APPS];
+
+	if (!d || !d->metric)
+		return;
+	for (size_t i = 0; i < d->config->n_apps; i++)
+		names[i] = d->config->apps[i].name;
+	metric_source_write_metrics(d->metric, names, f);
 }
 
 const char *demand_health_note(const Demand *d)

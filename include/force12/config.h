@@ -9,6 +9,7 @@
 
 #include "force12/error.h"
 #include "force12/macro.h"
+#include "force12/scale-rule.h"
 
 #define CONFIG_MAX_APPS         64
 #define CONFIG_APP_NAME_MAX     63
@@ -29,6 +30,7 @@ typedef struct AppConfig {
 	bool init;        /* run docker's init (tini) as PID 1 so that a non-trapping command still stops on TERM */
 	unsigned target;  /* initial target, 0..CONFIG_MAX_TARGET, default 0 */
 	unsigned standby; /* warm standby: containers kept paused, ready to resume, 0..CONFIG_MAX_STANDBY */
+	ScaleRule *scale; /* "scale": the target follows a Prometheus query (docs/metric-scaling.md), or NULL */
 } AppConfig;
 
 typedef struct Config {

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "force12/agent.h"
 #include "force12/cluster.h"
@@ -30,3 +31,8 @@ void api_stats_free(ApiStats *s);
 /* Returns malloc'ed text, or NULL on allocation failure. cluster (NULL outside cluster mode) becomes the
  * force12_cluster_* gauges. */
 char *metrics_render(Agent *a, const ApiStats *s, const ClusterStatus *cluster);
+
+/* More gauges at the end of every rendering (main.c: the scale rules' force12_scale_*), one writer per process;
+ * fn NULL removes it. It writes complete families (HELP, TYPE, samples) and reads state only. */
+typedef void (*MetricsExtraFn)(FILE *f, void *userdata);
+void metrics_set_extra(MetricsExtraFn fn, void *userdata);

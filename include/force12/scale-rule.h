@@ -10,8 +10,7 @@
 #include <stdint.h>
 
 #include "force12/macro.h"
-
-typedef uint64_t usec_t;
+#include "force12/time-util.h"
 
 #define SCALE_MAX_COUNT        1000000 /* same bound as a target */
 #define SCALE_MAX_INTERVAL     3600    /* seconds */

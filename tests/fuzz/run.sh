@@ -13,19 +13,20 @@ cd "$(dirname "$0")/../.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_MERGE=${FUZZ_MERGE:-0}
 OUT=build/fuzz
-HARNESSES=(config targets docker-json plan utf8 api etcd-json metrics)
+HARNESSES=(config targets docker-json plan utf8 api etcd-json metrics prom-query)
 
 # Each harness links the module it fuzzes and what that module needs; only api runs an event loop (its own).
 sources_for() {
 	case "$1" in
-	config) echo agent/core/config.c agent/shared/error.c agent/shared/utf8.c agent/engine/docker-json.c ;;
-	targets) echo agent/core/targets.c agent/core/config.c agent/shared/error.c agent/shared/utf8.c ;;
-	docker-json) echo agent/engine/docker-json.c agent/core/config.c agent/shared/error.c agent/shared/utf8.c ;;
+	config) echo agent/core/config.c agent/demand/scale-rule.c agent/shared/error.c agent/shared/utf8.c agent/engine/docker-json.c ;;
+	targets) echo agent/core/targets.c agent/core/config.c agent/demand/scale-rule.c agent/shared/error.c agent/shared/utf8.c ;;
+	docker-json) echo agent/engine/docker-json.c agent/core/config.c agent/demand/scale-rule.c agent/shared/error.c agent/shared/utf8.c ;;
 	plan) echo agent/core/plan.c ;;
 	utf8) echo agent/shared/utf8.c ;;
 	etcd-json) echo agent/demand/etcd-json.c agent/demand/cluster-view.c agent/demand/split.c agent/core/targets.c agent/core/config.c \
-		agent/shared/error.c agent/engine/docker-json.c agent/shared/utf8.c agent/shared/log.c ;;
+		agent/demand/scale-rule.c agent/shared/error.c agent/engine/docker-json.c agent/shared/utf8.c agent/shared/log.c ;;
 	metrics) echo compare/metrics.c ;;
+	prom-query) echo agent/demand/prom-query.c agent/demand/scale-rule.c ;;
 	# The whole agent but main(), with the embedded dashboard, behind a real libmicrohttpd server.
 	api)
 		local f

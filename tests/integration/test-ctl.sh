@@ -73,12 +73,12 @@ test_ctl_status_table() {
 	local header
 	line_starting "node $NODE, capacity 4, engine reachable (API [0-9.]*)$" >/dev/null
 	header=$(line_starting APP)
-	[[ $header =~ ^APP\ +PRIORITY\ +TARGET\ +ALLOCATED\ +RUNNING\ +STARTING\ +STOPPING\ +STANDBY$ ]] ||
+	[[ $header =~ ^APP\ +PRIORITY\ +TARGET\ +ALLOCATED\ +RUNNING\ +STARTING\ +STOPPING\ +STANDBY\ +METRIC$ ]] ||
 		fail "table header: $header"
 	expect_row "$header" "$(line_starting 'priority1 ')" APP=priority1 PRIORITY=1 TARGET=2 ALLOCATED=2 RUNNING=2 \
-		STARTING=0 STOPPING=0 STANDBY=0
+		STARTING=0 STOPPING=0 STANDBY=0 METRIC=-
 	expect_row "$header" "$(line_starting 'priority2 ')" APP=priority2 PRIORITY=2 TARGET=5 ALLOCATED=2 RUNNING=2 \
-		STARTING=0 STOPPING=0 STANDBY=0
+		STARTING=0 STOPPING=0 STANDBY=0 METRIC=-
 	line_starting 'totals: started 4, stopped 0, removed 0, killed 0, failed 0' >/dev/null
 	! grep -q '^error:' <<<"$OUT" || fail "an error is shown for healthy apps: $OUT"
 	[ -z "$ERR" ] || fail "status wrote to stderr: $ERR"
@@ -96,6 +96,39 @@ JSON
 	run_ctl status
 	expect_rc 0 "status with a failing app"
 	grep -qxF "error: noimage: $error" <<<"$OUT" || fail "the app's error '$error' is not shown: $OUT"
+}
+
+# An app scaled on a Prometheus that is not there (a port nothing listens on): the status names the rule and its
+# error, the METRIC column stays "-", and set refuses that app (409, exit 1) while it sets the others.
+test_ctl_status_shows_scale_rule() {
+	local port
+	port=$(free_port)
+	write_config "$T/agent.json" <<JSON
+{"capacity": 2, "apps": [
+ {"name": "worker", "image": "busybox:latest", "priority": 1,
+  "scale": {"prometheus": "http://127.0.0.1:$port", "query": "sum(queue)", "per_container": 2, "max": 2,
+            "interval": 1}},
+ {"name": "other", "image": "busybox:latest", "priority": 2,
+  "command": ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait \$!; done"]}]}
+JSON
+	start_agent -c "$T/agent.json"
+	wait_until 30 "the rule's error in /v1/status" sh -c \
+		"curl -s --unix-socket $T/api.sock http://x/v1/status | jq -e '.apps[0].scale.error != null and .apps[0].scale.failures >= 1'"
+	run_ctl status
+	expect_rc 0 "status with a scale rule"
+	local header
+	header=$(line_starting APP)
+	expect_row "$header" "$(line_starting 'worker ')" APP=worker TARGET=0 METRIC=-
+	line_starting 'scale: worker: sum(queue) = -, recommends -, target -; error: ' >/dev/null
+	! grep -q '^scale: other' <<<"$OUT" || fail "a scale line for an app without a rule: $OUT"
+	run_ctl set worker=2
+	expect_rc 1 "set of an app a rule drives"
+	[[ $ERR == *metric* || $ERR == *scale* ]] || fail "the refusal does not name the scale rule: $ERR"
+	[ "$(status_field '.apps[0].target')" -eq 0 ] || fail "the refused set changed the target"
+	run_ctl set other=1
+	expect_rc 0 "set of the other app"
+	[ "$(status_field '.apps[1].target')" -eq 1 ] || fail "the other app was not set"
+	wait_settled 60 worker=0 other=1
 }
 
 test_ctl_get_and_set() {

@@ -144,3 +144,61 @@ test_dashboard_history() {
 	grep -q '^history priority1 ' "$T/page.out" || page_fail "the page driver did not check the history"
 	sed 's/^/    | /' "$T/page.out" >&2
 }
+
+# A stand-in for Prometheus on loopback: every instant query answers VALUE (one series). Writes its port to FILE.
+fake_prometheus() { # FILE VALUE
+	python3 - "$1" "$2" <<'PY' &
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"status": "success", "data": {"resultType": "vector",
+                           "result": [{"metric": {}, "value": [0, sys.argv[2]]}]}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_port))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+PY
+	echo $! >>"$T/pids"
+	wait_until 10 "the stand-in Prometheus to listen" test -s "$1"
+}
+
+# An app scaled on a metric: the page draws the rule's dotted line beside demand without a console error and shows
+# the target the rule set (7 / 5 per container -> 2).
+test_dashboard_scale_rule() {
+	local port url limit rc=0
+	dashboard_prereqs
+	fake_prometheus "$T/prom.port" 7
+	write_config "$T/agent.json" <<JSON
+{"capacity": 3, "apps": [
+ {"name": "worker", "image": "busybox:latest", "priority": 1,
+  "command": ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait \$!; done"],
+  "scale": {"prometheus": "http://127.0.0.1:$(cat "$T/prom.port")", "query": "sum(queue)", "per_container": 5,
+            "max": 3, "interval": 1}},
+ {"name": "other", "image": "busybox:latest", "priority": 2,
+  "command": ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait \$!; done"]}]}
+JSON
+	port=$(free_port)
+	url="http://127.0.0.1:$port/"
+	start_agent -c "$T/agent.json" --listen "127.0.0.1:$port"
+	wait_until 30 "the rule's first value" sh -c \
+		"curl -s --unix-socket $T/api.sock http://x/v1/status | jq -e '.apps[0].scale.recommendation == 2'"
+	limit=$((30 * WAIT_FACTOR))
+	trap dashboard_cleanup EXIT
+	node "$DASH_DIR/dashboard-test.mjs" "$url" "$TOP/build/dashboard-scale.png" --timeout "$limit" \
+		--expect worker.target=2,worker.running=2,other.target=0 --profile "$T/chromium" \
+		>"$T/page.out" 2>"$T/page.err" &
+	PAGE_PID=$!
+	page_wait ok $((limit + 60))
+	wait "$PAGE_PID" || rc=$?
+	PAGE_PID=
+	[ "$rc" -eq 0 ] || page_fail "the page driver failed (exit $rc)"
+	grep -q '^matched ' "$T/page.out" || page_fail "the page did not show the rule's target"
+	wait_settled 60 worker=2 other=0
+}

@@ -424,6 +424,62 @@ static void test_bad_env(void **state)
 	                   "apps[0].env[0]: must be");
 }
 
+/* Image names go into the engine's URLs: '?', '#', '%', white space and '.'/'..' components are refused (issue 15,
+ * finding 7); ordinary references with a registry port, a tag and a digest are not. */
+static void test_image_refused_characters(void **state)
+{
+	static const char *const bad[] = {
+	        "busybox?x=1", "busybox#frag", "busy%2Fbox", "busy box", "x/../../containers/id",
+	        "../x",        "x/..",         "./x",        "x/./y",    ".."};
+	static const char *const good[] = {"busybox",
+	                                   "busybox:latest",
+	                                   "registry.example:5000/team/app:1.2-rc_1",
+	                                   "busybox@sha256:0123456789abcdef",
+	                                   "a..b/c",
+	                                   "x/.y"};
+	char text[256];
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		snprintf(text, sizeof(text), "{\"capacity\": 1, \"apps\": [{\"name\": \"a\", \"image\": \"%s\"}]}",
+		         bad[i]);
+		assert_parse_fails_len(text, strlen(text), "apps[0].image: must not");
+	}
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		_cleanup_config_ Config *c = NULL;
+		ErrorText error = {};
+		snprintf(text, sizeof(text), "{\"capacity\": 1, \"apps\": [{\"name\": \"a\", \"image\": \"%s\"}]}",
+		         good[i]);
+		if (config_parse(text, strlen(text), &c, &error) != 0)
+			fail_msg("%s refused: %s", good[i], error.text);
+		assert_string_equal(c->apps[0].image, good[i]);
+	}
+}
+
+/* "scale" goes through the rule parser: a good rule is kept on its app, a bad one is refused naming its key. */
+static void test_scale_rule(void **state)
+{
+	_cleanup_config_ Config *c =
+	        parse_ok("{'capacity': 9, 'apps': [{'name': 'a', 'image': 'i'}, {'name': 'w', 'image': 'i', 'scale': "
+	                 "{'prometheus': 'http://127.0.0.1:9090', 'query': 'sum(queue_depth)', 'per_container': 5, "
+	                 "'max': 9}}]}");
+
+	assert_null(c->apps[0].scale);
+	assert_non_null(c->apps[1].scale);
+	assert_string_equal(c->apps[1].scale->query, "sum(queue_depth)");
+	assert_true(c->apps[1].scale->per_container == 5);
+	assert_int_equal(c->apps[1].scale->max, 9);
+	assert_parse_fails("{'capacity': 1, 'apps': [{'name': 'a', 'image': 'i', 'scale': {'prometheus': "
+	                   "'http://h:1', 'query': 'q', 'per_container': 0, 'max': 3}}]}",
+	                   "apps[0].scale.per_container:");
+	assert_parse_fails("{'capacity': 1, 'apps': [{'name': 'a', 'image': 'i', 'scale': {'prometheus': "
+	                   "'http://h:1', 'query': 'q', 'per_container': 1, 'min': 5, 'max': 3}}]}",
+	                   "apps[0].scale.min:");
+	assert_parse_fails("{'capacity': 1, 'apps': [{'name': 'a', 'image': 'i'}, {'name': 'b', 'image': 'i', "
+	                   "'scale': {'prometheus': 'http://h:1', 'query': 'q', 'per_container': 1, 'maximum': 3}}]}",
+	                   "apps[1].scale.maximum:");
+	assert_parse_fails("{'capacity': 1, 'apps': [{'name': 'a', 'image': 'i', 'scale': 3}]}", "apps[0].scale");
+}
+
 static char *write_temp(const char *content, size_t len)
 {
 	char *path = strdup("/tmp/test-config-XXXXXX");
@@ -537,6 +593,8 @@ int main(void)
 	        cmocka_unit_test(test_bad_name),
 	        cmocka_unit_test(test_empty_strings),
 	        cmocka_unit_test(test_bad_env),
+	        cmocka_unit_test(test_image_refused_characters),
+	        cmocka_unit_test(test_scale_rule),
 	        cmocka_unit_test(test_load_missing_file),
 	        cmocka_unit_test(test_load_file),
 	        cmocka_unit_test(test_load_file_bad_content),

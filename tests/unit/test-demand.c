@@ -401,6 +401,88 @@ static void test_random_picks_by_priority(void **state)
 	                    0, 2);
 }
 
+/* App "a" (the most important) carries a scale rule; its Prometheus (port 9, discard) never answers a query. */
+#define SCALED_CONFIG                                                                                          \
+	"{\"capacity\": 9, \"apps\": [{\"name\": \"a\", \"image\": \"i\", \"priority\": 1, \"scale\": "        \
+	"{\"prometheus\": \"http://127.0.0.1:9\", \"query\": \"sum(q)\", \"per_container\": 5, \"max\": 9}}, " \
+	"{\"name\": \"b\", \"image\": \"i\", \"priority\": 2}]}"
+
+/* The random walk would move "a": its rule drives it instead, so the walk's targets reach the agent without it,
+ * and "b" still takes the rest of the walk's capacity. */
+static void test_scaled_app_left_to_its_rule(void **state)
+{
+	_cleanup_config_ Config *c = parse_config(SCALED_CONFIG);
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+	Received got = {0};
+
+	assert_int_equal(sd_event_new(&e), 0);
+	first_targets(e, 1, (const Config *[]){c}, (const char *[]){"random:42"}, &got);
+	assert_int_equal(got.targets[0], TARGETS_UNSET);
+	assert_in_range(got.targets[1], 0, c->capacity);
+}
+
+/* The control API may set the other apps, not one a rule drives; the refusal names the metric source. */
+static void test_scaled_app_refused_to_the_api(void **state)
+{
+	_cleanup_config_ Config *c = parse_config(SCALED_CONFIG);
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+	_cleanup_(demand_freep) Demand *d = NULL;
+	ErrorText error = {};
+	unsigned both[CONFIG_MAX_APPS] = {3, 1}, other[CONFIG_MAX_APPS] = {TARGETS_UNSET, 4};
+	Received got = {0};
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(demand_new(&d, e, "api", c, on_targets, &got, &error), 0);
+	assert_int_equal(demand_submit(d, NULL), 0);
+	assert_int_equal(demand_submit(d, both), -EBUSY);
+	assert_string_equal(demand_owner(d, both), "metric");
+	assert_int_equal(got.calls, 0);
+	assert_int_equal(demand_submit(d, other), 0);
+	assert_string_equal(demand_owner(d, other), "api");
+	assert_int_equal(got.calls, 1);
+	assert_int_equal(got.targets[0], TARGETS_UNSET);
+	assert_int_equal(got.targets[1], 4);
+}
+
+/* apps[].scale in the status for the app with a rule only (matched by name, not by place), and its gauges. */
+static void test_scaled_app_status_and_metrics(void **state)
+{
+	_cleanup_config_ Config *c = parse_config(SCALED_CONFIG);
+	_cleanup_(sd_event_unrefp) sd_event *e = NULL;
+	_cleanup_(demand_freep) Demand *d = NULL;
+	ErrorText error = {};
+	Received got = {0};
+	cJSON *status, *apps, *scale;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(demand_new(&d, e, "api", c, on_targets, &got, &error), 0);
+	status = cJSON_Parse("{\"apps\": [{\"name\": \"b\"}, {\"name\": \"a\"}]}");
+	assert_non_null(status);
+	demand_status_json(d, status);
+	apps = cJSON_GetObjectItem(status, "apps");
+	assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(apps, 0), "scale"));
+	scale = cJSON_GetObjectItem(cJSON_GetArrayItem(apps, 1), "scale");
+	assert_non_null(scale);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(scale, "query")), "sum(q)");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(scale, "value")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(scale, "target")));
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(scale, "failures")));
+	cJSON_Delete(status);
+
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	demand_write_metrics(d, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(text, "# TYPE force12_scale_target gauge\n"));
+	assert_non_null(strstr(text, "force12_scale_failures{app=\"a\"} 0\n"));
+	assert_null(strstr(text, "app=\"b\""));
+	free(text);
+	assert_int_equal(got.calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +499,9 @@ int main(void)
 	        cmocka_unit_test(test_new_bad_spec),
 	        cmocka_unit_test(test_new_random),
 	        cmocka_unit_test(test_random_picks_by_priority),
+	        cmocka_unit_test(test_scaled_app_left_to_its_rule),
+	        cmocka_unit_test(test_scaled_app_refused_to_the_api),
+	        cmocka_unit_test(test_scaled_app_status_and_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

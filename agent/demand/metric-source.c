@@ -12,9 +12,9 @@
 #include "force12/log.h"
 #include "force12/metric-source.h"
 #include "force12/prom-query.h"
+#include "force12/time-util.h"
 
-#define USEC_PER_SEC 1000000ULL
-#define TOKEN_MAX    4096
+#define TOKEN_MAX 4096
 
 typedef struct Rule {
 	MetricSource *owner;
@@ -39,7 +39,7 @@ struct MetricSource {
 	void *userdata;
 };
 
-static usec_t now_usec(const MetricSource *m)
+static usec_t source_now(const MetricSource *m)
 {
 	uint64_t t = 0;
 
@@ -67,7 +67,7 @@ static void schedule(Rule *r, usec_t at)
  * not one number (which may change with the next sample): try again at the interval. */
 static void rule_failed(Rule *r, const char *what, bool unreachable)
 {
-	usec_t now = now_usec(r->owner);
+	usec_t now = source_now(r->owner);
 
 	r->st.failures++;
 	r->backoff_steps = unreachable ? r->backoff_steps + 1 : 0;
@@ -83,7 +83,7 @@ static void rule_failed(Rule *r, const char *what, bool unreachable)
 
 static void rule_succeeded(Rule *r, double value)
 {
-	usec_t now = now_usec(r->owner), at = r->started + r->rule->interval * USEC_PER_SEC;
+	usec_t now = source_now(r->owner), at = r->started + r->rule->interval * USEC_PER_SEC;
 	unsigned rec = scale_recommend(r->rule, value), target;
 
 	if (scale_window_push(&r->window, now, rec, &target) < 0) {
@@ -186,7 +186,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	        .timeout_msec = r->rule->interval * 1000ULL,
 	        .max_response = PROM_ANSWER_MAX,
 	};
-	r->started = now_usec(r->owner);
+	r->started = source_now(r->owner);
 	k = http_request_start(r->owner->http, &spec, on_done, r, &r->req);
 	explicit_bzero(auth, sizeof(auth));
 	if (k < 0) {
@@ -260,7 +260,7 @@ int metric_source_status(const MetricSource *m, size_t index, ScaleStatus *ret)
 	if (!m || index >= m->n || !m->rules[index].rule)
 		return -ENOENT;
 	r = &m->rules[index];
-	now = now_usec(m);
+	now = source_now(m);
 	*ret = r->st;
 	ret->next_query = r->req ? 0 : r->next > now ? (r->next - now) / 1e6 : 0;
 	return 0;
