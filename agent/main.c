@@ -29,6 +29,7 @@ typedef struct Args {
 	const char *config_path;
 	bool config_given;
 	char docker_socket[4096];
+	bool docker_socket_given;
 	const char *api_socket, *api_group, *listen, *token_file, *state_dir, *demand;
 	const char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user, *etcd_password_file;
 	char node_id[256];
@@ -121,6 +122,9 @@ static void default_node_id(char *buf, size_t size)
 		snprintf(buf, size, "localhost");
 }
 
+#define DOCKER_SOCKET "/var/run/docker.sock"
+#define PODMAN_SOCKET "/run/podman/podman.sock"
+
 static void default_docker_socket(char *buf, size_t size)
 {
 	const char *h = getenv("DOCKER_HOST");
@@ -128,7 +132,22 @@ static void default_docker_socket(char *buf, size_t size)
 	if (h && strncmp(h, "unix://", 7) == 0)
 		snprintf(buf, size, "%s", h + 7);
 	else
-		snprintf(buf, size, "/var/run/docker.sock");
+		snprintf(buf, size, DOCKER_SOCKET);
+}
+
+/* The engine is found, not assumed: with no --docker-socket and no unix:// $DOCKER_HOST, a host with no Docker
+ * socket but Podman's (podman.socket, as Fedora CoreOS ships it) uses Podman's Docker-compatible API. Decided
+ * once at start: a Docker socket that appears later is not switched to. */
+static void find_engine(Args *args)
+{
+	const char *h = getenv("DOCKER_HOST");
+
+	if (args->docker_socket_given || (h && strncmp(h, "unix://", 7) == 0))
+		return;
+	if (access(DOCKER_SOCKET, F_OK) < 0 && access(PODMAN_SOCKET, F_OK) == 0) {
+		snprintf(args->docker_socket, sizeof(args->docker_socket), PODMAN_SOCKET);
+		log_info("No %s; using Podman's Docker-compatible API at %s", DOCKER_SOCKET, PODMAN_SOCKET);
+	}
 }
 
 static bool node_id_is_valid(const char *id)
@@ -171,6 +190,7 @@ static int parse_option(Args *args, int c)
 		return 0;
 	case ARG_DOCKER_SOCKET:
 		snprintf(args->docker_socket, sizeof(args->docker_socket), "%s", optarg);
+		args->docker_socket_given = true;
 		return 0;
 	case ARG_API_SOCKET:
 		args->api_socket = optarg;
@@ -603,5 +623,6 @@ int main(int argc, char **argv)
 		return r < 0 ? 2 : 0;
 	if (!args.node_id[0])
 		default_node_id(args.node_id, sizeof(args.node_id));
+	find_engine(&args);
 	return run(&args);
 }
