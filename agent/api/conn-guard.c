@@ -135,10 +135,12 @@ GuardConn *conn_guard_open(ConnGuard *g, const char *peer, int fd, usec_t now)
 	snprintf(c->peer_key, sizeof(c->peer_key), "%s", peer);
 	g->n_open++;
 	await_start(g, c, now);
-	/* Room for the new one: first at its own peer's cost, then at the oldest awaiting client's. */
-	while (c->peer && c->peer->awaiting > g->limits.per_peer && c->peer->oldest != c)
+	/* Room for the new one: first at its own peer's cost, then at the oldest awaiting client's. A connection
+	 * accepted at this same instant (in this same turn of the event loop) is spared: it has not been read yet,
+	 * and a burst of accepts must not cut a client before its request, already sent, could be seen. */
+	while (c->peer && c->peer->awaiting > g->limits.per_peer && c->peer->oldest->since < now)
 		cut(g, c->peer->oldest);
-	while (g->n_open > g->limits.total && g->oldest && g->oldest != c)
+	while (g->n_open > g->limits.total && g->oldest && g->oldest->since < now)
 		cut(g, g->oldest);
 	return c;
 }

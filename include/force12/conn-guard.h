@@ -27,8 +27,9 @@ int conn_guard_new(ConnGuard **ret, const ConnGuardLimits *limits, ConnGuardCut 
 ConnGuard *conn_guard_free(ConnGuard *g);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ConnGuard *, conn_guard_free);
 
-/* A new connection from peer (any string; copied, at most 63 bytes kept). Cuts what the limits say must go
- * (never the new one). NULL when out of memory: the caller then ends the connection itself. */
+/* A new connection from peer (any string; copied, at most 63 bytes kept). Cuts what the limits say must go, never
+ * a connection opened at this same now (the limits may be exceeded for that instant). NULL when out of memory:
+ * the caller then ends the connection itself. */
 GuardConn *conn_guard_open(ConnGuard *g, const char *peer, int fd, usec_t now);
 /* Its request's headers are in: no longer awaiting. */
 void conn_guard_busy(ConnGuard *g, GuardConn *c);

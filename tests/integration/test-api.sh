@@ -267,13 +267,14 @@ test_api_state_fifo_does_not_hang_start() {
 # of 1024. The agent derives its limits from RLIMIT_NOFILE (never runs out of fds), cuts clients that have not
 # sent their headers in time, and serves a token holder on TCP and everyone on the unix socket meanwhile.
 test_api_slow_tcp_clients_do_not_lock_out() {
-	local port url token=s3cret-token-0123456789 soft log out worst=0 ms fds maxfds=0
+	local port url token=s3cret-token-0123456789 log out worst=0 ms fds maxfds=0
 	port=$(free_port)
 	echo "$token" >"$T/token"
-	soft=$(ulimit -Sn)
-	ulimit -Sn 1024
-	start_agent --listen "127.0.0.1:$port" --token-file "$T/token" --target priority1=1
-	ulimit -Sn "$soft"
+	command -v prlimit >/dev/null || fail "test setup: prlimit (util-linux) is missing"
+	# A hard limit of 1024 (the agent lifts only its soft limit); prlimit execs the rest, so AGENT_PID stays.
+	AGENT_WRAPPER="prlimit --nofile=1024:1024 ${AGENT_WRAPPER:-}" \
+		start_agent --listen "127.0.0.1:$port" --token-file "$T/token" --target priority1=1
+	[ "$(awk '/^Max open files/ {print $5}' "/proc/$AGENT_PID/limits")" = 1024 ] || fail "test setup: the hard fd limit is not 1024"
 	wait_settled 60 priority1=1 priority2=0
 	url=http://127.0.0.1:$port
 	log=$T/abuse-tcp.log
@@ -281,7 +282,7 @@ test_api_slow_tcp_clients_do_not_lock_out() {
 	local abuser=$!
 	wait_until 15 "api-abuse to hold its connections" grep -q '^holding:' "$log"
 	for _ in $(seq 1 10); do
-		out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time $((20 * WAIT_FACTOR)) \
+		out=$(curl -s -o /dev/null -w '%{http_code} %{time_total} curl-exit %{exitcode}' --max-time $((20 * WAIT_FACTOR)) \
 			-H "Authorization: Bearer $token" "$url/v1/targets") || true
 		[ "${out%% *}" = 200 ] || fail "the token holder got '$out' while 2000 slow clients held the port"
 		ms=$(awk -v t="${out#* }" 'BEGIN { printf "%d", t * 1000000 }')

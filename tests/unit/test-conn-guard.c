@@ -136,6 +136,25 @@ static void test_close_in_every_state(void **state)
 	assert_int_equal(conn_guard_expire(g, 100 * USEC_PER_SEC), USEC_INFINITY);
 }
 
+/* Connections accepted in one turn of the loop (one now) are never cut for each other: none has been read yet. */
+static void test_same_instant_is_spared(void **state)
+{
+	Cuts cuts;
+	_cleanup_(conn_guard_freep) ConnGuard *g = guard(&cuts, 10, 2);
+
+	(void)conn_guard_open(g, "p", 1, 1);
+	for (int i = 0; i < 20; i++)
+		(void)conn_guard_open(g, "p", 100 + i, 5);
+	/* Only the one from before was cut. */
+	assert_int_equal(cuts.n, 1);
+	assert_int_equal(cuts.fds[0], 1);
+	/* The next turn restores the limits at the oldest's cost. */
+	(void)conn_guard_open(g, "p", 200, 6);
+	assert_int_equal(conn_guard_awaiting_count(g), 2);
+	assert_int_equal(cuts.n, 20);
+	assert_int_equal(cuts.fds[19], 118);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +162,7 @@ int main(void)
 	        cmocka_unit_test(test_per_peer),
 	        cmocka_unit_test(test_full_listener_serves_newcomers),
 	        cmocka_unit_test(test_close_in_every_state),
+	        cmocka_unit_test(test_same_instant_is_spared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
