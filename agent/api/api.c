@@ -859,7 +859,7 @@ static int tcp_socket_new(const ApiOptions *o, unsigned *ret_port, ErrorText *er
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
 		int r = -errno;
 		(void)error_text_set(error, 0, "--listen %.64s: %s", o->listen, strerror(errno));
 		return r;
