@@ -373,7 +373,7 @@ static bool is_ip_literal(const char *name)
 /* A Host header names us if its name is localhost, an IP literal (DNS rebinding needs a name that resolves to
  * us; a literal is the address the browser itself connected to) or a name given with --allow-host, and, on TCP,
  * its port is the listener's (no port: 80). The unix socket knows no port: any port (an SSH tunnel's) will do,
- * and a request without Host (HTTP/1.0) comes from no browser. */
+ * so will a single-label name (curl's "http://x/"), and a request without Host (HTTP/1.0) comes from no browser. */
 bool api_host_allowed(const char *host, unsigned port, const char *const *allow, size_t n_allow)
 {
 	char name[256];
@@ -402,6 +402,9 @@ bool api_host_allowed(const char *host, unsigned port, const char *const *allow,
 	if (port != 0 && p != port)
 		return false;
 	if (strcasecmp(name, "localhost") == 0 || is_ip_literal(name))
+		return true;
+	/* A name without a dot can be no attacker's domain: scripts' "http://x/" on the socket goes on working. */
+	if (port == 0 && !strchr(name, '.'))
 		return true;
 	for (size_t i = 0; i < n_allow; i++)
 		if (strcasecmp(name, allow[i]) == 0)

@@ -39,7 +39,8 @@ typedef struct ApiOptions {
 unsigned api_http_status(int error);
 
 /* Whether a Host header value names this agent: localhost, an IP literal or one of allow (case-insensitive),
- * with port the listener's (0: the unix socket, any port; there a missing Host is allowed too). */
+ * with port the listener's (0: the unix socket, any port; there a missing Host and a name without a dot are
+ * allowed too). */
 bool api_host_allowed(const char *host, unsigned port, const char *const *allow, size_t n_allow);
 
 /* Fails with a one-line reason in error (CONFIG_ERROR_MAX bytes) when a socket cannot be set up, when a

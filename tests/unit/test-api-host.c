@@ -61,7 +61,9 @@ static void test_unix_socket(void **state)
 	assert_true(unix_socket("grafana-proxy"));
 	assert_false(unix_socket("evil.attacker.example"));
 	assert_false(unix_socket("evil.attacker.example:8080"));
-	assert_false(unix_socket("agent")); /* not given with --allow-host */
+	assert_true(unix_socket("x"));              /* curl --unix-socket ... http://x/ */
+	assert_false(unix_socket("agent.example")); /* a dotted name not given with --allow-host */
+	assert_false(tcp("x:5112"));
 }
 
 int main(void)
