@@ -314,3 +314,31 @@ test_api_header_deadline() {
 	grep -q 'the server closed 5; 0 still open$' "$T/tcp.log" || fail "TCP slow clients were not cut: $(cat "$T/tcp.log")"
 	grep -q 'the server closed 5; 0 still open$' "$T/unix.log" || fail "unix slow clients were not cut: $(cat "$T/unix.log")"
 }
+
+# Issue 15, finding 8, in a real browser: headless Chromium opens http://ADDR:PORT/?token=..., follows the 303 to
+# /, and the page's polls (relative fetches, the session cookie) load the node and follow a change of targets with
+# no HTTP error. The page driver and its helpers are test-dashboard.sh's.
+test_api_dashboard_browser_login() {
+	# shellcheck source=tests/integration/test-dashboard.sh
+	. "$TOP/tests/integration/test-dashboard.sh"
+	local port token=s3cret-token-0123456789 limit
+	dashboard_prereqs
+	port=$(free_port)
+	echo "$token" >"$T/token"
+	start_agent --listen "127.0.0.1:$port" --token-file "$T/token" --capacity 4
+	limit=$((30 * WAIT_FACTOR))
+	trap dashboard_cleanup EXIT
+	node "$DASH_DIR/dashboard-test.mjs" "http://127.0.0.1:$port/?token=$token" "$T/page.png" --timeout "$limit" \
+		--expect priority1.target=2,priority1.running=2 --profile "$T/chromium" >"$T/page.out" 2>"$T/page.err" &
+	PAGE_PID=$!
+	page_wait loaded 90
+	grep -q "^loaded node=$NODE apps=priority1,priority2$" "$T/page.out" ||
+		page_fail "the page behind the token does not show node $NODE"
+	set_targets '{"priority1": 2}'
+	page_wait ok $((limit + 30))
+	local rc=0
+	wait "$PAGE_PID" || rc=$?
+	PAGE_PID=
+	[ "$rc" -eq 0 ] || page_fail "the page driver failed (exit $rc)"
+	wait_settled 60 priority1=2 priority2=0
+}
