@@ -521,14 +521,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	Server *s = cls;
 	Request *req = *con_cls;
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	GuardConn *guarded = info ? info->socket_context : NULL;
 	enum MHD_Result ret;
 
 	if (!req) {
-		const union MHD_ConnectionInfo *info =
-		        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-		/* The headers are in: from now on the idle timeout, not the header deadline, applies. */
-		conn_guard_busy(s->guard, info ? info->socket_context : NULL);
+		/* Headers in: a client we trust (the socket's, a token holder) leaves the header deadline for the idle
+		 * timeout; anyone else stays under the deadline until the whole request, body too, is in. */
+		if (!s->tcp || (s->api->token && bearer_ok(conn, s->api)))
+			conn_guard_busy(s->guard, guarded);
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
@@ -544,6 +545,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	conn_guard_busy(s->guard, guarded);
 	return dispatch(conn, s->api, url, method, req);
 }
 
