@@ -243,7 +243,9 @@ test_api_dashboard_login_with_token() {
 		[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$url$p")" = 200 ] ||
 			fail "the dashboard's poll of $p is refused with the cookie"
 	done
-	[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: ${cookie%?}0" "$url/v1/status")" = 401 ] ||
+	local forged=${cookie%?}0
+	[ "$forged" = "$cookie" ] && forged=${cookie%?}1
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $forged" "$url/v1/status")" = 401 ] ||
 		fail "a forged cookie was accepted"
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -d '{"priority1": 2}' -H "Cookie: $cookie" "$url/v1/targets")" = 401 ] ||
 		fail "the cookie allowed a PUT"

@@ -70,7 +70,7 @@ static void test_per_peer(void **state)
 {
 	Cuts cuts;
 	_cleanup_(conn_guard_freep) ConnGuard *g = guard(&cuts, 1000, 3);
-	GuardConn *c[10], *other;
+	GuardConn *c[10], *other, *extra[2];
 
 	for (int i = 0; i < 10; i++)
 		c[i] = conn_guard_open(g, "10.0.0.1", 100 + i, (usec_t)i);
@@ -84,12 +84,17 @@ static void test_per_peer(void **state)
 	assert_int_equal(cuts.n, 7);
 	/* A busy connection does not count against its peer. */
 	conn_guard_busy(g, c[9]);
-	(void)conn_guard_open(g, "10.0.0.1", 110, 30);
+	extra[0] = conn_guard_open(g, "10.0.0.1", 110, 30);
 	assert_int_equal(cuts.n, 7);
-	(void)conn_guard_open(g, "10.0.0.1", 111, 31);
+	extra[1] = conn_guard_open(g, "10.0.0.1", 111, 31);
 	assert_int_equal(cuts.n, 8);
 	assert_int_equal(cuts.fds[7], 107);
 	conn_guard_close(g, other);
+	conn_guard_close(g, extra[0]);
+	conn_guard_close(g, extra[1]);
+	for (int i = 0; i < 10; i++)
+		conn_guard_close(g, c[i]);
+	assert_int_equal(conn_guard_open_count(g), 0);
 }
 
 /* 2000 clients that never finish their headers against a listener of 100: each new client still gets in, and a
@@ -97,23 +102,27 @@ static void test_per_peer(void **state)
 static void test_full_listener_serves_newcomers(void **state)
 {
 	static Cuts cuts;
+	static GuardConn *all[3000];
 	_cleanup_(conn_guard_freep) ConnGuard *g = guard(&cuts, 100, 1000);
 	GuardConn *served;
 
 	for (int i = 0; i < 2000; i++)
-		(void)conn_guard_open(g, "127.0.0.1", i, (usec_t)i);
+		all[i] = conn_guard_open(g, "127.0.0.1", i, (usec_t)i);
 	assert_int_equal(conn_guard_open_count(g), 100);
 	assert_int_equal(cuts.n, 1900);
 	served = conn_guard_open(g, "127.0.0.1", 5000, 3000);
 	conn_guard_busy(g, served);
 	for (int i = 0; i < 1000; i++)
-		(void)conn_guard_open(g, "127.0.0.1", 6000 + i, (usec_t)(4000 + i));
+		all[2000 + i] = conn_guard_open(g, "127.0.0.1", 6000 + i, (usec_t)(4000 + i));
 	for (size_t i = 0; i < cuts.n; i++)
 		assert_int_not_equal(cuts.fds[i], 5000);
 	assert_int_equal(conn_guard_open_count(g), 100);
 	assert_int_equal(conn_guard_awaiting_count(g), 99);
 	conn_guard_close(g, served);
 	assert_int_equal(conn_guard_open_count(g), 99);
+	for (int i = 0; i < 3000; i++)
+		conn_guard_close(g, all[i]);
+	assert_int_equal(conn_guard_open_count(g), 0);
 }
 
 /* A connection closed by its client is forgotten, whether it was awaiting, busy or already cut. */
@@ -141,18 +150,21 @@ static void test_same_instant_is_spared(void **state)
 {
 	Cuts cuts;
 	_cleanup_(conn_guard_freep) ConnGuard *g = guard(&cuts, 10, 2);
+	GuardConn *all[22];
 
-	(void)conn_guard_open(g, "p", 1, 1);
+	all[0] = conn_guard_open(g, "p", 1, 1);
 	for (int i = 0; i < 20; i++)
-		(void)conn_guard_open(g, "p", 100 + i, 5);
+		all[1 + i] = conn_guard_open(g, "p", 100 + i, 5);
 	/* Only the one from before was cut. */
 	assert_int_equal(cuts.n, 1);
 	assert_int_equal(cuts.fds[0], 1);
 	/* The next turn restores the limits at the oldest's cost. */
-	(void)conn_guard_open(g, "p", 200, 6);
+	all[21] = conn_guard_open(g, "p", 200, 6);
 	assert_int_equal(conn_guard_awaiting_count(g), 2);
 	assert_int_equal(cuts.n, 20);
 	assert_int_equal(cuts.fds[19], 118);
+	for (int i = 0; i < 22; i++)
+		conn_guard_close(g, all[i]);
 }
 
 int main(void)
