@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Control API server: libmicrohttpd in epoll mode, its epoll fd one sd-event IO source, no threads.
- * Bodies are capped at 64 KiB, connections are capped and time out, TCP requests need the bearer token.
- * Handlers validate everything before they change anything. */
+ * Bodies are capped at 64 KiB. Connections are counted against the fd limit and a client that has not sent its
+ * headers is cut first (conn-guard.c), so that slow clients never lock out the unix socket or a token holder.
+ * Every request's Host must be one of ours (no DNS rebinding); on TCP nothing changes without the bearer token,
+ * and a browser logs in once with ?token= for a session cookie. Handlers validate everything before they change
+ * anything. */
 #include <arpa/inet.h>
 #include <grp.h>
 #include <microhttpd.h>
@@ -9,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,6 +22,7 @@
 #include <time.h>
 
 #include "force12/api.h"
+#include "force12/conn-guard.h"
 #include "force12/dashboard.h"
 #include "force12/history.h"
 #include "force12/json.h"
@@ -24,17 +31,28 @@
 #include "force12/targets.h"
 #include "force12/time-util.h"
 
-/* Enough room that 1000 idle or dripping clients leave slots for real ones, and little memory per client:
- * a request line and headers must fit in 16 KiB (bodies are buffered apart, up to 64 KiB). */
-#define API_CONNECTION_LIMIT   2048
+/* Little memory per client: a request line and headers must fit in 16 KiB (bodies are buffered apart, up to
+ * 64 KiB). A client has API_HEADER_DEADLINE to send its headers, however it drips them; after that only the idle
+ * timeout applies. The listeners share the fds RLIMIT_NOFILE leaves after API_FD_RESERVE (the engine, etcd, curl,
+ * the event loop, the state file): TCP at most half, the unix socket a third, and libmicrohttpd's own cap is
+ * API_MHD_SLACK above the guard's, for connections cut but not yet closed. */
 #define API_CONNECTION_TIMEOUT 10 /* seconds idle before a client is dropped */
 #define API_CONNECTION_MEMORY  (16 * 1024)
+#define API_HEADER_DEADLINE    (5 * USEC_PER_SEC)
+#define API_FD_RESERVE         128
+#define API_MHD_SLACK          64
+#define API_TCP_MAX            2048
+#define API_UNIX_MAX           1024
+#define API_PER_PEER_MAX       64
+#define API_SESSION_BYTES      32
 
 typedef struct Server {
 	Api *api;
 	struct MHD_Daemon *daemon;
 	sd_event_source *io, *timer;
+	ConnGuard *guard;
 	bool tcp;
+	unsigned port; /* TCP: the port a Host header must name */
 } Server;
 
 struct Api {
@@ -42,6 +60,10 @@ struct Api {
 	Agent *agent;
 	Server unix_server, tcp_server;
 	char *token;
+	char session[API_SESSION_BYTES * 2 + 1]; /* the dashboard's cookie, good for this run of the agent */
+	char cookie_name[32];
+	char **allow_hosts; /* names the Host header may carry besides localhost and IP literals */
+	size_t n_allow_hosts;
 	int (*submit_targets)(const unsigned *targets, const char **ret_owner, void *userdata);
 	void (*status_hook)(cJSON *status, void *userdata);
 	const char *(*health_hook)(void *userdata);
@@ -275,7 +297,9 @@ static const char *route_label(const char *route)
 
 	if (r)
 		return r->path;
-	return streq(route, "unauthorized") ? "unauthorized" : "other";
+	if (streq(route, "unauthorized") || streq(route, "forbidden"))
+		return route;
+	return "other";
 }
 
 static enum MHD_Result not_found(struct MHD_Connection *conn, Api *api)
@@ -315,16 +339,151 @@ static bool token_matches(const char *expected, const char *got)
 	return diff == 0;
 }
 
-static bool authorized(struct MHD_Connection *conn, Server *s)
-{
-	const char *h;
+/* ---- who may ask what ---- */
 
-	if (!s->tcp || !s->api->token)
+static bool bearer_ok(struct MHD_Connection *conn, const Api *api)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	return h && strncmp(h, "Bearer ", 7) == 0 && token_matches(api->token, h + 7);
+}
+
+static bool session_ok(struct MHD_Connection *conn, const Api *api)
+{
+	const char *c = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, api->cookie_name);
+
+	return c && token_matches(api->session, c);
+}
+
+static bool is_ip_literal(const char *name)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char v6[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(name);
+
+	if (inet_pton(AF_INET, name, addr) == 1)
 		return true;
-	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (!h || strncmp(h, "Bearer ", 7) != 0)
+	if (n < 3 || n >= sizeof(v6) || name[0] != '[' || name[n - 1] != ']')
 		return false;
-	return token_matches(s->api->token, h + 7);
+	memcpy(v6, name + 1, n - 2);
+	v6[n - 2] = 0;
+	return inet_pton(AF_INET6, v6, addr) == 1;
+}
+
+/* A Host header names us if its name is localhost, an IP literal (DNS rebinding needs a name that resolves to
+ * us; a literal is the address the browser itself connected to) or a name given with --allow-host, and, on TCP,
+ * its port is the listener's (no port: 80). The unix socket knows no port: any port (an SSH tunnel's) will do,
+ * so will a single-label name (curl's "http://x/"), and a request without Host (HTTP/1.0) comes from no browser. */
+bool api_host_allowed(const char *host, unsigned port, const char *const *allow, size_t n_allow)
+{
+	char name[256];
+	const char *colon, *end;
+	unsigned long p = 80;
+
+	if (!host)
+		return port == 0;
+	end = host[0] == '[' ? strchr(host, ']') : NULL;
+	colon = strrchr(end ? end : host, ':');
+	if (host[0] == '[' && !end)
+		return false;
+	if (colon) {
+		char *e;
+		if (!colon[1] || colon[1] == '+' || colon[1] == '-')
+			return false;
+		p = strtoul(colon + 1, &e, 10);
+		if (*e || p > 65535)
+			return false;
+	}
+	size_t n = colon ? (size_t)(colon - host) : strlen(host);
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, host, n);
+	name[n] = 0;
+	if (port != 0 && p != port)
+		return false;
+	if (strcasecmp(name, "localhost") == 0 || is_ip_literal(name))
+		return true;
+	/* A name without a dot can be no attacker's domain: scripts' "http://x/" on the socket goes on working. */
+	if (port == 0 && !strchr(name, '.'))
+		return true;
+	for (size_t i = 0; i < n_allow; i++)
+		if (strcasecmp(name, allow[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char login_page[] =
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>force12: token required</title>"
+        "</head>\n<body style=\"font-family: sans-serif; max-width: 40em; margin: 3em auto\">\n<h1>force12-agent</h1>\n"
+        "<p>This listener asks for the agent's token: the first line of the file given to "
+        "<code>--token-file</code>. The page then keeps a session cookie until the agent restarts.</p>\n"
+        "<form method=\"get\" action=\"/\"><input type=\"password\" name=\"token\" autocomplete=\"off\" "
+        "autofocus size=\"40\"> <button>Open the dashboard</button></form>\n</body></html>\n";
+
+/* ?token=T was right: the session cookie, and the same page again without the token in its address. */
+static enum MHD_Result login(struct MHD_Connection *conn, Server *s, const char *url)
+{
+	_cleanup_free_ char *cookie = NULL;
+	const ApiRoute *route = route_of(url);
+	static const char text[] = "logged in\n";
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (asprintf(&cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict", s->api->cookie_name, s->api->session) < 0)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	(void)MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+	/* Only a route of ours: the client's path could be "//elsewhere.example". */
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, route ? route->path : "/");
+	api_stats_count(&s->api->stats, route_label(url), 303);
+	ret = MHD_queue_response(conn, 303, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* true when the request is refused, its answer queued in *ret. */
+static bool refused(struct MHD_Connection *conn, Server *s, const char *url, const char *method, enum MHD_Result *ret)
+{
+	Api *api = s->api;
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const char *t;
+	bool reads = streq(method, "GET") || streq(method, "HEAD");
+
+	if (!api_host_allowed(host, s->tcp ? s->port : 0, (const char *const *)api->allow_hosts, api->n_allow_hosts)) {
+		*ret = respond_error(conn, api, "forbidden", 403,
+		                     "the Host header names no address of this agent; give the name with "
+		                     "--allow-host NAME");
+		return true;
+	}
+	if (!s->tcp)
+		return false;
+	if (!api->token) {
+		if (reads)
+			return false;
+		*ret = respond_error(conn, api, "forbidden", 403,
+		                     "this TCP listener is read-only: start the agent with --token-file to change "
+		                     "targets over TCP, or use the unix socket");
+		return true;
+	}
+	if (bearer_ok(conn, api) || (reads && session_ok(conn, api)))
+		return false;
+	t = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token");
+	if (reads && t && token_matches(api->token, t)) {
+		*ret = login(conn, s, url);
+		return true;
+	}
+	if (reads && streq(url, "/") && !t)
+		*ret = respond(conn, api, "unauthorized", 401, "text/html; charset=utf-8",
+		               strndup(login_page, sizeof(login_page) - 1));
+	else
+		*ret = respond_error(conn, api, "unauthorized", 401,
+		                     "missing or wrong bearer token; send Authorization: Bearer <token>");
+	return true;
 }
 
 static bool body_declared_too_large(struct MHD_Connection *conn)
@@ -362,15 +521,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	Server *s = cls;
 	Request *req = *con_cls;
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	GuardConn *guarded = info ? info->socket_context : NULL;
+	enum MHD_Result ret;
 
 	if (!req) {
+		/* Headers in: a client we trust (the socket's, a token holder) leaves the header deadline for the idle
+		 * timeout; anyone else stays under the deadline until the whole request, body too, is in. */
+		if (!s->tcp || (s->api->token && bearer_ok(conn, s->api)))
+			conn_guard_busy(s->guard, guarded);
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
-		if (!authorized(conn, s))
-			return respond_error(conn, s->api, "unauthorized", 401,
-			                     "missing or wrong bearer token; send Authorization: Bearer <token>");
+		if (refused(conn, s, url, method, &ret))
+			return ret;
 		if (body_declared_too_large(conn))
 			return respond_error(conn, s->api, url, 413, "body is over 65536 bytes");
 		return MHD_YES;
@@ -380,13 +545,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	conn_guard_busy(s->guard, guarded);
 	return dispatch(conn, s->api, url, method, req);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+	Server *s = cls;
 	Request *req = *con_cls;
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	uint64_t now;
 
+	/* Kept open for a next request: its headers are awaited again, under the deadline. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && info) {
+		(void)sd_event_now(s->api->event, CLOCK_MONOTONIC, &now);
+		conn_guard_idle(s->guard, info->socket_context, now);
+	}
 	if (!req)
 		return;
 	free(req->body);
@@ -396,17 +570,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- event loop glue ---- */
 
+/* The timer fires at libmicrohttpd's next timeout or the guard's next header deadline, whichever is first; clients
+ * past their deadline are cut here (their EOF then wakes libmicrohttpd, which closes them). */
 static void server_rearm(Server *s)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
-	uint64_t now;
+	uint64_t now, next;
 
-	if (MHD_get_timeout(s->daemon, &ms) != MHD_YES) {
+	(void)sd_event_now(s->api->event, CLOCK_MONOTONIC, &now);
+	next = conn_guard_expire(s->guard, now);
+	if (MHD_get_timeout(s->daemon, &ms) == MHD_YES)
+		next = MIN(next, now + ms * 1000);
+	if (next == USEC_INFINITY) {
 		(void)sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
 		return;
 	}
-	(void)sd_event_now(s->api->event, CLOCK_MONOTONIC, &now);
-	(void)sd_event_source_set_time(s->timer, now + ms * 1000);
+	(void)sd_event_source_set_time(s->timer, next);
 	(void)sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
 }
 
@@ -433,18 +612,93 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 	log_debug("HTTP server: %s", buf);
 }
 
+/* The guard gave up on a client: shutdown, not close, so that libmicrohttpd, which owns the fd, sees the end of
+ * the stream and closes the connection its usual way. */
+static void cut_connection(int fd, void *userdata)
+{
+	Server *s = userdata;
+
+	if (fd >= 0)
+		(void)shutdown(fd, SHUT_RDWR);
+	log_debug("Cut an API client that had not sent its request in time (%s)", s->tcp ? "TCP" : "unix socket");
+}
+
+/* Whom a connection is counted against: its IP address on TCP, its uid on the unix socket. */
+static void peer_key(Server *s, struct MHD_Connection *conn, int fd, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = info ? info->client_addr : NULL;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	snprintf(buf, size, "?");
+	if (!s->tcp) {
+		if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+			snprintf(buf, size, "uid %u", (unsigned)cred.uid);
+	} else if (sa && sa->sa_family == AF_INET)
+		(void)inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)size);
+	else if (sa && sa->sa_family == AF_INET6)
+		(void)inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)size);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	Server *s = cls;
+	const union MHD_ConnectionInfo *info;
+	char peer[INET6_ADDRSTRLEN + 8];
+	uint64_t now;
+	int fd;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		conn_guard_close(s->guard, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	fd = info ? info->connect_fd : -1;
+	peer_key(s, conn, fd, peer, sizeof(peer));
+	(void)sd_event_now(s->api->event, CLOCK_MONOTONIC, &now);
+	*socket_context = conn_guard_open(s->guard, peer, fd, now);
+	if (!*socket_context && fd >= 0)
+		(void)shutdown(fd, SHUT_RDWR);
+}
+
+/* How many connections each listener may hold: what RLIMIT_NOFILE leaves after the reserve. */
+static unsigned server_limit(bool tcp)
+{
+	struct rlimit rl;
+	rlim_t soft = 1024, budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		soft = rl.rlim_cur == RLIM_INFINITY ? 1 << 20 : rl.rlim_cur;
+	budget = soft > API_FD_RESERVE + 2 * API_MHD_SLACK + 16 ? soft - API_FD_RESERVE - 2 * API_MHD_SLACK : 16;
+	return (unsigned)(tcp ? MIN(budget / 2, (rlim_t)API_TCP_MAX) : MIN(budget / 3, (rlim_t)API_UNIX_MAX));
+}
+
 static int server_start(Server *s, Api *api, int fd, bool tcp)
 {
 	const union MHD_DaemonInfo *info;
+	ConnGuardLimits limits = {.total = server_limit(tcp), .deadline = API_HEADER_DEADLINE};
 	int r;
 
 	s->api = api;
 	s->tcp = tcp;
+	limits.per_peer = MAX(4u, MIN(limits.total / 4, (unsigned)API_PER_PEER_MAX));
+	r = conn_guard_new(&s->guard, &limits, cut_connection, s);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	log_debug("API %s listener: %u connections, %u awaiting their headers per peer, %u s to send them",
+	          tcp ? "TCP" : "unix socket", limits.total, limits.per_peer,
+	          (unsigned)(limits.deadline / USEC_PER_SEC));
 	s->daemon = MHD_start_daemon(
 	        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd,
-	        NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONNECTION_LIMIT,
+	        NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, limits.total + API_MHD_SLACK,
 	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	        (size_t)API_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+	        (size_t)API_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
 	if (!s->daemon) {
 		close(fd);
 		return -EIO;
@@ -467,7 +721,8 @@ static void server_stop(Server *s)
 	sd_event_source_disable_unref(s->io);
 	sd_event_source_disable_unref(s->timer);
 	if (s->daemon)
-		MHD_stop_daemon(s->daemon); /* closes the listening socket */
+		MHD_stop_daemon(s->daemon); /* closes the listening socket and every connection */
+	s->guard = conn_guard_free(s->guard);
 }
 
 /* ---- sockets ---- */
@@ -587,7 +842,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
 	return 0;
 }
 
-static int tcp_socket_new(const ApiOptions *o, ErrorText *error)
+static int tcp_socket_new(const ApiOptions *o, unsigned *ret_port, ErrorText *error)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -609,11 +864,13 @@ static int tcp_socket_new(const ApiOptions *o, ErrorText *error)
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
 		int r = -errno;
 		(void)error_text_set(error, 0, "--listen %.64s: %s", o->listen, strerror(errno));
 		return r;
 	}
+	*ret_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                           : ((struct sockaddr_in *)&ss)->sin_port);
 	return TAKE_FD(fd);
 }
 
@@ -670,13 +927,65 @@ static int history_start(Api *api)
 	return r < 0 ? r : sd_event_source_set_enabled(api->history_timer, SD_EVENT_ON);
 }
 
+/* A host name as DNS has it: letters, digits, '-' and '.', at most 253 characters. */
+static bool host_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 253 || name[0] == '.' || name[0] == '-')
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n;
+}
+
+static int copy_allow_hosts(Api *api, const ApiOptions *o, ErrorText *error)
+{
+	if (o->n_allow_hosts == 0)
+		return 0;
+	api->allow_hosts = calloc(o->n_allow_hosts, sizeof(char *));
+	if (!api->allow_hosts)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->n_allow_hosts; i++) {
+		if (!host_name_valid(o->allow_hosts[i]))
+			return error_text_set(error, -EINVAL,
+			                      "--allow-host %.64s: expected a host name (letters, digits, '-', '.')",
+			                      o->allow_hosts[i]);
+		api->allow_hosts[i] = strdup(o->allow_hosts[i]);
+		if (!api->allow_hosts[i])
+			return -ENOMEM;
+		api->n_allow_hosts = i + 1;
+	}
+	return 0;
+}
+
+/* The dashboard's session: random, never derived from the token, forgotten when the agent stops. */
+static int session_new(Api *api)
+{
+	unsigned char raw[API_SESSION_BYTES];
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return -errno;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(api->session + 2 * i, 3, "%02x", raw[i]);
+	explicit_bzero(raw, sizeof(raw));
+	return 0;
+}
+
 int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, ErrorText *error)
 {
 	_cleanup_(api_freep) Api *api = calloc(1, sizeof(Api));
+	unsigned port = 0;
 	int fd, r;
 
 	if (!api || (o->token && !(api->token = strdup(o->token))))
 		return -ENOMEM;
+	r = copy_allow_hosts(api, o, error);
+	if (r == -ENOMEM)
+		(void)error_text_set(error, 0, "out of memory");
+	if (r < 0)
+		return r;
+	r = session_new(api);
+	if (r < 0)
+		return error_text_set(error, r, "failed to make a session key: %s", strerror(-r));
 	api->event = sd_event_ref(event);
 	api->agent = agent;
 	api->submit_targets = o->submit_targets;
@@ -692,13 +1001,16 @@ int api_new(Api **ret, sd_event *event, Agent *agent, const ApiOptions *o, Error
 		return fd;
 	r = server_start(&api->unix_server, api, fd, false);
 	if (r >= 0 && o->listen) {
-		fd = tcp_socket_new(o, error);
+		fd = tcp_socket_new(o, &port, error);
 		if (fd < 0)
 			return fd;
+		api->tcp_server.port = port;
+		snprintf(api->cookie_name, sizeof(api->cookie_name), "force12_session_%u", port);
 		r = server_start(&api->tcp_server, api, fd, true);
 		if (r >= 0)
 			log_info("Serving the control API on %s%s", o->listen,
-			         o->token ? " (bearer token required)" : "");
+			         o->token ? " (bearer token or dashboard session required)"
+			                  : " (read-only: no --token-file)");
 	}
 	if (r < 0) {
 		(void)error_text_set(error, 0, "failed to start the HTTP server: %s", strerror(-r));
@@ -721,6 +1033,10 @@ Api *api_free(Api *api)
 		explicit_bzero(api->token, strlen(api->token));
 	free(api->token);
 	free(api->socket_path);
+	for (size_t i = 0; i < api->n_allow_hosts; i++)
+		free(api->allow_hosts[i]);
+	free(api->allow_hosts);
+	explicit_bzero(api->session, sizeof(api->session));
 	api_stats_free(&api->stats);
 	sd_event_source_disable_unref(api->history_timer);
 	history_free(api->history);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Keeps the run-time targets in the state dir. A write is all or nothing: readers see the old file or the new
- * one, never a torn one. Never fatal: the caller decides what a failure means. */
+ * one, never a torn one. Never fatal: the caller decides what a failure means. Nothing in the dir is trusted:
+ * only a regular file of sane size is read (a FIFO must not hang the start), and the temp file is created new,
+ * never through a planted symlink. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +38,22 @@ static int fsync_dir(const char *dir)
 	return 0;
 }
 
+/* A new file or nothing: whatever sits at the temp name (a crashed run's leftover, or a symlink planted to make
+ * us write elsewhere) is unlinked, never followed, and the create tried once more. */
+static int open_temp(const char *tmp)
+{
+	int fd;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST || unlink(tmp) < 0)
+			break;
+	}
+	return -errno;
+}
+
 int state_save_targets(const char *dir, const Config *config, const unsigned *targets)
 {
 	_cleanup_free_ char *text = targets_format(config, targets);
@@ -49,9 +67,9 @@ int state_save_targets(const char *dir, const Config *config, const unsigned *ta
 		return -errno;
 	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
 	snprintf(tmp, sizeof(tmp), "%s/." STATE_FILE ".%d", dir, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open_temp(tmp);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = write_all(fd, text, strlen(text));
 	if (r == 0)
 		r = write_all(fd, "\n", 1);
@@ -87,6 +105,27 @@ static int read_small_file(int fd, char *buf, size_t size, size_t *ret_len)
 	return 0;
 }
 
+/* 0 for a regular file of at most TARGETS_BODY_MAX bytes; -EISDIR for a directory (an I/O error, left alone);
+ * -EBADMSG with the reason for anything else (set aside like a corrupt file); -EFBIG when too large. */
+static int check_regular(int fd, ErrorText *error)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return error_text_set(error, -EBADMSG, "a %s, not a regular file",
+		                      S_ISFIFO(st.st_mode)   ? "FIFO"
+		                      : S_ISSOCK(st.st_mode) ? "socket"
+		                                             : "device");
+	if (st.st_size > TARGETS_BODY_MAX)
+		return -EFBIG;
+	/* A regular file: reads never block, so the O_NONBLOCK of the open changes nothing from here on. */
+	return 0;
+}
+
 int state_load_targets(const char *dir, const Config *config, unsigned *targets, ErrorText *error)
 {
 	char path[4096], corrupt[4200];
@@ -99,10 +138,16 @@ int state_load_targets(const char *dir, const Config *config, unsigned *targets,
 	if (!buf)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer; O_NOFOLLOW: a symlink fails. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP)
+		r = error_text_set(error, -EBADMSG, "a symbolic link, not a regular file");
+	else if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	r = read_small_file(fd, buf, TARGETS_BODY_MAX + 1, &len);
+	else
+		r = check_regular(fd, error);
+	if (r == 0)
+		r = read_small_file(fd, buf, TARGETS_BODY_MAX + 1, &len);
 	if (r == 0 && targets_parse(buf, len, config, true, values, error) == 0) {
 		for (size_t i = 0; i < config->n_apps; i++)
 			if (values[i] != TARGETS_UNSET)
@@ -111,7 +156,7 @@ int state_load_targets(const char *dir, const Config *config, unsigned *targets,
 	}
 	if (r == -EFBIG)
 		(void)error_text_set(error, 0, "file is too large");
-	else if (r < 0)
+	else if (r < 0 && r != -EBADMSG)
 		return r;
 	snprintf(corrupt, sizeof(corrupt), "%s.corrupt", path);
 	(void)rename(path, corrupt);

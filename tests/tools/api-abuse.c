@@ -8,10 +8,16 @@
  * those are tried again every round, never counted as opened). "Closed by the server" counts only opened
  * connections on which a read returned end-of-file or a read or write failed with ECONNRESET or EPIPE.
  * It prints "first round: ..." after its first pass, "holding: ..." once nothing is left to connect (the
- * storm is over), and a summary at the end. */
+ * storm is over), and a summary at the end.
+ *
+ * --tcp ADDR:PORT (IPv4) instead of --socket: a non-blocking connect in progress is polled until it completes
+ * (counted as opened then) or fails (tried again). --reconnect: a connection the server closed is opened again,
+ * as a determined attacker would, so that the server never gets its slots back. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -56,6 +62,39 @@ static int connect_unix(const char *path)
 	saved = errno;
 	close(fd);
 	return saved == EAGAIN || saved == EINPROGRESS ? SLOT_PENDING : SLOT_FAILED;
+}
+
+/* Starts a TCP connect: a connected fd, a connecting one (*connecting set), SLOT_PENDING or SLOT_FAILED. */
+static int connect_tcp(const struct sockaddr_in *sa, bool *connecting)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), saved;
+
+	*connecting = false;
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE ? SLOT_PENDING : SLOT_FAILED;
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+		return fd;
+	if (errno == EINPROGRESS) {
+		*connecting = true;
+		return fd;
+	}
+	saved = errno;
+	close(fd);
+	return saved == EAGAIN || saved == ECONNREFUSED || saved == ETIMEDOUT ? SLOT_PENDING : SLOT_FAILED;
+}
+
+/* A connect in progress: 1 done, 0 not yet, -1 failed (the slot tries again). */
+static int connect_done(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)
+		return -1;
+	return 1;
 }
 
 static void raise_fd_limit(void)
@@ -109,9 +148,13 @@ int main(int argc, char **argv)
 	        {"count", required_argument, NULL, 'n'},
 	        {"mode", required_argument, NULL, 'm'},
 	        {"seconds", required_argument, NULL, 't'},
+	        {"tcp", required_argument, NULL, 'T'},
+	        {"reconnect", no_argument, NULL, 'r'},
 	        {},
 	};
-	const char *path = NULL;
+	const char *path = NULL, *tcp = NULL;
+	bool reconnect = false;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	int count = 100, seconds = 30, c;
 	Mode mode = MODE_IDLE;
 
@@ -126,27 +169,45 @@ int main(int argc, char **argv)
 		case 't':
 			seconds = atoi(optarg);
 			break;
+		case 'T':
+			tcp = optarg;
+			break;
+		case 'r':
+			reconnect = true;
+			break;
 		case 'm':
 			mode = strcmp(optarg, "slowloris") == 0    ? MODE_SLOWLORIS
 			       : strcmp(optarg, "big-header") == 0 ? MODE_BIG_HEADER
 			                                           : MODE_IDLE;
 			break;
 		default:
-			return fprintf(stderr, "usage: api-abuse --socket PATH [--count N] [--mode "
-			                       "idle|slowloris|big-header] [--seconds S]\n"),
+			return fprintf(stderr, "usage: api-abuse --socket PATH | --tcp ADDR:PORT [--count N] [--mode "
+			                       "idle|slowloris|big-header] [--seconds S] [--reconnect]\n"),
 			       2;
 		}
-	if (!path || count <= 0)
-		return fprintf(stderr, "api-abuse: --socket and a positive --count are required\n"), 2;
+	if ((!path == !tcp) || count <= 0)
+		return fprintf(stderr, "api-abuse: --socket or --tcp, and a positive --count, are required\n"), 2;
+	if (tcp) {
+		char host[64];
+		const char *colon = strrchr(tcp, ':');
+		if (!colon || (size_t)(colon - tcp) >= sizeof(host))
+			return fprintf(stderr, "api-abuse: --tcp %s: expected ADDR:PORT\n", tcp), 2;
+		memcpy(host, tcp, (size_t)(colon - tcp));
+		host[colon - tcp] = 0;
+		sin.sin_port = htons((uint16_t)atoi(colon + 1));
+		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+			return fprintf(stderr, "api-abuse: --tcp %s: expected an IPv4 address\n", tcp), 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 
 	int *fds = calloc((size_t)count, sizeof(int));
 	size_t *sent = calloc((size_t)count, sizeof(size_t));
+	bool *connecting = calloc((size_t)count, sizeof(bool));
 	int opened = 0, open_now = 0, max_open = 0, closed_by_server = 0, failed = 0, first_round = -1, pending;
 	bool holding = false;
 	time_t start = time(NULL);
-	if (!fds || !sent)
+	if (!fds || !sent || !connecting)
 		return 1;
 	for (int i = 0; i < count; i++)
 		fds[i] = SLOT_PENDING;
@@ -154,10 +215,26 @@ int main(int argc, char **argv)
 		/* Connect what is not connected yet: as many as the server lets in. */
 		pending = 0;
 		for (int i = 0; i < count; i++) {
+			if (fds[i] >= 0 && connecting[i]) {
+				int d = connect_done(fds[i]);
+				if (d < 0) {
+					close(fds[i]);
+					fds[i] = SLOT_PENDING;
+					connecting[i] = false;
+				} else if (d > 0) {
+					connecting[i] = false;
+					opened++;
+					open_now++;
+				} else
+					pending++;
+				continue;
+			}
 			if (fds[i] != SLOT_PENDING)
 				continue;
-			fds[i] = connect_unix(path);
-			if (fds[i] >= 0) {
+			fds[i] = tcp ? connect_tcp(&sin, &connecting[i]) : connect_unix(path);
+			if (fds[i] >= 0 && connecting[i])
+				pending++;
+			else if (fds[i] >= 0) {
 				opened++;
 				open_now++;
 			} else if (fds[i] == SLOT_FAILED)
@@ -178,9 +255,10 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 		for (int i = 0; i < count; i++)
-			if (fds[i] >= 0 && step(fds[i], mode, &sent[i]) < 0) {
+			if (fds[i] >= 0 && !connecting[i] && step(fds[i], mode, &sent[i]) < 0) {
 				close(fds[i]);
-				fds[i] = SLOT_CLOSED;
+				fds[i] = reconnect ? SLOT_PENDING : SLOT_CLOSED;
+				sent[i] = 0;
 				open_now--;
 				closed_by_server++;
 			}
@@ -193,5 +271,6 @@ int main(int argc, char **argv)
 			close(fds[i]);
 	free(fds);
 	free(sent);
+	free(connecting);
 	return 0;
 }

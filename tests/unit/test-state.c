@@ -325,6 +325,70 @@ static void test_save_fails_cleanly(void **state)
 	assert_dir_holds(f->dir, (const char *const[]){"targets.json", NULL});
 }
 
+/* A FIFO named targets.json (planted, or left by a tool) must not hang the start: it is set aside at once. */
+static void test_load_fifo_does_not_block(void **state)
+{
+	Fixture *f = *state;
+	_cleanup_free_ char *p = path_in(f->dir, "targets.json");
+	unsigned targets[] = {5, 7};
+	ErrorText error = {};
+
+	assert_int_equal(mkfifo(p, 0644), 0);
+	alarm(5); /* before the fix the open waited for a writer for ever: fail, do not hang */
+	assert_int_equal(state_load_targets(f->dir, f->config, targets, &error), -EBADMSG);
+	alarm(0);
+	assert_non_null(strstr(error.text, "FIFO"));
+	assert_int_equal(targets[0], 5);
+	assert_int_equal(targets[1], 7);
+	assert_dir_holds(f->dir, (const char *const[]){"targets.json.corrupt", NULL});
+}
+
+/* targets.json as a symlink is not followed: a link to a file the agent may read is not read. */
+static void test_load_symlink_is_not_followed(void **state)
+{
+	static const char body[] = "{\"priority1\": 3}\n";
+	Fixture *f = *state;
+	_cleanup_free_ char *p = path_in(f->dir, "targets.json");
+	_cleanup_free_ char *victim = path_in(f->dir, "elsewhere");
+	_cleanup_free_ char *text = NULL;
+	unsigned targets[] = {5, 7};
+	ErrorText error = {};
+
+	write_file(f->dir, "elsewhere", body, strlen(body));
+	assert_int_equal(symlink(victim, p), 0);
+	assert_int_equal(state_load_targets(f->dir, f->config, targets, &error), -EBADMSG);
+	assert_non_null(strstr(error.text, "symbolic link"));
+	assert_int_equal(targets[0], 5);
+	text = read_file(f->dir, "elsewhere", NULL);
+	assert_string_equal(text, body);
+}
+
+/* A symlink planted at the temp name (.targets.json.<pid> -> victim) must not make a save write the victim. */
+static void test_save_planted_temp_symlink(void **state)
+{
+	Fixture *f = *state;
+	_cleanup_free_ char *victim = path_in(f->dir, "victim");
+	_cleanup_free_ char *tmp = NULL, *text = NULL;
+	const unsigned saved[] = {3, 4};
+	unsigned loaded[] = {0, 0};
+	ErrorText error = {};
+
+	write_file(f->dir, "victim", "precious\n", 9);
+	assert_true(asprintf(&tmp, "%s/.targets.json.%d", f->dir, (int)getpid()) > 0);
+	assert_int_equal(symlink(victim, tmp), 0);
+	assert_int_equal(state_save_targets(f->dir, f->config, saved), 0);
+	text = read_file(f->dir, "victim", NULL);
+	assert_string_equal(text, "precious\n");
+	assert_int_equal(state_load_targets(f->dir, f->config, loaded, &error), 1);
+	assert_int_equal(loaded[0], 3);
+	assert_int_equal(loaded[1], 4);
+	/* targets.json is a regular file of its own, not the victim through a link. */
+	assert_dir_holds(f->dir, (const char *const[]){"targets.json", "victim", NULL});
+	struct stat st;
+	assert_int_equal(lstat(victim, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +401,9 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_save_leaves_no_temp_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_save_under_regular_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_save_fails_cleanly, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_load_fifo_does_not_block, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_load_symlink_is_not_followed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_save_planted_temp_symlink, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
