@@ -24,6 +24,7 @@
 #define DEFAULT_API_SOCKET "/run/force12/agent.sock"
 #define DEFAULT_STATE_DIR  "/var/lib/force12"
 #define MAX_TARGET_FLAGS   CONFIG_MAX_APPS
+#define MAX_ALLOW_HOSTS    16
 
 typedef struct Args {
 	const char *config_path;
@@ -37,6 +38,8 @@ typedef struct Args {
 	unsigned demand_interval, lease_ttl; /* 0: the sources' defaults */
 	const char *targets[MAX_TARGET_FLAGS];
 	size_t n_targets;
+	const char *allow_hosts[MAX_ALLOW_HOSTS];
+	size_t n_allow_hosts;
 } Args;
 
 typedef struct Main {
@@ -61,6 +64,9 @@ static void help(void)
 	       "      --api-group GROUP    group of the API socket (mode 0660)\n"
 	       "      --listen ADDR:PORT   also serve the control API over TCP (off by default)\n"
 	       "      --token-file FILE    bearer token for TCP requests; required unless ADDR is loopback\n"
+	       "                           (without it TCP is read-only; a browser logs in with /?token=)\n"
+	       "      --allow-host NAME    a name the Host header may carry besides localhost and IP\n"
+	       "                           addresses (repeatable; others are refused: no DNS rebinding)\n"
 	       "      --node-id ID         this node's id (default: /etc/machine-id, else the hostname)\n"
 	       "      --capacity N         the most containers this agent keeps running at once\n"
 	       "      --target APP=N       initial target count of an app (repeatable)\n"
@@ -163,6 +169,7 @@ enum {
 	ARG_API_GROUP,
 	ARG_LISTEN,
 	ARG_TOKEN_FILE,
+	ARG_ALLOW_HOST,
 	ARG_NODE_ID,
 	ARG_CAPACITY,
 	ARG_TARGET,
@@ -203,6 +210,11 @@ static int parse_option(Args *args, int c)
 		return 0;
 	case ARG_TOKEN_FILE:
 		args->token_file = optarg;
+		return 0;
+	case ARG_ALLOW_HOST:
+		if (args->n_allow_hosts == MAX_ALLOW_HOSTS)
+			return usage_error("--allow-host %s: at most 16 names", optarg);
+		args->allow_hosts[args->n_allow_hosts++] = optarg;
 		return 0;
 	case ARG_NODE_ID:
 		if (!node_id_is_valid(optarg))
@@ -268,6 +280,7 @@ static int parse_args(int argc, char **argv, Args *args)
 	        {"api-group", required_argument, NULL, ARG_API_GROUP},
 	        {"listen", required_argument, NULL, ARG_LISTEN},
 	        {"token-file", required_argument, NULL, ARG_TOKEN_FILE},
+	        {"allow-host", required_argument, NULL, ARG_ALLOW_HOST},
 	        {"node-id", required_argument, NULL, ARG_NODE_ID},
 	        {"capacity", required_argument, NULL, ARG_CAPACITY},
 	        {"target", required_argument, NULL, ARG_TARGET},
@@ -582,6 +595,8 @@ static int run(Args *args)
 	        .socket_group = args->api_group,
 	        .listen = args->listen,
 	        .token = token,
+	        .allow_hosts = args->allow_hosts,
+	        .n_allow_hosts = args->n_allow_hosts,
 	        .submit_targets = on_submit_targets,
 	        .cluster_hook = on_cluster,
 	        .status_hook = on_status,

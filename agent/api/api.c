@@ -174,8 +174,14 @@ static enum MHD_Result refused_by_source(struct MHD_Connection *conn, Api *api, 
 {
 	ErrorText error = {};
 
-	snprintf(error.text, sizeof(error.text),
-	         "targets come from the %s demand source; start the agent with --demand api to set them", owner);
+	if (streq(owner, "metric"))
+		snprintf(error.text, sizeof(error.text),
+		         "an app with a \"scale\" rule takes its target from its Prometheus query; set the other apps "
+		         "only");
+	else
+		snprintf(error.text, sizeof(error.text),
+		         "targets come from the %s demand source; start the agent with --demand api to set them",
+		         owner);
 	return respond_error(conn, api, "/v1/targets", 409, error.text);
 }
 
