@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # force12: build, test, install. GNU make + pkg-config.
 PKG_CONFIG ?= pkg-config
 CC ?= gcc

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # API latency: N (default 1000) GET /v1/status over the unix socket on one kept-alive connection, then the
 # same over N fresh connections; p50/p99 of curl's time_total, and the agent's RSS before and after.
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The benchmark's plumbing (see bench-lib.h). Blocking calls and one thread for the event stream are fine here:
  * this is a measuring tool, not the agent. Times are taken on receipt, with CLOCK_MONOTONIC. */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The benchmark's plumbing: blocking HTTP over unix sockets, a thread that follows the engine's event stream
  * into a table of containers with the times their states changed, the agent as a child process, and /proc
  * readings. It never touches a container that does not carry this run's labels. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make bench: runs the benchmark program (build/force12-bench: the agent against the engine's floor measured in
 # the same run, stop latency, preemption swap, footprint, churn), then the control API's latency. Prints one
 # line per figure, "name: value unit (ratio to the floor)". Sizes come from the environment (see

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Churn: the agent under the Force12 demo's random demand for DURATION seconds (default 300). Samples the
 # engine every 0.2 s and reports the stopped (exited/dead) and created containers the agent owns: the most
 # seen at any moment, and the most seen while the agent was settled (nothing starting or stopping, running =

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* force12-bench: the agent against the engine's own floor, measured in the same run, and the agent's footprint.
  * Prints one line per figure, "name: value unit (ratio to the floor)", with the issue's goal beside it. It
  * reports and does not judge: it exits non-zero only when something broke (the agent died, a count never

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by the benchmark scripts: the engine socket, a scratch dir and node id, one agent, and cleanup of
 # everything the run made (the agent's containers and those labelled io.force12.test=<node>).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Where the agent's time goes during a scale 0 -> N -> 0 (N=${N:-20}): perf on the agent (its own functions,
 # with call chains), and perf on the whole machine by command (the agent against dockerd, containerd, runc...).
 # Falls back to valgrind --tool=callgrind on the agent when perf cannot record here. Prints the top lines.

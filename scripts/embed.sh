@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # embed.sh NAME FILE: prints a C file defining `const char NAME[]` (NUL-terminated) and `NAME_len`
 # holding FILE's bytes, so that a page ships inside the binary.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Brings a fresh Debian 12 machine (as root) to what `make demo` (no argument) and `make check` (--test) need:
 # the build (and test) packages, a running dockerd, and a local busybox:latest image.
 # Every step is skipped when it is already done, so it is cheap to call every time.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A tiny HTTP server for the tests of the http:// demand source: serves DIR/targets.json with a strong ETag (a hash
 of the content) and answers 304 to a matching If-None-Match, which python3 -m http.server does not do. DIR/status,
 when present, holds an HTTP status to answer instead (a failing server). GET /_stats answers the counts:
