@@ -254,8 +254,7 @@ test_ctl_watch_count() {
 
 test_ctl_watch_on_a_terminal() {
 	command -v script >/dev/null || {
-		echo "script (util-linux) is not installed" >&2
-		exit 77
+		fail "script (util-linux) is not installed"
 	}
 	start_agent
 	script -qec "$CTL --socket $T/api.sock watch --count 3 --interval 0.2" /dev/null >"$T/tty.out" </dev/null ||
@@ -393,8 +392,7 @@ complete_line() {
 # of this test's config, not the default ones, so that they can only come from the agent.
 test_ctl_bash_completion() {
 	[ -f /usr/share/bash-completion/bash_completion ] || {
-		echo "needs bash-completion (apt-get install bash-completion)" >&2
-		exit 77
+		fail "needs bash-completion (apt-get install bash-completion)"
 	}
 	write_config "$T/agent.json" <<'JSON'
 {"capacity": 2, "apps": [

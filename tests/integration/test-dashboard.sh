@@ -17,8 +17,7 @@ dashboard_prereqs() {
 	command -v npm >/dev/null || missing+=(npm)
 	if [ ${#missing[@]} -gt 0 ]; then
 		if [ "$(id -u)" -ne 0 ]; then
-			echo "needs ${missing[*]}: run as root or install them" >&2
-			exit 77
+			fail "needs ${missing[*]}: run as root or install them"
 		fi
 		echo "installing ${missing[*]}" >&2
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 ||

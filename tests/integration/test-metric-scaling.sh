@@ -11,8 +11,7 @@ ms() { echo $(($(date +%s%N) / 1000000)); }
 
 need_prometheus() {
 	command -v prometheus >/dev/null || {
-		echo "prometheus is not installed (scripts/setup-host.sh --test installs it)"
-		exit 77
+		fail "prometheus is not installed (scripts/setup-host.sh --test installs it)"
 	}
 }
 

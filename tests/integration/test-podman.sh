@@ -27,13 +27,11 @@ podman_exit() {
 on_podman() {
 	local why
 	if [ -n "${SANITIZE:-}" ] || ldd "$AGENT_BIN" 2>/dev/null | grep -q libasan; then
-		echo "sanitizer run: the Podman scenario set runs once, in the plain pass" >&2
-		exit 77
+		skip "sanitizer run: the Podman scenario set runs once, in the plain pass"
 	fi
 	why=$(podman_skip_reason)
 	if [ -n "$why" ]; then
-		echo "$why" >&2
-		exit 77
+		skip "$why"
 	fi
 	# shellcheck disable=SC1090
 	. "$PODMAN_HERE/$1"
