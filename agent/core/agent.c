@@ -20,6 +20,7 @@
 #define APP_BACKOFF_MAX_USEC  (60 * USEC_PER_SEC)
 
 static void start_sync(Agent *a);
+static void resync(Agent *a);
 static void agent_schedule_reconcile(Agent *a);
 static void schedule_ping(Agent *a);
 
@@ -278,6 +279,10 @@ static void on_list(const EngineReply *reply, void *userdata)
 	}
 	container_merge_list(a, reply->list, reply->n_list);
 	a->synced = true;
+	if (a->resync_wanted) { /* named by an event while this list was in flight: it may predate it */
+		a->resync_wanted = false;
+		resync(a);
+	}
 	if (!a->ready)
 		became_ready(a);
 	agent_schedule_reconcile(a);
@@ -304,6 +309,10 @@ static void on_event(const DockerEvent *ev, void *userdata)
 
 	if (container_handle_event(a, ev))
 		agent_schedule_reconcile(a);
+	if (a->resync_wanted && !a->list_in_flight) {
+		a->resync_wanted = false;
+		resync(a);
+	}
 }
 
 static void on_events_end(const EngineReply *reply, void *userdata)
@@ -547,7 +556,7 @@ int agent_new(Agent **ret, sd_event *event, Config *config, const unsigned *targ
 	a->node_id = strdup(o->node_id);
 	if (!a->apps || !a->node_id || asprintf(&a->label, LABEL_AGENT "=%s", o->node_id) < 0)
 		return -ENOMEM;
-	if (hashmap_new(&a->by_id) < 0 || hashmap_new(&a->vanished) < 0)
+	if (hashmap_new(&a->by_id) < 0 || hashmap_new(&a->vanished) < 0 || hashmap_new(&a->creating) < 0)
 		return -ENOMEM;
 	if (o->state_dir && !(a->state_dir = strdup(o->state_dir)))
 		return -ENOMEM;
@@ -582,6 +591,7 @@ Agent *agent_free(Agent *a)
 	container_forget_vanished(a);
 	hashmap_free(a->by_id);
 	hashmap_free(a->vanished);
+	hashmap_free(a->creating);
 	sd_event_source_disable_unref(a->reconcile_source);
 	sd_event_source_disable_unref(a->resync_timer);
 	sd_event_source_disable_unref(a->retry_timer);

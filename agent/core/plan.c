@@ -111,6 +111,14 @@ static void plan_count(const PlanInput *in, Plan *p)
 				a->parking++;
 			p->occupied++;
 			break;
+		case PHASE_CREATED:
+			/* It may start at any moment (a start sent by an agent that was killed): it counts as running
+			 * until it is gone, and it goes. */
+			if (a)
+				a->created++;
+			p->occupied++;
+			p->removes[p->n_removes++] = i;
+			break;
 		default: /* PHASE_REMOVING occupies nothing and is already on its way out. */
 			break;
 		}
@@ -224,7 +232,7 @@ static void plan_starts(const PlanInput *in, const size_t *order, bool *taken, P
 	for (size_t k = 0; k < in->n_apps; k++) {
 		size_t i = order[k];
 		PlanAppResult *a = &p->apps[i];
-		unsigned active = a->running + a->starting, take;
+		unsigned active = a->running + a->starting + a->created, take;
 
 		if (!in->apps[i].can_start || active >= a->allocated)
 			continue;
@@ -268,7 +276,7 @@ static bool plan_quiet(const PlanInput *in, const Plan *p)
 	for (size_t i = 0; i < in->n_containers; i++) {
 		ContainerPhase ph = in->containers[i].phase;
 
-		if (ph == PHASE_STARTING || ph == PHASE_STOPPING || ph == PHASE_PARKING)
+		if (ph == PHASE_STARTING || ph == PHASE_STOPPING || ph == PHASE_PARKING || ph == PHASE_CREATED)
 			return false;
 	}
 	return true;

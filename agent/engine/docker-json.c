@@ -212,10 +212,18 @@ static int parse_names(const cJSON *names, char *ret, size_t size)
 	return -EPROTO;
 }
 
+/* The owner label, copied only if it fits: an owner too long to be a node id is nobody the agent can be. */
+static void copy_node(char *dst, size_t size, const char *node)
+{
+	if (node && copy_string(dst, size, node) < 0)
+		dst[0] = 0;
+}
+
 static int parse_list_entry(const cJSON *item, DockerContainer *ret)
 {
 	const char *id = object_get_string(item, "Id");
-	const char *app = object_get_string(object_get(item, "Labels"), LABEL_APP);
+	const cJSON *labels = object_get(item, "Labels");
+	const char *app = object_get_string(labels, LABEL_APP);
 	DockerContainer c = {};
 
 	if (!docker_id_is_valid(id) || !app_name_is_valid(app))
@@ -229,6 +237,7 @@ static int parse_list_entry(const cJSON *item, DockerContainer *ret)
 		return -EPROTO;
 	if (copy_string(c.id, sizeof(c.id), id) < 0 || copy_string(c.app, sizeof(c.app), app) < 0)
 		return -EPROTO;
+	copy_node(c.node, sizeof(c.node), object_get_string(labels, LABEL_AGENT));
 	*ret = c;
 	return 0;
 }
@@ -368,6 +377,8 @@ int docker_json_parse_event(const cJSON *json, DockerEvent *ret)
 	e.action = event_action_from_string(action);
 	if (app_name_is_valid(app) && copy_string(e.app, sizeof(e.app), app) < 0)
 		return -EPROTO;
+	copy_node(e.node, sizeof(e.node), object_get_string(attributes, LABEL_AGENT));
+	copy_node(e.name, sizeof(e.name), object_get_string(attributes, "name"));
 	if (e.action == DOCKER_EVENT_DIE)
 		e.exit_code = parse_exit_code_string(object_get_string(attributes, "exitCode"));
 	*ret = e;

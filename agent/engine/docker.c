@@ -280,9 +280,9 @@ static int docker_stop(Engine *e, const char *id, unsigned timeout_sec, EngineCa
 	return id_call(e, CALL_PLAIN, "POST", id, suffix, timeout_sec * 1000ULL + STOP_MARGIN_MSEC, cb, userdata);
 }
 
-static int docker_remove(Engine *e, const char *id, EngineCallback cb, void *userdata)
+static int docker_remove(Engine *e, const char *id, bool force, EngineCallback cb, void *userdata)
 {
-	return id_call(e, CALL_PLAIN, "DELETE", id, "", CALL_TIMEOUT_MSEC, cb, userdata);
+	return id_call(e, CALL_PLAIN, "DELETE", id, force ? "?force=1" : "", CALL_TIMEOUT_MSEC, cb, userdata);
 }
 
 static int docker_inspect(Engine *e, const char *id, EngineCallback cb, void *userdata)
