@@ -1035,6 +1035,83 @@ static void test_foreign_containers_untouched(void **state)
 	t_free(t);
 }
 
+/* The agent was SIGKILLed mid scale-up (issue: 15/12/11 running of target 8 on capacity 9): 3 of its containers run,
+ * 5 are created with their starts still on their way in the engine. The new agent counts the 5 against capacity
+ * and the target until they are gone, removes them by force, and never runs more than the target, even when the
+ * old starts land while it works. */
+static void test_sigkill_mid_scale_up_never_over_target(void **state)
+{
+	const char *config = "{\"capacity\": 9, \"resync_interval\": 3600, \"parallel\": 8, \"apps\": ["
+	                     "{\"name\": \"a\", \"image\": \"busybox\", \"priority\": 1, \"target\": 8},"
+	                     "{\"name\": \"b\", \"image\": \"busybox\", \"priority\": 2}]}";
+	Fake *f = fake_new();
+	unsigned targets[CONFIG_MAX_APPS] = {8, 0};
+	char name[32];
+	T *t;
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "force12-a-old%d", i);
+		fake_add(f, name, "a", NODE, i < 3 ? DOCKER_STATE_RUNNING : DOCKER_STATE_CREATED);
+	}
+	t = t_new_with(config, f);
+	agent_set_targets(t->agent, targets);
+	/* Until the list is merged and the first removes are out, answer everything but the removes. */
+	for (int i = 0; i < 50 && fake_pending(t->fake, F_REMOVE) < 0; i++) {
+		step(t);
+		fake_deliver_events(t->fake);
+		if (t->fake->n_calls > 0 && fake_pending(t->fake, F_REMOVE) < 0)
+			fake_answer(t->fake, 0, 0);
+	}
+	step(t);
+	assert_int_equal(t->fake->calls_made[F_CREATE], 0); /* 3 running + 5 created = 8: nothing to add yet */
+	/* The old starts land now, one by one, while the forced removes are in flight. */
+	for (size_t i = 0; i < t->fake->n_ctr; i++)
+		if (t->fake->ctr[i].state == DOCKER_STATE_CREATED) {
+			t->fake->ctr[i].state = DOCKER_STATE_RUNNING;
+			fake_emit(t->fake, DOCKER_EVENT_START, &t->fake->ctr[i]);
+			fake_note_running(t->fake);
+			step(t);
+		}
+	assert_int_equal(t->fake->calls_made[F_CREATE], 0);
+	check_converged(t, 8, 0);
+	assert_true(t->fake->max_running <= 8);
+	assert_true(t->fake->forced_removes >= 1);
+	t_free(t);
+}
+
+/* Issue 15, finding 1: an engine (or a socket proxy) that ignores filters= lists and streams every container.
+ * The agent acts only on those carrying its own node id: not on another node's, not on one with only an app
+ * label, not on one owned by someone else, whatever their state and whatever happens to them. */
+static void test_engine_ignoring_filters_foreign_untouched(void **state)
+{
+	Fake *f = fake_new();
+	T *t;
+
+	f->ignore_filters = true;
+	fake_add(f, "prod-db", "a", "n2", DOCKER_STATE_RUNNING);
+	fake_add(f, "db", "a", "", DOCKER_STATE_RUNNING);
+	fake_add(f, "their-a", "a", "someone", DOCKER_STATE_CREATED);
+	fake_add(f, "their-b", "b", "someone", DOCKER_STATE_EXITED);
+	t = t_new_with(default_config, f);
+	set_targets(t, 2, 1);
+	check_converged(t, 2, 1);
+	/* Their events reach the agent too: a foreign container dies, is started, is paused. */
+	fake_die(t->fake, fake_find(t->fake, "prod-db"), 1);
+	fake_find(t->fake, "their-a")->state = DOCKER_STATE_RUNNING;
+	fake_emit(t->fake, DOCKER_EVENT_START, fake_find(t->fake, "their-a"));
+	fake_emit(t->fake, DOCKER_EVENT_CREATE, fake_find(t->fake, "db"));
+	set_targets(t, 0, 0);
+	check_converged(t, 0, 0);
+	assert_int_equal(t->fake->foreign_touched, 0);
+	assert_int_equal(t->agent->n_containers, 0);
+	assert_int_equal(t->fake->n_ctr, 4);
+	assert_int_equal(fake_count(t->fake, "", DOCKER_STATE_RUNNING), 1);
+	assert_int_equal(fake_count(t->fake, "someone", DOCKER_STATE_RUNNING), 1);
+	assert_int_equal(fake_count(t->fake, "someone", DOCKER_STATE_EXITED), 1);
+	assert_int_equal(fake_count(t->fake, "n2", DOCKER_STATE_EXITED), 1);
+	t_free(t);
+}
+
 static void test_killed_container_is_replaced(void **state)
 {
 	T *t = t_new(default_config);
@@ -1548,6 +1625,8 @@ int main(void)
 	        cmocka_unit_test(test_leftovers_removed_at_startup),
 	        cmocka_unit_test(test_unknown_app_is_stopped_and_removed),
 	        cmocka_unit_test(test_foreign_containers_untouched),
+	        cmocka_unit_test(test_sigkill_mid_scale_up_never_over_target),
+	        cmocka_unit_test(test_engine_ignoring_filters_foreign_untouched),
 	        cmocka_unit_test(test_killed_container_is_replaced),
 	        cmocka_unit_test(test_removed_container_is_replaced),
 	        cmocka_unit_test(test_term_ignoring_is_counted_killed),
