@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -394,6 +395,57 @@ int docker_json_parse_created_id(const cJSON *json, char ret[DOCKER_ID_MAX + 1])
 	if (!docker_id_is_valid(id))
 		return -EPROTO;
 	return copy_string(ret, DOCKER_ID_MAX + 1, id);
+}
+
+/* ---- paths ---- */
+
+/* One part of a path, escaped for a URL: RFC 3986's unreserved characters stay, everything else is %XX. */
+static void escape_part(char *dst, const char *src, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    strchr("-._~", ch)) {
+			*dst++ = (char)ch;
+			continue;
+		}
+		*dst++ = '%';
+		*dst++ = hex[ch >> 4];
+		*dst++ = hex[ch & 15];
+	}
+	*dst = 0;
+}
+
+int docker_image_path(const char *image, const char *suffix, char **ret)
+{
+	size_t len = image ? strlen(image) : 0;
+	_cleanup_free_ char *out = NULL;
+	char *p;
+
+	if (len == 0 || len > 1024)
+		return -EINVAL;
+	out = malloc(strlen("/images/") + 3 * len + strlen(suffix) + 1);
+	if (!out)
+		return -ENOMEM;
+	p = stpcpy(out, "/images");
+	for (const char *s = image;;) {
+		size_t n = strcspn(s, "/");
+
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return -EINVAL;
+		*p++ = '/';
+		escape_part(p, s, n);
+		p += strlen(p);
+		if (!s[n])
+			break;
+		s += n + 1;
+	}
+	strcpy(p, suffix);
+	*ret = TAKE_PTR(out);
+	return 0;
 }
 
 /* ---- RFC 3339 times ---- */

@@ -320,11 +320,12 @@ static int docker_list(Engine *e, const char *label, EngineCallback cb, void *us
 
 static int docker_image_inspect(Engine *e, const char *image, EngineCallback cb, void *userdata)
 {
-	char path[1024];
+	_cleanup_free_ char *path = NULL;
+	int r;
 
-	if (strlen(image) > 512 || strpbrk(image, "?#% \t\r\n"))
-		return -EINVAL;
-	snprintf(path, sizeof(path), "/images/%s/json", image);
+	r = docker_image_path(image, "/json", &path);
+	if (r < 0)
+		return r;
 	return simple_call(docker_of(e), CALL_PLAIN, "GET", path, NULL, CALL_TIMEOUT_MSEC, 0, cb, userdata);
 }
 

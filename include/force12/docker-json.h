@@ -26,3 +26,9 @@ int docker_json_parse_event(const cJSON *json, DockerEvent *ret);
 int docker_json_parse_created_id(const cJSON *json, char ret[DOCKER_ID_MAX + 1]);
 /* RFC 3339 with optional fraction and Z or offset -> usec since the epoch; "0001-01-01T00:00:00Z" -> 0. */
 int docker_json_parse_time(const char *s, int64_t *ret_usec);
+
+/* The path of an image's call, "/images/<name>/json" for suffix "/json": each '/'-separated part of the name
+ * URL-escaped, so that nothing in it (?, #, %, spaces) changes the call. -EINVAL for a name that would leave
+ * /images/ once a client or proxy resolves dot segments ("x/../../containers/ID") or that has an empty part.
+ * Returns a malloc'ed string in *ret. */
+int docker_image_path(const char *image, const char *suffix, char **ret);

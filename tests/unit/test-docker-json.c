@@ -806,6 +806,38 @@ static void test_time_invalid(void **state)
 	assert_int_equal(usec, 42);
 }
 
+/* Issue 15, finding 7: an image name never changes which call is made. */
+static void test_image_path_escaped(void **state)
+{
+	static const struct {
+		const char *image, *path;
+	} good[] = {
+	        {"busybox", "/images/busybox/json"},
+	        {"busybox:latest", "/images/busybox%3Alatest/json"},
+	        {"localhost:5000/team/app:1.2", "/images/localhost%3A5000/team/app%3A1.2/json"},
+	        {"busybox@sha256:ab12", "/images/busybox%40sha256%3Aab12/json"},
+	        {"x?all=1#y", "/images/x%3Fall%3D1%23y/json"},
+	        {"a%2e%2e", "/images/a%252e%252e/json"},
+	        {"..x/y..", "/images/..x/y../json"},
+	};
+	static const char *const bad[] = {
+	        "x/../../../containers/0123abcd", "..", ".", "a/./b", "a//b", "/a", "a/", "",
+	};
+	char *path;
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		assert_int_equal(docker_image_path(good[i].image, "/json", &path), 0);
+		assert_string_equal(path, good[i].path);
+		free(path);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		path = NULL;
+		assert_int_equal(docker_image_path(bad[i], "/json", &path), -EINVAL);
+		assert_null(path);
+	}
+	assert_int_equal(docker_image_path(NULL, "/json", &path), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -820,7 +852,7 @@ int main(void)
 	        cmocka_unit_test(test_event_app_label),       cmocka_unit_test(test_event_time),
 	        cmocka_unit_test(test_event_malformed),       cmocka_unit_test(test_created_id),
 	        cmocka_unit_test(test_id_is_valid),           cmocka_unit_test(test_time_valid),
-	        cmocka_unit_test(test_time_invalid),
+	        cmocka_unit_test(test_time_invalid),          cmocka_unit_test(test_image_path_escaped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
