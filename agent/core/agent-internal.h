@@ -82,6 +82,9 @@ struct Agent {
 
 	bool engine_up, ready, synced, images_checked, shutting_down;
 	unsigned pings_failed;
+	unsigned lists_failed; /* lists that failed since the last good one: the pings back off on them too */
+	bool engine_logged;    /* "Engine reachable" was said once */
+	char sync_error[256];  /* why the last list failed ("" once one succeeds): /healthz and /v1/status say it */
 	unsigned images_pending;
 	EngineStream *events;
 	struct ImageCall *image_calls;

@@ -226,8 +226,9 @@ static void on_ping(const EngineReply *reply, void *userdata)
 		schedule_ping(a);
 		return;
 	}
-	if (a->pings_failed > 0 || !a->ready)
+	if (a->pings_failed > 0 || !a->engine_logged)
 		log_info("Engine reachable at %s, API %s", engine_address(a), a->engine->ops->api_version(a->engine));
+	a->engine_logged = true;
 	a->pings_failed = 0;
 	a->engine_up = true;
 	start_sync(a);
@@ -247,7 +248,9 @@ static int on_ping_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void schedule_ping(Agent *a)
 {
-	usec_t delay = backoff_delay(PING_BACKOFF_MIN_USEC, PING_BACKOFF_MAX_USEC, a->pings_failed + 1);
+	/* Failed lists count like failed pings: an engine that answers pings but not lists is not hammered. */
+	usec_t delay =
+	        backoff_delay(PING_BACKOFF_MIN_USEC, PING_BACKOFF_MAX_USEC, a->pings_failed + a->lists_failed + 1);
 	int enabled = SD_EVENT_OFF;
 
 	(void)sd_event_source_get_enabled(a->ping_timer, &enabled);
@@ -273,10 +276,15 @@ static void on_list(const EngineReply *reply, void *userdata)
 	a->list_in_flight = false;
 	if (reply->error < 0) {
 		container_forget_vanished(a);
-		if (!engine_error_is_unreachable(reply->error) || reply->error == -EPROTO)
+		a->lists_failed++;
+		snprintf(a->sync_error, sizeof(a->sync_error), "container list failed: %s", reply->message);
+		if ((!engine_error_is_unreachable(reply->error) || reply->error == -EPROTO) &&
+		    ratelimit_below(&a->engine_log, now_usec(CLOCK_MONOTONIC)))
 			log_warning_errno(reply->error, "Failed to list containers: %s; retrying", reply->message);
 		return agent_engine_lost(a, reply->error); /* re-ping, then list again, with backoff */
 	}
+	a->lists_failed = 0;
+	a->sync_error[0] = 0;
 	container_merge_list(a, reply->list, reply->n_list);
 	a->synced = true;
 	if (a->resync_wanted) { /* named by an event while this list was in flight: it may predate it */
@@ -288,6 +296,17 @@ static void on_list(const EngineReply *reply, void *userdata)
 	agent_schedule_reconcile(a);
 }
 
+/* How many containers the node may own: what runs, the standby pools, and what the table holds now (leftovers
+ * included), with room to spare. The list's size limit follows it. */
+static size_t list_expect(Agent *a)
+{
+	size_t n = (size_t)a->config->capacity + 1024;
+
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		n += a->config->apps[i].standby;
+	return MAX(n, a->n_containers) * 2;
+}
+
 static void resync(Agent *a)
 {
 	int r;
@@ -295,7 +314,7 @@ static void resync(Agent *a)
 	if (a->list_in_flight || !a->engine_up)
 		return;
 	a->list_seq = ++a->seq;
-	r = a->engine->ops->list(a->engine, a->label, on_list, a);
+	r = a->engine->ops->list(a->engine, a->label, list_expect(a), on_list, a);
 	if (r < 0) {
 		log_warning_errno(r, "Failed to queue a container list: %m, ignoring");
 		return;
@@ -625,7 +644,13 @@ const char *agent_node_id(const Agent *a)
 
 bool agent_engine_reachable(const Agent *a)
 {
-	return a->engine_up;
+	/* An engine that answers pings but whose lists fail (too big, garbage) gives the agent nothing to work on. */
+	return a->engine_up && !a->sync_error[0];
+}
+
+const char *agent_engine_error(const Agent *a)
+{
+	return a->sync_error[0] ? a->sync_error : NULL;
 }
 
 bool agent_is_ready(const Agent *a)

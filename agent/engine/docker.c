@@ -16,7 +16,8 @@
 #define CALL_TIMEOUT_MSEC (30 * 1000ULL)
 #define STOP_MARGIN_MSEC  (30 * 1000ULL)
 #define PULL_TIMEOUT_MSEC (15 * 60 * 1000ULL)
-#define LIST_MAX_RESPONSE (32u * 1024 * 1024)
+#define LIST_MIN_RESPONSE (32u * 1024 * 1024)
+#define LIST_ENTRY_MAX    4096u /* a listed container weighs about 925 bytes (dockerd 20.10): room for labels */
 #define STREAM_LINE_MAX   (1024u * 1024) /* a longer line ends the stream (a resync follows) */
 
 typedef struct Docker {
@@ -306,16 +307,19 @@ static char *label_filter(const char *label, const char *type)
 }
 
 /* GET /containers/json?all=1 filtered by one label ("key=value"). */
-static int docker_list(Engine *e, const char *label, EngineCallback cb, void *userdata)
+static int docker_list(Engine *e, const char *label, size_t expect, EngineCallback cb, void *userdata)
 {
 	_cleanup_free_ char *filter = label_filter(label, NULL);
+	size_t limit = LIST_MIN_RESPONSE;
 	char path[1024];
 
 	if (!filter)
 		return -EINVAL;
+	/* The limit follows what the caller may own, so that a node of any capacity can sync. */
+	if (expect < SIZE_MAX / 2 / LIST_ENTRY_MAX)
+		limit = MAX(limit, expect * LIST_ENTRY_MAX);
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", filter);
-	return simple_call(docker_of(e), CALL_LIST, "GET", path, NULL, CALL_TIMEOUT_MSEC, LIST_MAX_RESPONSE, cb,
-	                   userdata);
+	return simple_call(docker_of(e), CALL_LIST, "GET", path, NULL, CALL_TIMEOUT_MSEC, limit, cb, userdata);
 }
 
 static int docker_image_inspect(Engine *e, const char *image, EngineCallback cb, void *userdata)

@@ -131,8 +131,9 @@ typedef struct EngineOps {
 	/* force: a container that runs (or starts meanwhile) is killed first. */
 	int (*remove)(Engine *e, const char *id, bool force, EngineCallback cb, void *userdata);
 	int (*inspect)(Engine *e, const char *id, EngineCallback cb, void *userdata);
-	/* Every container (running or not) that carries the label "key=value". */
-	int (*list)(Engine *e, const char *label, EngineCallback cb, void *userdata);
+	/* Every container (running or not) that carries the label "key=value". expect: how many the caller may own;
+	 * the answer may be as large as that many entries need (and never less than a fixed floor). */
+	int (*list)(Engine *e, const char *label, size_t expect, EngineCallback cb, void *userdata);
 	int (*image_inspect)(Engine *e, const char *image, EngineCallback cb, void *userdata);
 	int (*pull)(Engine *e, const char *image, EngineCallback cb, void *userdata);
 	/* Container events of the label: on_event for each, done once when the stream ends. */

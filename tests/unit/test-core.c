@@ -251,9 +251,10 @@ static int fake_stop(Engine *e, const char *id, unsigned timeout_sec, EngineCall
 	return fake_queue(e, F_STOP, id, NULL, cb, userdata);
 }
 
-static int fake_list(Engine *e, const char *label, EngineCallback cb, void *userdata)
+static int fake_list(Engine *e, const char *label, size_t expect, EngineCallback cb, void *userdata)
 {
 	assert_string_equal(label, LABEL_AGENT "=" NODE);
+	assert_true(expect >= fake_of(e)->n_ctr);
 	return fake_queue(e, F_LIST, NULL, NULL, cb, userdata);
 }
 
@@ -1259,6 +1260,44 @@ static void test_list_failure_recovers(void **state)
 
 /* ---- the warm standby ---- */
 
+/* Issue 15, finding 4: an engine that answers pings but whose lists fail (one too big to hold, or garbage) is
+ * not listed 10 times a second for ever: the lists back off like pings, the failure shows in the agent's health
+ * (and so in /healthz and /v1/status), and "Engine reachable" is not said again each time. */
+static void test_list_failures_back_off(void **state)
+{
+	T *t = t_new_with(default_config, NULL);
+	usec_t when = 0;
+
+	for (unsigned k = 1; k <= 4; k++) {
+		for (int i = 0; i < 20 && fake_pending(t->fake, F_LIST) < 0; i++) {
+			loop_idle(t);
+			fake_deliver_events(t->fake);
+			if (t->fake->n_calls && fake_pending(t->fake, F_LIST) < 0)
+				fake_answer(t->fake, 0, 0);
+			else if (fake_pending(t->fake, F_LIST) < 0)
+				(void)sd_event_run(t->event, 3 * USEC_PER_SEC); /* the next ping, after its delay */
+		}
+		fake_answer(t->fake, pending(t, F_LIST), -EFBIG);
+		step(t);
+		assert_false(agent_is_ready(t->agent));
+		assert_false(agent_engine_reachable(t->agent));
+		assert_non_null(agent_engine_error(t->agent));
+		assert_non_null(strstr(agent_engine_error(t->agent), "container list failed"));
+		/* The next try waits as a ping after k failures would: 100 ms doubling, not 100 ms each time. */
+		assert_true(source_on(t->agent->ping_timer));
+		assert_int_equal(sd_event_source_get_time(t->agent->ping_timer, &when), 0);
+		assert_true(when >= now_usec(CLOCK_MONOTONIC) +
+		                            backoff_delay(100 * USEC_PER_MSEC, 2 * USEC_PER_SEC, k + 1) -
+		                            50 * USEC_PER_MSEC);
+	}
+	assert_int_equal(t->fake->calls_made[F_LIST], 4);
+	behave(t, 5000);
+	assert_true(agent_is_ready(t->agent));
+	assert_true(agent_engine_reachable(t->agent));
+	assert_null(agent_engine_error(t->agent));
+	t_free(t);
+}
+
 static void test_standby_pool_fills(void **state)
 {
 	T *t = t_new(standby_config);
@@ -1636,6 +1675,7 @@ int main(void)
 	        cmocka_unit_test(test_parallel_limit_holds),
 	        cmocka_unit_test(test_reload_drops_an_app),
 	        cmocka_unit_test(test_list_failure_recovers),
+	        cmocka_unit_test(test_list_failures_back_off),
 	        cmocka_unit_test(test_standby_pool_fills),
 	        cmocka_unit_test(test_standby_resume_before_create),
 	        cmocka_unit_test(test_standby_park_on_scale_down),
