@@ -31,20 +31,21 @@ static const char *engine_address(Agent *a)
 
 /* ---- systemd ---- */
 
-static void update_status(Agent *a)
+/* p: the plan just computed, whose counts are the table's (no walk over every container again); NULL while the
+ * engine is away. */
+static void update_status(Agent *a, const Plan *p)
 {
 	char line[512] = "";
 	size_t n = 0;
 
 	if (!a->engine_up)
 		snprintf(line, sizeof(line), "engine not reachable at %s; waiting", engine_address(a));
+	else if (!p)
+		return;
 	else
-		for (size_t i = 0; i < a->config->n_apps && n < sizeof(line); i++) {
-			unsigned alloc, running, starting, stopping;
-			agent_app_counts(a, i, &alloc, &running, &starting, &stopping);
+		for (size_t i = 0; i < a->config->n_apps && n < sizeof(line); i++)
 			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %u/%u running", i ? ", " : "",
-			                      a->config->apps[i].name, running, alloc);
-		}
+			                      a->config->apps[i].name, p->apps[i].running, p->apps[i].allocated);
 	if (streq(line, a->status_line))
 		return;
 	snprintf(a->status_line, sizeof(a->status_line), "%s", line);
@@ -160,7 +161,7 @@ static int on_reconcile(sd_event_source *s, void *userdata)
 	for (size_t i = 0; i < p->n_apps; i++)
 		a->apps[i].allocated = p->apps[i].allocated;
 	dispatch(a, p, index);
-	update_status(a);
+	update_status(a, p);
 	return 0;
 }
 
@@ -202,7 +203,7 @@ static void agent_engine_lost(Agent *a, int error)
 	a->synced = false;
 	if (a->events)
 		a->engine->ops->stream_cancel(a->engine, TAKE_PTR(a->events));
-	update_status(a);
+	update_status(a, NULL);
 	schedule_ping(a);
 }
 
@@ -217,7 +218,7 @@ static void on_ping(const EngineReply *reply, void *userdata)
 			log_full_errno(a->pings_failed == 1 ? LOG_WARNING : LOG_DEBUG, reply->error,
 			               "Engine not reachable at %s: %s; retrying", engine_address(a), reply->message);
 		a->engine_up = false;
-		update_status(a);
+		update_status(a, NULL);
 		schedule_ping(a);
 		return;
 	}
