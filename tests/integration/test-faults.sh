@@ -239,6 +239,14 @@ test_fault_image_name_cannot_leave_images() {
 	write_config "$T/agent.json" <<JSON
 {"capacity": 3, "apps": [{"name": "priority1", "priority": 1, "image": "x/../../../containers/$victim"}]}
 JSON
+	# A config that refuses the name at load closes the hole too: then no call is made at all.
+	if ! timeout 2 "$AGENT_BIN" --node-id "$NODE" --api-socket "$T/probe.sock" --state-dir "$T/probe-state" \
+		--docker-socket "$T/logged.sock" --config "$T/agent.json" >"$T/probe.log" 2>&1 &&
+		grep -qi 'image' "$T/probe.log" && ! grep -q 'Engine reachable' "$T/probe.log"; then
+		figure image_name_refused_at_config_load "$(head -n 1 "$T/probe.log")"
+		grep -qaF "/containers/$victim" "$T/requests.log" && fail "a request named the victim"
+		return 0
+	fi
 	AGENT_ENGINE=$T/logged.sock start_agent --config "$T/agent.json"
 	set_targets '{"priority1": 1}'
 	wait_until 30 "a create of the app to fail" grep -q 'Failed to start a container of priority1' "$T/agent.log"
