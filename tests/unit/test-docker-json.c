@@ -218,6 +218,7 @@ static void test_list_realistic(void **state)
 	assert_string_equal(list[0].app, "priority1");
 	assert_int_equal(list[0].state, DOCKER_STATE_RUNNING);
 	assert_int_equal(list[0].created, T_SEC);
+	assert_string_equal(list[0].node, "node-1"); /* the owner, for the agent to check (issue 15) */
 
 	assert_string_equal(list[1].id, ID_B);
 	assert_string_equal(list[1].name, "force12-priority2-00ff00ff");
@@ -516,9 +517,44 @@ static void test_event_lifecycle(void **state)
 		assert_int_equal(e.action, cases[i].expected);
 		assert_string_equal(e.id, ID_A);
 		assert_string_equal(e.app, "priority1");
+		assert_string_equal(e.node, "node-1");
+		assert_string_equal(e.name, "force12-priority1-ab12cd34");
 		assert_int_equal(e.exit_code, -1);
 		assert_int_equal(e.time_nano, T_NANO);
 	}
+}
+
+/* The owner label is what the agent's ownership check reads: missing, or too long to be a node id, is nobody. */
+static void test_owner_label(void **state)
+{
+	char text[1024], *long_id = malloc(NODE_ID_MAX + 2);
+	_cleanup_free_ DockerContainer *list = NULL;
+	size_t n = 0;
+	cJSON *j;
+
+	assert_non_null(long_id);
+	memset(long_id, 'n', NODE_ID_MAX + 1);
+	long_id[NODE_ID_MAX + 1] = 0;
+	snprintf(text, sizeof(text),
+	         "[{'Id': '" ID_A "', 'Names': ['/a'], 'Created': 1, 'State': 'running',"
+	         " 'Labels': {'io.force12.app': 'priority1'}},"
+	         " {'Id': '" ID_B "', 'Names': ['/b'], 'Created': 1, 'State': 'running',"
+	         " 'Labels': {'io.force12.app': 'priority1', 'io.force12.agent': '%s'}},"
+	         " {'Id': '" ID_C "', 'Names': ['/c'], 'Created': 1, 'State': 'running',"
+	         " 'Labels': {'io.force12.app': 'priority1', 'io.force12.agent': 'n2'}}]",
+	         long_id);
+	j = json(text);
+	assert_int_equal(docker_json_parse_list(j, &list, &n), 0);
+	cJSON_Delete(j);
+	assert_int_equal(n, 3);
+	assert_string_equal(list[0].node, "");
+	assert_string_equal(list[1].node, "");
+	assert_string_equal(list[2].node, "n2");
+	free(long_id);
+	DockerEvent e = parse_event_ok(
+	        json("{'Type': 'container', 'Action': 'start', 'Actor': {'ID': '" ID_B "', 'Attributes': {}}}"));
+	assert_string_equal(e.node, "");
+	assert_string_equal(e.name, "");
 }
 
 static void test_event_die(void **state)
@@ -853,6 +889,7 @@ int main(void)
 	        cmocka_unit_test(test_event_malformed),       cmocka_unit_test(test_created_id),
 	        cmocka_unit_test(test_id_is_valid),           cmocka_unit_test(test_time_valid),
 	        cmocka_unit_test(test_time_invalid),          cmocka_unit_test(test_image_path_escaped),
+	        cmocka_unit_test(test_owner_label),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
