@@ -1691,6 +1691,6 @@ int main(void)
 	        cmocka_unit_test(test_property_random_interleavings_with_standby),
 	};
 
-	log_set_max_level(getenv("DBG") ? LOG_DEBUG : LOG_ERR);
+	log_set_max_level(LOG_ERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
