@@ -270,6 +270,99 @@ int docker_json_parse_list(const cJSON *json, DockerContainer **ret, size_t *ret
 	return 0;
 }
 
+/* The end of the JSON value that starts at p (an object, an array, a string or a scalar), or NULL if it does not
+ * end before end. Only brackets and strings are followed: the value itself is parsed afterwards. */
+static const char *value_end(const char *p, const char *end)
+{
+	unsigned depth = 0;
+	bool in_string = false;
+
+	for (; p < end; p++) {
+		if (in_string) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				in_string = false;
+			if (!in_string && depth == 0)
+				return p + 1;
+			continue;
+		}
+		if (*p == '"')
+			in_string = true;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']') {
+			if (depth == 0)
+				return p; /* a scalar ended by its container */
+			if (--depth == 0)
+				return p + 1;
+		} else if (depth == 0 && (*p == ',' || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+			return p;
+	}
+	return depth == 0 && !in_string ? end : NULL;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static int list_append(DockerContainer **list, size_t *n, size_t *size, const DockerContainer *c)
+{
+	if (*n == *size) {
+		size_t m = MAX(*size * 2, (size_t)64);
+		DockerContainer *l = reallocarray(*list, m, sizeof(DockerContainer));
+
+		if (!l)
+			return -ENOMEM;
+		*list = l;
+		*size = m;
+	}
+	(*list)[(*n)++] = *c;
+	return 0;
+}
+
+int docker_json_parse_list_text(const char *text, size_t len, DockerContainer **ret, size_t *ret_n)
+{
+	_cleanup_free_ DockerContainer *list = NULL;
+	const char *p = text, *end = text + len;
+	size_t n = 0, size = 0;
+
+	p = skip_space(p, end);
+	if (p == end || *p != '[')
+		return -EPROTO;
+	p = skip_space(p + 1, end);
+	while (p < end && *p != ']') {
+		const char *e = value_end(p, end);
+		DockerContainer c;
+		cJSON *item;
+		int r;
+
+		if (!e || e == p)
+			return -EPROTO;
+		/* One entry at a time: never a tree of the whole answer, which may hold a million entries. */
+		item = cJSON_ParseWithLength(p, (size_t)(e - p));
+		if (!item)
+			return -EPROTO;
+		r = parse_list_entry(item, &c);
+		cJSON_Delete(item);
+		if (r >= 0 && list_append(&list, &n, &size, &c) < 0)
+			return -ENOMEM;
+		p = skip_space(e, end);
+		if (p < end && *p == ',')
+			p = skip_space(p + 1, end);
+		else if (p < end && *p != ']')
+			return -EPROTO;
+	}
+	if (p == end || skip_space(p + 1, end) != end)
+		return -EPROTO;
+	*ret = TAKE_PTR(list);
+	*ret_n = n;
+	return 0;
+}
+
 /* ---- GET /containers/{id}/json ---- */
 
 /* Absent or null means unknown; present, it must be a time. The zero time ("never started") leaves both empty. */

@@ -105,7 +105,7 @@ static int status_to_error(long status)
 }
 
 /* Decodes a successful answer by the call's kind, then hands it over. */
-static void reply_decoded(Call *c, const cJSON *json, EngineReply *reply)
+static void reply_decoded(Call *c, const cJSON *json, const char *body, size_t len, EngineReply *reply)
 {
 	_cleanup_free_ DockerContainer *list = NULL;
 	char id[DOCKER_ID_MAX + 1];
@@ -123,7 +123,7 @@ static void reply_decoded(Call *c, const cJSON *json, EngineReply *reply)
 			reply->inspect = &inspect;
 			break;
 		case CALL_LIST:
-			r = docker_json_parse_list(json, &list, &reply->n_list);
+			r = docker_json_parse_list_text(body ?: "", body ? len : 0, &list, &reply->n_list);
 			reply->list = list;
 			break;
 		case CALL_PLAIN:
@@ -150,7 +150,10 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 		error = status_to_error(status);
 		const char *type = http_request_header(req, "Content-Type");
 		bool is_json = type && strncmp(type, "application/json", 16) == 0;
-		if (len > 0 && is_json)
+		/* A good list is decoded entry by entry from the text (it may hold a million entries); the rest
+		 * (answers, and every error's message) as one tree. */
+		bool whole = !(c->kind == CALL_LIST && error == 0);
+		if (len > 0 && is_json && whole)
 			json = cJSON_ParseWithLength(body, len);
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(json, "message");
 		if (cJSON_IsString(m))
@@ -159,7 +162,7 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 			error = error ?: -EIO;
 			message = c->stream_error;
 		}
-		if (error == 0 && is_json && len > 0 && !json)
+		if (error == 0 && is_json && len > 0 && !json && whole)
 			error = -EPROTO, message = "malformed JSON in the engine's answer";
 	}
 	if (error == 0 && status == 200 && req && !c->docker->api_version[0]) {
@@ -169,7 +172,7 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 	}
 
 	EngineReply reply = {.error = error, .message = message};
-	reply_decoded(c, json, &reply);
+	reply_decoded(c, json, body, len, &reply);
 	call_free(c);
 }
 

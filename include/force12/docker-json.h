@@ -19,6 +19,9 @@ char *docker_json_create_body(const EngineCreateSpec *spec);
 /* Decodes GET /containers/json. Entries without an id or a valid app label are skipped (not ours to judge); an
  * answer that is not an array is -EPROTO. */
 int docker_json_parse_list(const cJSON *json, DockerContainer **ret, size_t *ret_n);
+/* The same from the answer's text, one entry at a time (no tree of the whole answer): the same entries, or -EPROTO
+ * for text that is not one JSON array. */
+int docker_json_parse_list_text(const char *text, size_t len, DockerContainer **ret, size_t *ret_n);
 int docker_json_parse_inspect(const cJSON *json, DockerInspect *ret);
 /* Decodes one event object; -EPROTO if it lacks what every container event has. */
 int docker_json_parse_event(const cJSON *json, DockerEvent *ret);

@@ -232,6 +232,38 @@ static void test_list_realistic(void **state)
 	assert_int_equal(list[2].created, 0);
 }
 
+/* The text decoder gives what the tree decoder gives, on every fixture, and refuses what is not one array. */
+static void test_list_text_same_as_tree(void **state)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = json(list_answer);
+	_cleanup_free_ char *text = cJSON_PrintUnformatted(j), *pretty = cJSON_Print(j);
+	_cleanup_free_ DockerContainer *a = NULL, *b = NULL, *c = NULL;
+	static const char *const bad[] = {"", "{}", "[", "[{}", "[{},]x", "[1 2]", "[\"a]", "[] []", "x"};
+	DockerContainer *d = NULL;
+	size_t na = 0, nb = 0, nc = 0, nd = 0;
+
+	assert_int_equal(docker_json_parse_list(j, &a, &na), 0);
+	assert_int_equal(docker_json_parse_list_text(text, strlen(text), &b, &nb), 0);
+	assert_int_equal(docker_json_parse_list_text(pretty, strlen(pretty), &c, &nc), 0);
+	assert_int_equal(na, 3);
+	assert_int_equal(nb, na);
+	assert_int_equal(nc, na);
+	for (size_t i = 0; i < na; i++)
+		for (const DockerContainer *x = &b[i]; x; x = x == &b[i] ? &c[i] : NULL) {
+			assert_string_equal(a[i].id, x->id);
+			assert_string_equal(a[i].name, x->name);
+			assert_string_equal(a[i].app, x->app);
+			assert_string_equal(a[i].node, x->node);
+			assert_int_equal(a[i].state, x->state);
+			assert_int_equal(a[i].created, x->created);
+		}
+	assert_int_equal(docker_json_parse_list_text(" [ ] ", 5, &d, &nd), 0);
+	assert_int_equal(nd, 0);
+	assert_null(d);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		assert_int_equal(docker_json_parse_list_text(bad[i], strlen(bad[i]), &d, &nd), -EPROTO);
+}
+
 static void test_list_empty(void **state)
 {
 	_cleanup_(cJSON_Deletep) cJSON *j = json("[]");
@@ -889,7 +921,7 @@ int main(void)
 	        cmocka_unit_test(test_event_malformed),       cmocka_unit_test(test_created_id),
 	        cmocka_unit_test(test_id_is_valid),           cmocka_unit_test(test_time_valid),
 	        cmocka_unit_test(test_time_invalid),          cmocka_unit_test(test_image_path_escaped),
-	        cmocka_unit_test(test_owner_label),
+	        cmocka_unit_test(test_owner_label),           cmocka_unit_test(test_list_text_same_as_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
