@@ -324,17 +324,18 @@ static int list_append(DockerContainer **list, size_t *n, size_t *size, const Do
 	return 0;
 }
 
-int docker_json_parse_list_text(const char *text, size_t len, DockerContainer **ret, size_t *ret_n)
+int docker_list_parse_step(DockerListParser *lp, size_t max_entries)
 {
-	_cleanup_free_ DockerContainer *list = NULL;
-	const char *p = text, *end = text + len;
-	size_t n = 0, size = 0;
+	const char *p = lp->text + lp->pos, *end = lp->text + lp->len;
 
-	p = skip_space(p, end);
-	if (p == end || *p != '[')
-		return -EPROTO;
-	p = skip_space(p + 1, end);
-	while (p < end && *p != ']') {
+	if (!lp->started) {
+		p = skip_space(p, end);
+		if (p == end || *p != '[')
+			return -EPROTO;
+		p = skip_space(p + 1, end);
+		lp->started = true;
+	}
+	for (size_t k = 0; k < max_entries && p < end && *p != ']'; k++) {
 		const char *e = value_end(p, end);
 		DockerContainer c;
 		cJSON *item;
@@ -348,7 +349,7 @@ int docker_json_parse_list_text(const char *text, size_t len, DockerContainer **
 			return -EPROTO;
 		r = parse_list_entry(item, &c);
 		cJSON_Delete(item);
-		if (r >= 0 && list_append(&list, &n, &size, &c) < 0)
+		if (r >= 0 && list_append(&lp->list, &lp->n, &lp->size, &c) < 0)
 			return -ENOMEM;
 		p = skip_space(e, end);
 		if (p < end && *p == ',')
@@ -356,10 +357,34 @@ int docker_json_parse_list_text(const char *text, size_t len, DockerContainer **
 		else if (p < end && *p != ']')
 			return -EPROTO;
 	}
+	lp->pos = (size_t)(p - lp->text);
+	if (p < end && *p != ']')
+		return 0; /* more to come */
 	if (p == end || skip_space(p + 1, end) != end)
 		return -EPROTO;
-	*ret = TAKE_PTR(list);
-	*ret_n = n;
+	return 1;
+}
+
+void docker_list_parser_done(DockerListParser *lp)
+{
+	free(lp->list);
+	lp->list = NULL;
+	lp->n = lp->size = 0;
+}
+
+int docker_json_parse_list_text(const char *text, size_t len, DockerContainer **ret, size_t *ret_n)
+{
+	DockerListParser lp = {.text = text, .len = len};
+	int r;
+
+	while ((r = docker_list_parse_step(&lp, SIZE_MAX)) == 0)
+		;
+	if (r < 0) {
+		docker_list_parser_done(&lp);
+		return r;
+	}
+	*ret = TAKE_PTR(lp.list);
+	*ret_n = lp.n;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "force12/docker.h"
 #include "force12/http-client.h"
 #include "force12/json.h"
+#include "force12/list.h"
 
 #define CALL_TIMEOUT_MSEC (30 * 1000ULL)
 #define STOP_MARGIN_MSEC  (30 * 1000ULL)
@@ -19,11 +20,15 @@
 #define LIST_MIN_RESPONSE (32u * 1024 * 1024)
 #define LIST_ENTRY_MAX    4096u /* a listed container weighs about 925 bytes (dockerd 20.10): room for labels */
 #define STREAM_LINE_MAX   (1024u * 1024) /* a longer line ends the stream (a resync follows) */
+#define LIST_SLICE        2000u          /* entries decoded per turn of the event loop */
+
+typedef struct ListDecode ListDecode;
 
 typedef struct Docker {
 	Engine engine; /* first: an Engine * is a Docker * */
 	sd_event *event;
 	HttpClient *http;
+	ListDecode *decodes; /* lists being decoded in slices */
 	char *socket_path;
 	char api_version[16];
 } Docker;
@@ -57,6 +62,72 @@ static void call_destroy(void *userdata)
 	call_free(userdata);
 }
 
+/* A good list decoded a slice per turn of the loop, so that a list of any size never holds it (the API answers in
+ * between). The answer goes to the caller when the last slice is done. */
+struct ListDecode {
+	LIST_FIELDS(ListDecode, decodes);
+	Docker *docker;
+	Call *call;
+	char *text;
+	DockerListParser parser;
+	sd_event_source *source;
+};
+
+static void list_decode_free(ListDecode *ld)
+{
+	LIST_REMOVE(decodes, ld->docker->decodes, ld);
+	sd_event_source_disable_unref(ld->source);
+	docker_list_parser_done(&ld->parser);
+	call_free(ld->call);
+	free(ld->text);
+	free(ld);
+}
+
+static int on_list_slice(sd_event_source *s, void *userdata)
+{
+	ListDecode *ld = userdata;
+	EngineReply reply = {.message = ""};
+	Call *c = ld->call;
+	int r = docker_list_parse_step(&ld->parser, LIST_SLICE);
+
+	if (r == 0)
+		return 0; /* the source stays on: the next slice in the next turn */
+	if (r < 0)
+		reply = (EngineReply){.error = r, .message = "the engine's answer could not be decoded"};
+	else {
+		reply.list = ld->parser.list;
+		reply.n_list = ld->parser.n;
+	}
+	(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	if (c->cb)
+		c->cb(&reply, c->userdata);
+	list_decode_free(ld); /* the callback may not free the engine: the agent frees it only at its own end */
+	return 0;
+}
+
+/* Takes c over; false if it could not start (c is untouched then). */
+static bool list_decode_start(Docker *d, Call *c, const char *body, size_t len)
+{
+	ListDecode *ld = calloc(1, sizeof(*ld));
+
+	if (!ld)
+		return false;
+	ld->docker = d;
+	ld->text = malloc(len + 1);
+	if (!ld->text || sd_event_add_defer(d->event, &ld->source, on_list_slice, ld) < 0) {
+		free(ld->text);
+		free(ld);
+		return false;
+	}
+	memcpy(ld->text, body, len);
+	ld->text[len] = 0;
+	ld->parser = (DockerListParser){.text = ld->text, .len = len};
+	ld->call = c;
+	(void)sd_event_source_set_enabled(ld->source, SD_EVENT_ON);
+	LIST_PREPEND(decodes, d->decodes, ld);
+	return true;
+}
+
 static Docker *docker_of(Engine *e)
 {
 	return (Docker *)e;
@@ -68,8 +139,10 @@ static Engine *docker_free(Engine *e)
 
 	if (!d)
 		return NULL;
-	/* Cancelled requests free their Call through call_destroy, never calling back. */
+	/* Cancelled requests free their Call through call_destroy, never calling back; so do lists being decoded. */
 	http_client_free(d->http);
+	while (d->decodes)
+		list_decode_free(d->decodes);
 	sd_event_unref(d->event);
 	free(d->socket_path);
 	free(d);
@@ -171,6 +244,8 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 			snprintf(c->docker->api_version, sizeof(c->docker->api_version), "%s", v);
 	}
 
+	if (error == 0 && c->kind == CALL_LIST && list_decode_start(c->docker, c, body, len))
+		return;
 	EngineReply reply = {.error = error, .message = message};
 	reply_decoded(c, json, body, len, &reply);
 	call_free(c);

@@ -22,6 +22,18 @@ int docker_json_parse_list(const cJSON *json, DockerContainer **ret, size_t *ret
 /* The same from the answer's text, one entry at a time (no tree of the whole answer): the same entries, or -EPROTO
  * for text that is not one JSON array. */
 int docker_json_parse_list_text(const char *text, size_t len, DockerContainer **ret, size_t *ret_n);
+/* The same in steps, so that a big list never holds the event loop: each step decodes at most max_entries.
+ * text must stay valid until the end. Returns 1 when the list is complete (list, n), 0 for more, or -EPROTO. */
+typedef struct DockerListParser {
+	const char *text;
+	size_t len, pos;
+	bool started;
+	DockerContainer *list;
+	size_t n, size;
+} DockerListParser;
+int docker_list_parse_step(DockerListParser *lp, size_t max_entries);
+/* Frees what the parser holds. */
+void docker_list_parser_done(DockerListParser *lp);
 int docker_json_parse_inspect(const cJSON *json, DockerInspect *ret);
 /* Decodes one event object; -EPROTO if it lacks what every container event has. */
 int docker_json_parse_event(const cJSON *json, DockerEvent *ret);

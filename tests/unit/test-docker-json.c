@@ -257,6 +257,17 @@ static void test_list_text_same_as_tree(void **state)
 			assert_int_equal(a[i].state, x->state);
 			assert_int_equal(a[i].created, x->created);
 		}
+	/* In steps of one entry: the same, a step at a time. */
+	DockerListParser lp = {.text = pretty, .len = strlen(pretty)};
+	int r, steps = 0;
+	while ((r = docker_list_parse_step(&lp, 1)) == 0)
+		steps++;
+	assert_int_equal(r, 1);
+	assert_true(steps >= 3);
+	assert_int_equal(lp.n, na);
+	for (size_t i = 0; i < na; i++)
+		assert_string_equal(lp.list[i].id, a[i].id);
+	docker_list_parser_done(&lp);
 	assert_int_equal(docker_json_parse_list_text(" [ ] ", 5, &d, &nd), 0);
 	assert_int_equal(nd, 0);
 	assert_null(d);
