@@ -157,8 +157,10 @@ static void merge_listed(Agent *a, const DockerContainer *l)
 	c->started_at = (uint64_t)l->created * USEC_PER_SEC;
 	c->seq = a->list_seq;
 	phase_from_state(c, l->state);
+	/* A line for each of the first few; the rest at debug level (50,000 lines would hold the first sync). */
 	if (!a->ready && c->phase == PHASE_RUNNING)
-		log_app(LOG_INFO, 0, c->app_name, c->id, "Adopting running container %s", c->name);
+		log_app(a->n_containers <= 16 ? LOG_INFO : LOG_DEBUG, 0, c->app_name, c->id,
+		        "Adopting running container %s", c->name);
 }
 
 static void drop_unlisted(Agent *a)
