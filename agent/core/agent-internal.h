@@ -50,6 +50,7 @@ struct Container {
 	bool died;         /* a die event came while an op was in flight */
 	bool by_us;        /* we asked it to stop */
 	bool warm;         /* created for the standby pool: paused once started */
+	bool adopted;      /* found on the engine, not created by this agent in this life */
 };
 
 typedef struct AppState {
@@ -81,13 +82,18 @@ struct Agent {
 
 	bool engine_up, ready, synced, images_checked, shutting_down;
 	unsigned pings_failed;
+	unsigned lists_failed; /* lists that failed since the last good one: the pings back off on them too */
+	bool engine_logged;    /* "Engine reachable" was said once */
+	char sync_error[256];  /* why the last list failed ("" once one succeeds): /healthz and /v1/status say it */
 	unsigned images_pending;
 	EngineStream *events;
 	struct ImageCall *image_calls;
 	bool list_in_flight;
+	bool resync_wanted; /* an event named a container of ours that the table lacks */
 	uint64_t list_seq;
 	Hashmap *by_id;    /* the containers whose id is known, by id */
 	Hashmap *vanished; /* ids freed while a list was in flight (keys = values, owned) */
+	Hashmap *creating; /* our creates in flight, by name: a list or an event may name them before the answer */
 
 	sd_event_source *reconcile_source, *resync_timer, *retry_timer, *ping_timer;
 	RateLimit engine_log;
@@ -106,7 +112,9 @@ Container *container_find(Agent *a, const char *id);
 void container_free(Container *c);
 void container_touch(Container *c);
 
-/* container.c: what the engine tells, outside of the chains. */
+/* container.c: what the engine tells, outside of the chains. Only what carries the agent's own node id in its
+ * io.force12.agent label is looked at, whatever the engine returns (an engine or a proxy may ignore filters). */
+bool container_is_ours(Agent *a, const char *node);
 /* Returns true if the table changed. */
 bool container_handle_event(Agent *a, const DockerEvent *ev);
 void container_forget_vanished(Agent *a);

@@ -20,6 +20,7 @@
 #define APP_BACKOFF_MAX_USEC  (60 * USEC_PER_SEC)
 
 static void start_sync(Agent *a);
+static void resync(Agent *a);
 static void agent_schedule_reconcile(Agent *a);
 static void schedule_ping(Agent *a);
 
@@ -30,20 +31,21 @@ static const char *engine_address(Agent *a)
 
 /* ---- systemd ---- */
 
-static void update_status(Agent *a)
+/* p: the plan just computed, whose counts are the table's (no walk over every container again); NULL while the
+ * engine is away. */
+static void update_status(Agent *a, const Plan *p)
 {
 	char line[512] = "";
 	size_t n = 0;
 
 	if (!a->engine_up)
 		snprintf(line, sizeof(line), "engine not reachable at %s; waiting", engine_address(a));
+	else if (!p)
+		return;
 	else
-		for (size_t i = 0; i < a->config->n_apps && n < sizeof(line); i++) {
-			unsigned alloc, running, starting, stopping;
-			agent_app_counts(a, i, &alloc, &running, &starting, &stopping);
+		for (size_t i = 0; i < a->config->n_apps && n < sizeof(line); i++)
 			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %u/%u running", i ? ", " : "",
-			                      a->config->apps[i].name, running, alloc);
-		}
+			                      a->config->apps[i].name, p->apps[i].running, p->apps[i].allocated);
 	if (streq(line, a->status_line))
 		return;
 	snprintf(a->status_line, sizeof(a->status_line), "%s", line);
@@ -159,7 +161,7 @@ static int on_reconcile(sd_event_source *s, void *userdata)
 	for (size_t i = 0; i < p->n_apps; i++)
 		a->apps[i].allocated = p->apps[i].allocated;
 	dispatch(a, p, index);
-	update_status(a);
+	update_status(a, p);
 	return 0;
 }
 
@@ -201,7 +203,7 @@ static void agent_engine_lost(Agent *a, int error)
 	a->synced = false;
 	if (a->events)
 		a->engine->ops->stream_cancel(a->engine, TAKE_PTR(a->events));
-	update_status(a);
+	update_status(a, NULL);
 	schedule_ping(a);
 }
 
@@ -216,7 +218,7 @@ static void on_ping(const EngineReply *reply, void *userdata)
 			log_full_errno(a->pings_failed == 1 ? LOG_WARNING : LOG_DEBUG, reply->error,
 			               "Engine not reachable at %s: %s; retrying", engine_address(a), reply->message);
 		a->engine_up = false;
-		update_status(a);
+		update_status(a, NULL);
 		schedule_ping(a);
 		return;
 	}
@@ -225,8 +227,9 @@ static void on_ping(const EngineReply *reply, void *userdata)
 		schedule_ping(a);
 		return;
 	}
-	if (a->pings_failed > 0 || !a->ready)
+	if (a->pings_failed > 0 || !a->engine_logged)
 		log_info("Engine reachable at %s, API %s", engine_address(a), a->engine->ops->api_version(a->engine));
+	a->engine_logged = true;
 	a->pings_failed = 0;
 	a->engine_up = true;
 	start_sync(a);
@@ -246,7 +249,9 @@ static int on_ping_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void schedule_ping(Agent *a)
 {
-	usec_t delay = backoff_delay(PING_BACKOFF_MIN_USEC, PING_BACKOFF_MAX_USEC, a->pings_failed + 1);
+	/* Failed lists count like failed pings: an engine that answers pings but not lists is not hammered. */
+	usec_t delay =
+	        backoff_delay(PING_BACKOFF_MIN_USEC, PING_BACKOFF_MAX_USEC, a->pings_failed + a->lists_failed + 1);
 	int enabled = SD_EVENT_OFF;
 
 	(void)sd_event_source_get_enabled(a->ping_timer, &enabled);
@@ -272,15 +277,35 @@ static void on_list(const EngineReply *reply, void *userdata)
 	a->list_in_flight = false;
 	if (reply->error < 0) {
 		container_forget_vanished(a);
-		if (!engine_error_is_unreachable(reply->error) || reply->error == -EPROTO)
+		a->lists_failed++;
+		snprintf(a->sync_error, sizeof(a->sync_error), "container list failed: %s", reply->message);
+		if ((!engine_error_is_unreachable(reply->error) || reply->error == -EPROTO) &&
+		    ratelimit_below(&a->engine_log, now_usec(CLOCK_MONOTONIC)))
 			log_warning_errno(reply->error, "Failed to list containers: %s; retrying", reply->message);
 		return agent_engine_lost(a, reply->error); /* re-ping, then list again, with backoff */
 	}
+	a->lists_failed = 0;
+	a->sync_error[0] = 0;
 	container_merge_list(a, reply->list, reply->n_list);
 	a->synced = true;
+	if (a->resync_wanted) { /* named by an event while this list was in flight: it may predate it */
+		a->resync_wanted = false;
+		resync(a);
+	}
 	if (!a->ready)
 		became_ready(a);
 	agent_schedule_reconcile(a);
+}
+
+/* How many containers the node may own: what runs, the standby pools, and what the table holds now (leftovers
+ * included), with room to spare. The list's size limit follows it. */
+static size_t list_expect(Agent *a)
+{
+	size_t n = (size_t)a->config->capacity + 1024;
+
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		n += a->config->apps[i].standby;
+	return MAX(n, a->n_containers) * 2;
 }
 
 static void resync(Agent *a)
@@ -290,7 +315,7 @@ static void resync(Agent *a)
 	if (a->list_in_flight || !a->engine_up)
 		return;
 	a->list_seq = ++a->seq;
-	r = a->engine->ops->list(a->engine, a->label, on_list, a);
+	r = a->engine->ops->list(a->engine, a->label, list_expect(a), on_list, a);
 	if (r < 0) {
 		log_warning_errno(r, "Failed to queue a container list: %m, ignoring");
 		return;
@@ -304,6 +329,10 @@ static void on_event(const DockerEvent *ev, void *userdata)
 
 	if (container_handle_event(a, ev))
 		agent_schedule_reconcile(a);
+	if (a->resync_wanted && !a->list_in_flight) {
+		a->resync_wanted = false;
+		resync(a);
+	}
 }
 
 static void on_events_end(const EngineReply *reply, void *userdata)
@@ -547,7 +576,7 @@ int agent_new(Agent **ret, sd_event *event, Config *config, const unsigned *targ
 	a->node_id = strdup(o->node_id);
 	if (!a->apps || !a->node_id || asprintf(&a->label, LABEL_AGENT "=%s", o->node_id) < 0)
 		return -ENOMEM;
-	if (hashmap_new(&a->by_id) < 0 || hashmap_new(&a->vanished) < 0)
+	if (hashmap_new(&a->by_id) < 0 || hashmap_new(&a->vanished) < 0 || hashmap_new(&a->creating) < 0)
 		return -ENOMEM;
 	if (o->state_dir && !(a->state_dir = strdup(o->state_dir)))
 		return -ENOMEM;
@@ -582,6 +611,7 @@ Agent *agent_free(Agent *a)
 	container_forget_vanished(a);
 	hashmap_free(a->by_id);
 	hashmap_free(a->vanished);
+	hashmap_free(a->creating);
 	sd_event_source_disable_unref(a->reconcile_source);
 	sd_event_source_disable_unref(a->resync_timer);
 	sd_event_source_disable_unref(a->retry_timer);
@@ -615,7 +645,13 @@ const char *agent_node_id(const Agent *a)
 
 bool agent_engine_reachable(const Agent *a)
 {
-	return a->engine_up;
+	/* An engine that answers pings but whose lists fail (too big, garbage) gives the agent nothing to work on. */
+	return a->engine_up && !a->sync_error[0];
+}
+
+const char *agent_engine_error(const Agent *a)
+{
+	return a->sync_error[0] ? a->sync_error : NULL;
 }
 
 bool agent_is_ready(const Agent *a)

@@ -13,7 +13,7 @@
 static const char *const phase_table[_PHASE_MAX] = {
         [PHASE_STARTING] = "starting", [PHASE_RUNNING] = "running",   [PHASE_STOPPING] = "stopping",
         [PHASE_EXITED] = "exited",     [PHASE_REMOVING] = "removing", [PHASE_STANDBY] = "standby",
-        [PHASE_WARMING] = "warming",   [PHASE_PARKING] = "parking",
+        [PHASE_WARMING] = "warming",   [PHASE_PARKING] = "parking",   [PHASE_CREATED] = "created",
 };
 
 const char *container_phase_to_string(ContainerPhase p)
@@ -103,15 +103,45 @@ static void phase_from_state(Container *c, DockerState state)
 	case DOCKER_STATE_REMOVING:
 		c->phase = PHASE_REMOVING;
 		break;
+	case DOCKER_STATE_CREATED:
+		/* Ours from this life: its start failed, garbage. Adopted: an agent killed mid scale-up may have sent
+		 * its start, which the engine still carries out; it may run at any moment (PHASE_CREATED). */
+		c->phase = c->adopted ? PHASE_CREATED : PHASE_EXITED;
+		break;
 	default:
 		c->phase = PHASE_EXITED;
 		break;
 	}
 }
 
+bool container_is_ours(Agent *a, const char *node)
+{
+	return streq(node, a->node_id);
+}
+
+/* A container found on the engine that this agent did not create in this life. */
+static Container *container_adopt(Agent *a, const char *id, const char *app, const char *name)
+{
+	Container *c = container_new(a, config_find_app(a->config, app), app);
+
+	if (!c)
+		return NULL;
+	if (container_set_id(c, id) < 0) {
+		container_free(c);
+		return NULL;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->adopted = true;
+	return c;
+}
+
 static void merge_listed(Agent *a, const DockerContainer *l)
 {
-	Container *c = container_find(a, l->id);
+	Container *c;
+
+	if (!container_is_ours(a, l->node))
+		return; /* never ours, whatever the engine's filter let through */
+	c = container_find(a, l->id);
 
 	if (c) {
 		if (c->op == OP_NONE && c->seq < a->list_seq)
@@ -119,21 +149,18 @@ static void merge_listed(Agent *a, const DockerContainer *l)
 		c->seq = MAX(c->seq, a->list_seq); /* seen */
 		return;
 	}
-	if (hashmap_get(a->vanished, l->id))
-		return;
-	c = container_new(a, config_find_app(a->config, l->app), l->app);
+	if (hashmap_get(a->vanished, l->id) || hashmap_get(a->creating, l->name))
+		return; /* gone meanwhile, or our own create whose answer is on its way */
+	c = container_adopt(a, l->id, l->app, l->name);
 	if (!c)
 		return;
-	if (container_set_id(c, l->id) < 0) {
-		container_free(c);
-		return;
-	}
-	snprintf(c->name, sizeof(c->name), "%s", l->name);
 	c->started_at = (uint64_t)l->created * USEC_PER_SEC;
 	c->seq = a->list_seq;
 	phase_from_state(c, l->state);
+	/* A line for each of the first few; the rest at debug level (50,000 lines would hold the first sync). */
 	if (!a->ready && c->phase == PHASE_RUNNING)
-		log_app(LOG_INFO, 0, c->app_name, c->id, "Adopting running container %s", c->name);
+		log_app(a->n_containers <= 16 ? LOG_INFO : LOG_DEBUG, 0, c->app_name, c->id,
+		        "Adopting running container %s", c->name);
 }
 
 static void drop_unlisted(Agent *a)
@@ -180,12 +207,28 @@ static void on_die(Agent *a, Container *c, int exit_code)
 	container_touch(c);
 }
 
+/* A create or start of ours that this life did not send (an agent killed mid scale-up sent it), or a late event of
+ * one already gone: a list tells which, at once rather than at the next resync, so that the new one is counted
+ * before more starts go over the target. */
+static bool unknown_event(Agent *a, const DockerEvent *ev)
+{
+	if (ev->action != DOCKER_EVENT_CREATE && ev->action != DOCKER_EVENT_START)
+		return false;
+	if (!ev->name[0] || hashmap_get(a->creating, ev->name))
+		return false; /* our own create still in flight */
+	a->resync_wanted = true;
+	return false;
+}
+
 bool container_handle_event(Agent *a, const DockerEvent *ev)
 {
-	Container *c = container_find(a, ev->id);
+	Container *c;
 
+	if (!container_is_ours(a, ev->node))
+		return false; /* never ours, whatever the engine's filter let through */
+	c = container_find(a, ev->id);
 	if (!c)
-		return false; /* our own create still in flight, or news for the next resync */
+		return unknown_event(a, ev);
 	switch (ev->action) {
 	case DOCKER_EVENT_DIE:
 		on_die(a, c, ev->exit_code);
@@ -199,7 +242,7 @@ bool container_handle_event(Agent *a, const DockerEvent *ev)
 		container_free(c);
 		break;
 	case DOCKER_EVENT_START:
-		if (c->op == OP_NONE && c->phase == PHASE_EXITED) {
+		if (c->op == OP_NONE && (c->phase == PHASE_EXITED || c->phase == PHASE_CREATED)) {
 			c->phase = PHASE_RUNNING;
 			container_touch(c);
 		}
@@ -339,8 +382,15 @@ static void on_create(const EngineReply *reply, void *userdata)
 	Agent *a = c->agent;
 	int r;
 
+	(void)hashmap_remove(a->creating, c->name);
 	if (reply->error == 0 && (!reply->id || !docker_id_is_valid(reply->id)))
 		reply = &no_id;
+	if (reply->error == 0 && container_find(a, reply->id)) {
+		/* Adopted from a list or an event that named it by a name we did not know yet: it is this one. */
+		Container *other = container_find(a, reply->id);
+		if (other->op == OP_NONE)
+			container_free(other);
+	}
 	if (reply->error == 0)
 		if (container_set_id(c, reply->id) < 0)
 			reply = &no_id;
@@ -391,9 +441,15 @@ static int create_chain(Agent *a, int app, bool warm)
 	c->phase = warm ? PHASE_WARMING : PHASE_STARTING;
 	c->op_begin = now_usec(CLOCK_MONOTONIC);
 	op_begin(c, OP_CREATE);
+	r = hashmap_put(a->creating, c->name, c);
+	if (r < 0) {
+		op_end(c, true);
+		return r;
+	}
 	EngineCreateSpec spec = engine_create_spec(ac, c->name, a->node_id);
 	r = a->engine->ops->create(a->engine, &spec, on_create, c);
 	if (r < 0) {
+		(void)hashmap_remove(a->creating, c->name);
 		op_end(c, true);
 		return r;
 	}
@@ -521,12 +577,14 @@ static void on_remove(const EngineReply *reply, void *userdata)
 	if (!engine_gone(c, reply))
 		log_app(LOG_WARNING, reply->error, c->app_name, c->id, "Failed to remove %s: %s; will retry", c->name,
 		        reply->message);
-	c->phase = PHASE_EXITED;
+	if (c->phase != PHASE_CREATED) /* that one keeps its place until it is gone */
+		c->phase = PHASE_EXITED;
 	op_end(c, false);
 }
 
 int container_remove(Container *c)
 {
+	bool force;
 	int r;
 
 	if (c->op != OP_NONE)
@@ -536,11 +594,15 @@ int container_remove(Container *c)
 		container_free(c);
 		return -EINVAL;
 	}
-	c->phase = PHASE_REMOVING;
+	/* An adopted created container may start until it is gone: it keeps its place, and the remove kills it. */
+	force = c->phase == PHASE_CREATED;
+	if (!force)
+		c->phase = PHASE_REMOVING;
 	op_begin(c, OP_REMOVE);
-	r = c->agent->engine->ops->remove(c->agent->engine, c->id, on_remove, c);
+	r = c->agent->engine->ops->remove(c->agent->engine, c->id, force, on_remove, c);
 	if (r < 0) {
-		c->phase = PHASE_EXITED;
+		if (!force)
+			c->phase = PHASE_EXITED;
 		op_end(c, false);
 	}
 	return r;

@@ -111,6 +111,14 @@ static void plan_count(const PlanInput *in, Plan *p)
 				a->parking++;
 			p->occupied++;
 			break;
+		case PHASE_CREATED:
+			/* It may start at any moment (a start sent by an agent that was killed): it counts as running
+			 * until it is gone, and it goes. */
+			if (a)
+				a->created++;
+			p->occupied++;
+			p->removes[p->n_removes++] = i;
+			break;
 		default: /* PHASE_REMOVING occupies nothing and is already on its way out. */
 			break;
 		}
@@ -161,6 +169,41 @@ static int stop_candidate_compare(const void *x, const void *y)
 	return 0;
 }
 
+static void cand_swap(StopCandidate *a, StopCandidate *b)
+{
+	StopCandidate t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Moves the k first in stop order (newest first) to the front of cand, in any order: O(n) on average, so that a
+ * reconcile of a big node does not sort every candidate to stop a few (the order is total: no ties). */
+static void cand_select(StopCandidate *cand, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n; /* the k-th lies in [lo, hi) */
+
+	while (hi - lo > 1 && k > lo && k < hi) {
+		size_t mid = lo + (hi - lo) / 2, store = lo;
+
+		/* Median of three as the pivot, parked at hi - 1. */
+		if (stop_candidate_compare(&cand[mid], &cand[lo]) < 0)
+			cand_swap(&cand[mid], &cand[lo]);
+		if (stop_candidate_compare(&cand[hi - 1], &cand[lo]) < 0)
+			cand_swap(&cand[hi - 1], &cand[lo]);
+		if (stop_candidate_compare(&cand[mid], &cand[hi - 1]) < 0)
+			cand_swap(&cand[mid], &cand[hi - 1]);
+		for (size_t i = lo; i < hi - 1; i++)
+			if (stop_candidate_compare(&cand[i], &cand[hi - 1]) < 0)
+				cand_swap(&cand[i], &cand[store++]);
+		cand_swap(&cand[store], &cand[hi - 1]);
+		if (store < k)
+			lo = store + 1;
+		else
+			hi = store;
+	}
+}
+
 /* Takes n of app's RUNNING containers out of service, newest first: the first n_park are parked into the standby
  * pool, the rest stopped. cand has room for every container. */
 static void plan_stop_newest(const PlanInput *in, int app, size_t n, size_t n_park, StopCandidate *cand, Plan *p)
@@ -172,8 +215,11 @@ static void plan_stop_newest(const PlanInput *in, int app, size_t n, size_t n_pa
 	for (size_t i = 0; i < in->n_containers; i++)
 		if (in->containers[i].app == app && in->containers[i].phase == PHASE_RUNNING)
 			cand[n_cand++] = (StopCandidate){.started_at = in->containers[i].started_at, .index = i};
-	qsort(cand, n_cand, sizeof(StopCandidate), stop_candidate_compare);
-	for (size_t k = 0; k < MIN(n, n_cand); k++)
+	n = MIN(n, n_cand);
+	if (n < n_cand)
+		cand_select(cand, n_cand, n);
+	qsort(cand, n, sizeof(StopCandidate), stop_candidate_compare);
+	for (size_t k = 0; k < n; k++)
 		if (k < n_park)
 			p->parks[p->n_parks++] = cand[k].index;
 		else
@@ -224,7 +270,7 @@ static void plan_starts(const PlanInput *in, const size_t *order, bool *taken, P
 	for (size_t k = 0; k < in->n_apps; k++) {
 		size_t i = order[k];
 		PlanAppResult *a = &p->apps[i];
-		unsigned active = a->running + a->starting, take;
+		unsigned active = a->running + a->starting + a->created, take;
 
 		if (!in->apps[i].can_start || active >= a->allocated)
 			continue;
@@ -268,7 +314,7 @@ static bool plan_quiet(const PlanInput *in, const Plan *p)
 	for (size_t i = 0; i < in->n_containers; i++) {
 		ContainerPhase ph = in->containers[i].phase;
 
-		if (ph == PHASE_STARTING || ph == PHASE_STOPPING || ph == PHASE_PARKING)
+		if (ph == PHASE_STARTING || ph == PHASE_STOPPING || ph == PHASE_PARKING || ph == PHASE_CREATED)
 			return false;
 	}
 	return true;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -212,10 +213,18 @@ static int parse_names(const cJSON *names, char *ret, size_t size)
 	return -EPROTO;
 }
 
+/* The owner label, copied only if it fits: an owner too long to be a node id is nobody the agent can be. */
+static void copy_node(char *dst, size_t size, const char *node)
+{
+	if (node && copy_string(dst, size, node) < 0)
+		dst[0] = 0;
+}
+
 static int parse_list_entry(const cJSON *item, DockerContainer *ret)
 {
 	const char *id = object_get_string(item, "Id");
-	const char *app = object_get_string(object_get(item, "Labels"), LABEL_APP);
+	const cJSON *labels = object_get(item, "Labels");
+	const char *app = object_get_string(labels, LABEL_APP);
 	DockerContainer c = {};
 
 	if (!docker_id_is_valid(id) || !app_name_is_valid(app))
@@ -229,6 +238,7 @@ static int parse_list_entry(const cJSON *item, DockerContainer *ret)
 		return -EPROTO;
 	if (copy_string(c.id, sizeof(c.id), id) < 0 || copy_string(c.app, sizeof(c.app), app) < 0)
 		return -EPROTO;
+	copy_node(c.node, sizeof(c.node), object_get_string(labels, LABEL_AGENT));
 	*ret = c;
 	return 0;
 }
@@ -257,6 +267,124 @@ int docker_json_parse_list(const cJSON *json, DockerContainer **ret, size_t *ret
 	}
 	*ret = TAKE_PTR(list);
 	*ret_n = n;
+	return 0;
+}
+
+/* The end of the JSON value that starts at p (an object, an array, a string or a scalar), or NULL if it does not
+ * end before end. Only brackets and strings are followed: the value itself is parsed afterwards. */
+static const char *value_end(const char *p, const char *end)
+{
+	unsigned depth = 0;
+	bool in_string = false;
+
+	for (; p < end; p++) {
+		if (in_string) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				in_string = false;
+			if (!in_string && depth == 0)
+				return p + 1;
+			continue;
+		}
+		if (*p == '"')
+			in_string = true;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']') {
+			if (depth == 0)
+				return p; /* a scalar ended by its container */
+			if (--depth == 0)
+				return p + 1;
+		} else if (depth == 0 && (*p == ',' || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+			return p;
+	}
+	return depth == 0 && !in_string ? end : NULL;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static int list_append(DockerContainer **list, size_t *n, size_t *size, const DockerContainer *c)
+{
+	if (*n == *size) {
+		size_t m = MAX(*size * 2, (size_t)64);
+		DockerContainer *l = reallocarray(*list, m, sizeof(DockerContainer));
+
+		if (!l)
+			return -ENOMEM;
+		*list = l;
+		*size = m;
+	}
+	(*list)[(*n)++] = *c;
+	return 0;
+}
+
+int docker_list_parse_step(DockerListParser *lp, size_t max_entries)
+{
+	const char *p = lp->text + lp->pos, *end = lp->text + lp->len;
+
+	if (!lp->started) {
+		p = skip_space(p, end);
+		if (p == end || *p != '[')
+			return -EPROTO;
+		p = skip_space(p + 1, end);
+		lp->started = true;
+	}
+	for (size_t k = 0; k < max_entries && p < end && *p != ']'; k++) {
+		const char *e = value_end(p, end);
+		DockerContainer c;
+		cJSON *item;
+		int r;
+
+		if (!e || e == p)
+			return -EPROTO;
+		/* One entry at a time: never a tree of the whole answer, which may hold a million entries. */
+		item = cJSON_ParseWithLength(p, (size_t)(e - p));
+		if (!item)
+			return -EPROTO;
+		r = parse_list_entry(item, &c);
+		cJSON_Delete(item);
+		if (r >= 0 && list_append(&lp->list, &lp->n, &lp->size, &c) < 0)
+			return -ENOMEM;
+		p = skip_space(e, end);
+		if (p < end && *p == ',')
+			p = skip_space(p + 1, end);
+		else if (p < end && *p != ']')
+			return -EPROTO;
+	}
+	lp->pos = (size_t)(p - lp->text);
+	if (p < end && *p != ']')
+		return 0; /* more to come */
+	if (p == end || skip_space(p + 1, end) != end)
+		return -EPROTO;
+	return 1;
+}
+
+void docker_list_parser_done(DockerListParser *lp)
+{
+	free(lp->list);
+	lp->list = NULL;
+	lp->n = lp->size = 0;
+}
+
+int docker_json_parse_list_text(const char *text, size_t len, DockerContainer **ret, size_t *ret_n)
+{
+	DockerListParser lp = {.text = text, .len = len};
+	int r;
+
+	while ((r = docker_list_parse_step(&lp, SIZE_MAX)) == 0)
+		;
+	if (r < 0) {
+		docker_list_parser_done(&lp);
+		return r;
+	}
+	*ret = TAKE_PTR(lp.list);
+	*ret_n = lp.n;
 	return 0;
 }
 
@@ -368,6 +496,8 @@ int docker_json_parse_event(const cJSON *json, DockerEvent *ret)
 	e.action = event_action_from_string(action);
 	if (app_name_is_valid(app) && copy_string(e.app, sizeof(e.app), app) < 0)
 		return -EPROTO;
+	copy_node(e.node, sizeof(e.node), object_get_string(attributes, LABEL_AGENT));
+	copy_node(e.name, sizeof(e.name), object_get_string(attributes, "name"));
 	if (e.action == DOCKER_EVENT_DIE)
 		e.exit_code = parse_exit_code_string(object_get_string(attributes, "exitCode"));
 	*ret = e;
@@ -383,6 +513,57 @@ int docker_json_parse_created_id(const cJSON *json, char ret[DOCKER_ID_MAX + 1])
 	if (!docker_id_is_valid(id))
 		return -EPROTO;
 	return copy_string(ret, DOCKER_ID_MAX + 1, id);
+}
+
+/* ---- paths ---- */
+
+/* One part of a path, escaped for a URL: RFC 3986's unreserved characters stay, everything else is %XX. */
+static void escape_part(char *dst, const char *src, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    strchr("-._~", ch)) {
+			*dst++ = (char)ch;
+			continue;
+		}
+		*dst++ = '%';
+		*dst++ = hex[ch >> 4];
+		*dst++ = hex[ch & 15];
+	}
+	*dst = 0;
+}
+
+int docker_image_path(const char *image, const char *suffix, char **ret)
+{
+	size_t len = image ? strlen(image) : 0;
+	_cleanup_free_ char *out = NULL;
+	char *p;
+
+	if (len == 0 || len > 1024)
+		return -EINVAL;
+	out = malloc(strlen("/images/") + 3 * len + strlen(suffix) + 1);
+	if (!out)
+		return -ENOMEM;
+	p = stpcpy(out, "/images");
+	for (const char *s = image;;) {
+		size_t n = strcspn(s, "/");
+
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return -EINVAL;
+		*p++ = '/';
+		escape_part(p, s, n);
+		p += strlen(p);
+		if (!s[n])
+			break;
+		s += n + 1;
+	}
+	strcpy(p, suffix);
+	*ret = TAKE_PTR(out);
+	return 0;
 }
 
 /* ---- RFC 3339 times ---- */

@@ -12,17 +12,23 @@
 #include "force12/docker.h"
 #include "force12/http-client.h"
 #include "force12/json.h"
+#include "force12/list.h"
 
 #define CALL_TIMEOUT_MSEC (30 * 1000ULL)
 #define STOP_MARGIN_MSEC  (30 * 1000ULL)
 #define PULL_TIMEOUT_MSEC (15 * 60 * 1000ULL)
-#define LIST_MAX_RESPONSE (32u * 1024 * 1024)
+#define LIST_MIN_RESPONSE (32u * 1024 * 1024)
+#define LIST_ENTRY_MAX    4096u /* a listed container weighs about 925 bytes (dockerd 20.10): room for labels */
 #define STREAM_LINE_MAX   (1024u * 1024) /* a longer line ends the stream (a resync follows) */
+#define LIST_SLICE        2000u          /* entries decoded per turn of the event loop */
+
+typedef struct ListDecode ListDecode;
 
 typedef struct Docker {
 	Engine engine; /* first: an Engine * is a Docker * */
 	sd_event *event;
 	HttpClient *http;
+	ListDecode *decodes; /* lists being decoded in slices */
 	char *socket_path;
 	char api_version[16];
 } Docker;
@@ -56,6 +62,72 @@ static void call_destroy(void *userdata)
 	call_free(userdata);
 }
 
+/* A good list decoded a slice per turn of the loop, so that a list of any size never holds it (the API answers in
+ * between). The answer goes to the caller when the last slice is done. */
+struct ListDecode {
+	LIST_FIELDS(ListDecode, decodes);
+	Docker *docker;
+	Call *call;
+	char *text;
+	DockerListParser parser;
+	sd_event_source *source;
+};
+
+static void list_decode_free(ListDecode *ld)
+{
+	LIST_REMOVE(decodes, ld->docker->decodes, ld);
+	sd_event_source_disable_unref(ld->source);
+	docker_list_parser_done(&ld->parser);
+	call_free(ld->call);
+	free(ld->text);
+	free(ld);
+}
+
+static int on_list_slice(sd_event_source *s, void *userdata)
+{
+	ListDecode *ld = userdata;
+	EngineReply reply = {.message = ""};
+	Call *c = ld->call;
+	int r = docker_list_parse_step(&ld->parser, LIST_SLICE);
+
+	if (r == 0)
+		return 0; /* the source stays on: the next slice in the next turn */
+	if (r < 0)
+		reply = (EngineReply){.error = r, .message = "the engine's answer could not be decoded"};
+	else {
+		reply.list = ld->parser.list;
+		reply.n_list = ld->parser.n;
+	}
+	(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	if (c->cb)
+		c->cb(&reply, c->userdata);
+	list_decode_free(ld); /* the callback may not free the engine: the agent frees it only at its own end */
+	return 0;
+}
+
+/* Takes c over; false if it could not start (c is untouched then). */
+static bool list_decode_start(Docker *d, Call *c, const char *body, size_t len)
+{
+	ListDecode *ld = calloc(1, sizeof(*ld));
+
+	if (!ld)
+		return false;
+	ld->docker = d;
+	ld->text = malloc(len + 1);
+	if (!ld->text || sd_event_add_defer(d->event, &ld->source, on_list_slice, ld) < 0) {
+		free(ld->text);
+		free(ld);
+		return false;
+	}
+	memcpy(ld->text, body, len);
+	ld->text[len] = 0;
+	ld->parser = (DockerListParser){.text = ld->text, .len = len};
+	ld->call = c;
+	(void)sd_event_source_set_enabled(ld->source, SD_EVENT_ON);
+	LIST_PREPEND(decodes, d->decodes, ld);
+	return true;
+}
+
 static Docker *docker_of(Engine *e)
 {
 	return (Docker *)e;
@@ -67,8 +139,10 @@ static Engine *docker_free(Engine *e)
 
 	if (!d)
 		return NULL;
-	/* Cancelled requests free their Call through call_destroy, never calling back. */
+	/* Cancelled requests free their Call through call_destroy, never calling back; so do lists being decoded. */
 	http_client_free(d->http);
+	while (d->decodes)
+		list_decode_free(d->decodes);
 	sd_event_unref(d->event);
 	free(d->socket_path);
 	free(d);
@@ -104,7 +178,7 @@ static int status_to_error(long status)
 }
 
 /* Decodes a successful answer by the call's kind, then hands it over. */
-static void reply_decoded(Call *c, const cJSON *json, EngineReply *reply)
+static void reply_decoded(Call *c, const cJSON *json, const char *body, size_t len, EngineReply *reply)
 {
 	_cleanup_free_ DockerContainer *list = NULL;
 	char id[DOCKER_ID_MAX + 1];
@@ -122,7 +196,7 @@ static void reply_decoded(Call *c, const cJSON *json, EngineReply *reply)
 			reply->inspect = &inspect;
 			break;
 		case CALL_LIST:
-			r = docker_json_parse_list(json, &list, &reply->n_list);
+			r = docker_json_parse_list_text(body ?: "", body ? len : 0, &list, &reply->n_list);
 			reply->list = list;
 			break;
 		case CALL_PLAIN:
@@ -149,7 +223,10 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 		error = status_to_error(status);
 		const char *type = http_request_header(req, "Content-Type");
 		bool is_json = type && strncmp(type, "application/json", 16) == 0;
-		if (len > 0 && is_json)
+		/* A good list is decoded entry by entry from the text (it may hold a million entries); the rest
+		 * (answers, and every error's message) as one tree. */
+		bool whole = !(c->kind == CALL_LIST && error == 0);
+		if (len > 0 && is_json && whole)
 			json = cJSON_ParseWithLength(body, len);
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(json, "message");
 		if (cJSON_IsString(m))
@@ -158,7 +235,7 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 			error = error ?: -EIO;
 			message = c->stream_error;
 		}
-		if (error == 0 && is_json && len > 0 && !json)
+		if (error == 0 && is_json && len > 0 && !json && whole)
 			error = -EPROTO, message = "malformed JSON in the engine's answer";
 	}
 	if (error == 0 && status == 200 && req && !c->docker->api_version[0]) {
@@ -167,8 +244,10 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 			snprintf(c->docker->api_version, sizeof(c->docker->api_version), "%s", v);
 	}
 
+	if (error == 0 && c->kind == CALL_LIST && list_decode_start(c->docker, c, body, len))
+		return;
 	EngineReply reply = {.error = error, .message = message};
-	reply_decoded(c, json, &reply);
+	reply_decoded(c, json, body, len, &reply);
 	call_free(c);
 }
 
@@ -280,9 +359,9 @@ static int docker_stop(Engine *e, const char *id, unsigned timeout_sec, EngineCa
 	return id_call(e, CALL_PLAIN, "POST", id, suffix, timeout_sec * 1000ULL + STOP_MARGIN_MSEC, cb, userdata);
 }
 
-static int docker_remove(Engine *e, const char *id, EngineCallback cb, void *userdata)
+static int docker_remove(Engine *e, const char *id, bool force, EngineCallback cb, void *userdata)
 {
-	return id_call(e, CALL_PLAIN, "DELETE", id, "", CALL_TIMEOUT_MSEC, cb, userdata);
+	return id_call(e, CALL_PLAIN, "DELETE", id, force ? "?force=1" : "", CALL_TIMEOUT_MSEC, cb, userdata);
 }
 
 static int docker_inspect(Engine *e, const char *id, EngineCallback cb, void *userdata)
@@ -306,25 +385,29 @@ static char *label_filter(const char *label, const char *type)
 }
 
 /* GET /containers/json?all=1 filtered by one label ("key=value"). */
-static int docker_list(Engine *e, const char *label, EngineCallback cb, void *userdata)
+static int docker_list(Engine *e, const char *label, size_t expect, EngineCallback cb, void *userdata)
 {
 	_cleanup_free_ char *filter = label_filter(label, NULL);
+	size_t limit = LIST_MIN_RESPONSE;
 	char path[1024];
 
 	if (!filter)
 		return -EINVAL;
+	/* The limit follows what the caller may own, so that a node of any capacity can sync. */
+	if (expect < SIZE_MAX / 2 / LIST_ENTRY_MAX)
+		limit = MAX(limit, expect * LIST_ENTRY_MAX);
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", filter);
-	return simple_call(docker_of(e), CALL_LIST, "GET", path, NULL, CALL_TIMEOUT_MSEC, LIST_MAX_RESPONSE, cb,
-	                   userdata);
+	return simple_call(docker_of(e), CALL_LIST, "GET", path, NULL, CALL_TIMEOUT_MSEC, limit, cb, userdata);
 }
 
 static int docker_image_inspect(Engine *e, const char *image, EngineCallback cb, void *userdata)
 {
-	char path[1024];
+	_cleanup_free_ char *path = NULL;
+	int r;
 
-	if (strlen(image) > 512 || strpbrk(image, "?#% \t\r\n"))
-		return -EINVAL;
-	snprintf(path, sizeof(path), "/images/%s/json", image);
+	r = docker_image_path(image, "/json", &path);
+	if (r < 0)
+		return r;
 	return simple_call(docker_of(e), CALL_PLAIN, "GET", path, NULL, CALL_TIMEOUT_MSEC, 0, cb, userdata);
 }
 

@@ -40,7 +40,10 @@ int agent_start(Agent *a);
 
 const Config *agent_config(const Agent *a);
 const char *agent_node_id(const Agent *a);
+/* False while the engine cannot be reached, and while its container lists fail (agent_engine_error says why). */
 bool agent_engine_reachable(const Agent *a);
+/* Why the engine is of no use although it answers pings (a list too big to hold, or garbage), or NULL. */
+const char *agent_engine_error(const Agent *a);
 bool agent_is_ready(const Agent *a);
 const AgentTotals *agent_totals(const Agent *a);
 const Histogram *agent_start_latency(const Agent *a);

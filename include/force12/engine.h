@@ -16,6 +16,7 @@
 #define LABEL_AGENT   "io.force12.agent"
 #define LABEL_APP     "io.force12.app"
 #define DOCKER_ID_MAX 64
+#define NODE_ID_MAX   199 /* the longest node id (--node-id) */
 
 typedef enum DockerState {
 	DOCKER_STATE_CREATED,
@@ -34,6 +35,7 @@ typedef struct DockerContainer {
 	char id[DOCKER_ID_MAX + 1];
 	char name[128];
 	char app[CONFIG_APP_NAME_MAX + 1];
+	char node[NODE_ID_MAX + 1]; /* the io.force12.agent label: "" if missing or too long */
 	DockerState state;
 	int64_t created; /* seconds since the epoch */
 } DockerContainer;
@@ -60,6 +62,8 @@ typedef struct DockerEvent {
 	DockerEventAction action;
 	char id[DOCKER_ID_MAX + 1];
 	char app[CONFIG_APP_NAME_MAX + 1]; /* "" if the label is missing */
+	char node[NODE_ID_MAX + 1];        /* the io.force12.agent label: "" if missing or too long */
+	char name[128];                    /* the container's name, "" if missing */
 	int exit_code;                     /* die: the exit code; else -1 */
 	int64_t time_nano;
 } DockerEvent;
@@ -124,10 +128,12 @@ typedef struct EngineOps {
 	int (*stop)(Engine *e, const char *id, unsigned timeout_sec, EngineCallback cb, void *userdata);
 	int (*pause)(Engine *e, const char *id, EngineCallback cb, void *userdata);
 	int (*unpause)(Engine *e, const char *id, EngineCallback cb, void *userdata);
-	int (*remove)(Engine *e, const char *id, EngineCallback cb, void *userdata);
+	/* force: a container that runs (or starts meanwhile) is killed first. */
+	int (*remove)(Engine *e, const char *id, bool force, EngineCallback cb, void *userdata);
 	int (*inspect)(Engine *e, const char *id, EngineCallback cb, void *userdata);
-	/* Every container (running or not) that carries the label "key=value". */
-	int (*list)(Engine *e, const char *label, EngineCallback cb, void *userdata);
+	/* Every container (running or not) that carries the label "key=value". expect: how many the caller may own;
+	 * the answer may be as large as that many entries need (and never less than a fixed floor). */
+	int (*list)(Engine *e, const char *label, size_t expect, EngineCallback cb, void *userdata);
 	int (*image_inspect)(Engine *e, const char *image, EngineCallback cb, void *userdata);
 	int (*pull)(Engine *e, const char *image, EngineCallback cb, void *userdata);
 	/* Container events of the label: on_event for each, done once when the stream ends. */

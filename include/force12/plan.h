@@ -20,6 +20,9 @@ typedef enum ContainerPhase {
 	PHASE_WARMING,  /* create -> start -> pause in flight for the standby pool: runs until paused, so it occupies
 	                 * capacity like STARTING (it never counts toward the app's target) */
 	PHASE_PARKING,  /* pause of a running container in flight: occupies capacity until paused */
+	PHASE_CREATED,  /* adopted in state "created" (not created by this agent in this life): a start sent before a
+	                 * restart may still land, so it occupies capacity and counts toward its app like STARTING
+	                 * until it is gone; it is removed (forced) */
 	_PHASE_MAX,
 } ContainerPhase;
 
@@ -49,6 +52,7 @@ typedef struct PlanAppResult {
 	unsigned allocated;                   /* what the node gives the app after capacity and priority */
 	unsigned running, starting, stopping; /* observed, by phase */
 	unsigned standby, warming, parking;   /* observed: the standby pool and what is on its way in */
+	unsigned created;                     /* observed: adopted "created" containers, on their way out */
 	unsigned starts;                      /* containers to create and start now */
 	unsigned resumes;                     /* standby containers to resume now (listed in Plan.resumes) */
 	unsigned warms;                       /* containers to create, start and pause into the pool now */
@@ -67,7 +71,8 @@ typedef struct Plan {
 	size_t n_resumes;
 	size_t *retires; /* STANDBY containers beyond the pool's size (or of unconfigured apps) to stop and remove */
 	size_t n_retires;
-	unsigned occupied; /* counting against capacity now: starting + running + stopping + parking + warming */
+	unsigned occupied; /* counting against capacity now: starting + running + stopping + parking + warming +
+	                    * created */
 } Plan;
 
 /* Rules:
@@ -76,6 +81,8 @@ typedef struct Plan {
  *    containers, newest started_at first (ties: higher index first);
  *  - containers of app -1 are stopped when running and removed when exited;
  *  - every PHASE_EXITED container is removed;
+ *  - every PHASE_CREATED container is removed too, but until it is gone it occupies capacity and counts toward its
+ *    app's starts like a STARTING one (it may start at any moment), never toward its stops;
  *  - starts only use capacity that is free now (capacity - occupied, occupied counting every phase in which
  *    the engine may run the container: STARTING, RUNNING, STOPPING, PARKING and WARMING, of every app,
  *    including app -1), handed out in priority order, and only to apps with can_start; so stops that make room

@@ -49,6 +49,7 @@ typedef struct FakeCall {
 	char id[DOCKER_ID_MAX + 1];
 	char name[128];
 	char app[CONFIG_APP_NAME_MAX + 1];
+	bool force;
 	EngineCallback cb;
 	void *userdata;
 } FakeCall;
@@ -81,7 +82,9 @@ typedef struct Fake {
 	unsigned max_running; /* the most of ours running at once, by the fake's truth */
 	unsigned stop_exit_code;
 	unsigned calls_made[_F_MAX];
-	bool events_first; /* deliver the events a call causes before its answer */
+	bool events_first;   /* deliver the events a call causes before its answer */
+	bool ignore_filters; /* list and stream every container, like an engine (or proxy) that ignores filters= */
+	unsigned forced_removes;
 } Fake;
 
 static void fake_deliver_events(Fake *f);
@@ -128,12 +131,14 @@ static void fake_emit(Fake *f, DockerEventAction action, const FakeContainer *c)
 {
 	DockerEvent *e;
 
-	if (!f->stream_open || !streq(c->node, NODE) || f->n_events >= FAKE_MAX_EVENTS)
+	if (!f->stream_open || (!streq(c->node, NODE) && !f->ignore_filters) || f->n_events >= FAKE_MAX_EVENTS)
 		return;
 	e = &f->events[f->n_events++];
 	*e = (DockerEvent){.action = action, .exit_code = action == DOCKER_EVENT_DIE ? c->exit_code : -1};
 	snprintf(e->id, sizeof(e->id), "%s", c->id);
 	snprintf(e->app, sizeof(e->app), "%s", c->app);
+	snprintf(e->node, sizeof(e->node), "%s", c->node);
+	snprintf(e->name, sizeof(e->name), "%s", c->name);
 }
 
 static FakeContainer *fake_add(Fake *f, const char *name, const char *app, const char *node, DockerState state)
@@ -227,19 +232,29 @@ static int fake_create(Engine *e, const EngineCreateSpec *spec, EngineCallback c
 ID_OP(fake_start, F_START)
 ID_OP(fake_pause, F_PAUSE)
 ID_OP(fake_unpause, F_UNPAUSE)
-ID_OP(fake_remove, F_REMOVE)
 ID_OP(fake_inspect, F_INSPECT)
 ID_OP(fake_image_inspect, F_IMAGE_INSPECT)
 ID_OP(fake_pull, F_PULL)
+
+static int fake_remove(Engine *e, const char *id, bool force, EngineCallback cb, void *userdata)
+{
+	Fake *f = fake_of(e);
+	int r = fake_queue(e, F_REMOVE, id, NULL, cb, userdata);
+
+	f->calls[f->n_calls - 1].force = force;
+	f->forced_removes += force;
+	return r;
+}
 
 static int fake_stop(Engine *e, const char *id, unsigned timeout_sec, EngineCallback cb, void *userdata)
 {
 	return fake_queue(e, F_STOP, id, NULL, cb, userdata);
 }
 
-static int fake_list(Engine *e, const char *label, EngineCallback cb, void *userdata)
+static int fake_list(Engine *e, const char *label, size_t expect, EngineCallback cb, void *userdata)
 {
 	assert_string_equal(label, LABEL_AGENT "=" NODE);
+	assert_true(expect >= fake_of(e)->n_ctr);
 	return fake_queue(e, F_LIST, NULL, NULL, cb, userdata);
 }
 
@@ -341,8 +356,10 @@ static int fake_apply(Fake *f, const FakeCall *call, EngineReply *reply, DockerI
 		fake_note_running(f);
 		return 0;
 	case F_REMOVE:
-		if (c->state == DOCKER_STATE_RUNNING || c->state == DOCKER_STATE_PAUSED)
+		if ((c->state == DOCKER_STATE_RUNNING || c->state == DOCKER_STATE_PAUSED) && !call->force)
 			return -EBUSY;
+		if (c->state == DOCKER_STATE_RUNNING || c->state == DOCKER_STATE_PAUSED)
+			fake_die(f, c, 137);
 		fake_emit(f, DOCKER_EVENT_DESTROY, c);
 		fake_drop(f, c);
 		return 0;
@@ -375,10 +392,11 @@ static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
 	reply.error = error ?: fake_apply(f, &call, &reply, &inspect);
 	if (reply.error == 0 && call.op == F_LIST) {
 		for (size_t k = 0; k < f->n_ctr; k++)
-			if (streq(f->ctr[k].node, NODE)) {
+			if (streq(f->ctr[k].node, NODE) || f->ignore_filters) {
 				DockerContainer *l = &list[reply.n_list++];
 				*l = (DockerContainer){.state = f->ctr[k].state, .created = f->ctr[k].created};
 				snprintf(l->id, sizeof(l->id), "%s", f->ctr[k].id);
+				snprintf(l->node, sizeof(l->node), "%s", f->ctr[k].node);
 				snprintf(l->name, sizeof(l->name), "%s", f->ctr[k].name);
 				snprintf(l->app, sizeof(l->app), "%s", f->ctr[k].app);
 			}
@@ -738,11 +756,12 @@ static void test_die_event_frees_the_place_before_the_stop_answer(void **state)
 
 static Fake *fake_new(void);
 
-static void test_remove_409_adopts_a_container_that_runs_after_all(void **state)
+/* A created container left by an agent that was killed: its start (sent before the kill) may land at any moment.
+ * It holds its place until it is gone, and the remove is forced, so that it cannot run on after it. */
+static void test_adopted_created_is_removed_by_force(void **state)
 {
 	Fake *f = fake_new();
 	FakeContainer *c;
-	Container *ac;
 	T *t;
 
 	fake_add(f, "force12-a-left", "a", NODE, DOCKER_STATE_CREATED);
@@ -753,14 +772,15 @@ static void test_remove_409_adopts_a_container_that_runs_after_all(void **state)
 		if (t->fake->n_calls > 0 && fake_pending(t->fake, F_REMOVE) < 0)
 			fake_answer(t->fake, 0, 0);
 	}
-	/* A start queued by an agent that was killed lands now: it runs after all, and the remove gets a 409. */
 	c = &t->fake->ctr[0];
+	assert_int_equal(container_find(t->agent, c->id)->phase, PHASE_CREATED);
+	assert_true(t->fake->calls[pending(t, F_REMOVE)].force);
+	/* The start queued by the killed agent lands now: the forced remove kills it and removes it anyway. */
 	c->state = DOCKER_STATE_RUNNING;
-	fake_answer(t->fake, pending(t, F_REMOVE), 0);
+	fake_emit(t->fake, DOCKER_EVENT_START, c);
+	fake_deliver_events(t->fake);
 	loop_idle(t);
-	ac = container_find(t->agent, c->id);
-	assert_non_null(ac);
-	assert_true(ac->phase == PHASE_STOPPING || ac->phase == PHASE_RUNNING);
+	fake_answer(t->fake, pending(t, F_REMOVE), 0);
 	check_converged(t, 0, 0);
 	assert_int_equal(t->fake->n_ctr, 0);
 	t_free(t);
@@ -1016,6 +1036,83 @@ static void test_foreign_containers_untouched(void **state)
 	t_free(t);
 }
 
+/* The agent was SIGKILLed mid scale-up (issue: 15/12/11 running of target 8 on capacity 9): 3 of its containers run,
+ * 5 are created with their starts still on their way in the engine. The new agent counts the 5 against capacity
+ * and the target until they are gone, removes them by force, and never runs more than the target, even when the
+ * old starts land while it works. */
+static void test_sigkill_mid_scale_up_never_over_target(void **state)
+{
+	const char *config = "{\"capacity\": 9, \"resync_interval\": 3600, \"parallel\": 8, \"apps\": ["
+	                     "{\"name\": \"a\", \"image\": \"busybox\", \"priority\": 1, \"target\": 8},"
+	                     "{\"name\": \"b\", \"image\": \"busybox\", \"priority\": 2}]}";
+	Fake *f = fake_new();
+	unsigned targets[CONFIG_MAX_APPS] = {8, 0};
+	char name[32];
+	T *t;
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "force12-a-old%d", i);
+		fake_add(f, name, "a", NODE, i < 3 ? DOCKER_STATE_RUNNING : DOCKER_STATE_CREATED);
+	}
+	t = t_new_with(config, f);
+	agent_set_targets(t->agent, targets);
+	/* Until the list is merged and the first removes are out, answer everything but the removes. */
+	for (int i = 0; i < 50 && fake_pending(t->fake, F_REMOVE) < 0; i++) {
+		step(t);
+		fake_deliver_events(t->fake);
+		if (t->fake->n_calls > 0 && fake_pending(t->fake, F_REMOVE) < 0)
+			fake_answer(t->fake, 0, 0);
+	}
+	step(t);
+	assert_int_equal(t->fake->calls_made[F_CREATE], 0); /* 3 running + 5 created = 8: nothing to add yet */
+	/* The old starts land now, one by one, while the forced removes are in flight. */
+	for (size_t i = 0; i < t->fake->n_ctr; i++)
+		if (t->fake->ctr[i].state == DOCKER_STATE_CREATED) {
+			t->fake->ctr[i].state = DOCKER_STATE_RUNNING;
+			fake_emit(t->fake, DOCKER_EVENT_START, &t->fake->ctr[i]);
+			fake_note_running(t->fake);
+			step(t);
+		}
+	assert_int_equal(t->fake->calls_made[F_CREATE], 0);
+	check_converged(t, 8, 0);
+	assert_true(t->fake->max_running <= 8);
+	assert_true(t->fake->forced_removes >= 1);
+	t_free(t);
+}
+
+/* Issue 15, finding 1: an engine (or a socket proxy) that ignores filters= lists and streams every container.
+ * The agent acts only on those carrying its own node id: not on another node's, not on one with only an app
+ * label, not on one owned by someone else, whatever their state and whatever happens to them. */
+static void test_engine_ignoring_filters_foreign_untouched(void **state)
+{
+	Fake *f = fake_new();
+	T *t;
+
+	f->ignore_filters = true;
+	fake_add(f, "prod-db", "a", "n2", DOCKER_STATE_RUNNING);
+	fake_add(f, "db", "a", "", DOCKER_STATE_RUNNING);
+	fake_add(f, "their-a", "a", "someone", DOCKER_STATE_CREATED);
+	fake_add(f, "their-b", "b", "someone", DOCKER_STATE_EXITED);
+	t = t_new_with(default_config, f);
+	set_targets(t, 2, 1);
+	check_converged(t, 2, 1);
+	/* Their events reach the agent too: a foreign container dies, is started, is paused. */
+	fake_die(t->fake, fake_find(t->fake, "prod-db"), 1);
+	fake_find(t->fake, "their-a")->state = DOCKER_STATE_RUNNING;
+	fake_emit(t->fake, DOCKER_EVENT_START, fake_find(t->fake, "their-a"));
+	fake_emit(t->fake, DOCKER_EVENT_CREATE, fake_find(t->fake, "db"));
+	set_targets(t, 0, 0);
+	check_converged(t, 0, 0);
+	assert_int_equal(t->fake->foreign_touched, 0);
+	assert_int_equal(t->agent->n_containers, 0);
+	assert_int_equal(t->fake->n_ctr, 4);
+	assert_int_equal(fake_count(t->fake, "", DOCKER_STATE_RUNNING), 1);
+	assert_int_equal(fake_count(t->fake, "someone", DOCKER_STATE_RUNNING), 1);
+	assert_int_equal(fake_count(t->fake, "someone", DOCKER_STATE_EXITED), 1);
+	assert_int_equal(fake_count(t->fake, "n2", DOCKER_STATE_EXITED), 1);
+	t_free(t);
+}
+
 static void test_killed_container_is_replaced(void **state)
 {
 	T *t = t_new(default_config);
@@ -1163,6 +1260,44 @@ static void test_list_failure_recovers(void **state)
 
 /* ---- the warm standby ---- */
 
+/* Issue 15, finding 4: an engine that answers pings but whose lists fail (one too big to hold, or garbage) is
+ * not listed 10 times a second for ever: the lists back off like pings, the failure shows in the agent's health
+ * (and so in /healthz and /v1/status), and "Engine reachable" is not said again each time. */
+static void test_list_failures_back_off(void **state)
+{
+	T *t = t_new_with(default_config, NULL);
+	usec_t when = 0;
+
+	for (unsigned k = 1; k <= 4; k++) {
+		for (int i = 0; i < 20 && fake_pending(t->fake, F_LIST) < 0; i++) {
+			loop_idle(t);
+			fake_deliver_events(t->fake);
+			if (t->fake->n_calls && fake_pending(t->fake, F_LIST) < 0)
+				fake_answer(t->fake, 0, 0);
+			else if (fake_pending(t->fake, F_LIST) < 0)
+				(void)sd_event_run(t->event, 3 * USEC_PER_SEC); /* the next ping, after its delay */
+		}
+		fake_answer(t->fake, pending(t, F_LIST), -EFBIG);
+		step(t);
+		assert_false(agent_is_ready(t->agent));
+		assert_false(agent_engine_reachable(t->agent));
+		assert_non_null(agent_engine_error(t->agent));
+		assert_non_null(strstr(agent_engine_error(t->agent), "container list failed"));
+		/* The next try waits as a ping after k failures would: 100 ms doubling, not 100 ms each time. */
+		assert_true(source_on(t->agent->ping_timer));
+		assert_int_equal(sd_event_source_get_time(t->agent->ping_timer, &when), 0);
+		assert_true(when >= now_usec(CLOCK_MONOTONIC) +
+		                            backoff_delay(100 * USEC_PER_MSEC, 2 * USEC_PER_SEC, k + 1) -
+		                            50 * USEC_PER_MSEC);
+	}
+	assert_int_equal(t->fake->calls_made[F_LIST], 4);
+	behave(t, 5000);
+	assert_true(agent_is_ready(t->agent));
+	assert_true(agent_engine_reachable(t->agent));
+	assert_null(agent_engine_error(t->agent));
+	t_free(t);
+}
+
 static void test_standby_pool_fills(void **state)
 {
 	T *t = t_new(standby_config);
@@ -1307,6 +1442,7 @@ static double resync_usec(unsigned n)
 		snprintf(list[i].id, sizeof(list[i].id), "%064x", i + 1);
 		snprintf(list[i].name, sizeof(list[i].name), "force12-a-%u", i);
 		snprintf(list[i].app, sizeof(list[i].app), "a");
+		snprintf(list[i].node, sizeof(list[i].node), NODE);
 	}
 	t->agent->list_seq = ++t->agent->seq;
 	begin = now_usec(CLOCK_MONOTONIC);
@@ -1512,7 +1648,7 @@ int main(void)
 	        cmocka_unit_test(test_preemption_stops_before_it_starts),
 	        cmocka_unit_test(test_die_before_the_stop_answer),
 	        cmocka_unit_test(test_die_event_frees_the_place_before_the_stop_answer),
-	        cmocka_unit_test(test_remove_409_adopts_a_container_that_runs_after_all),
+	        cmocka_unit_test(test_adopted_created_is_removed_by_force),
 	        cmocka_unit_test(test_enoent_on_start),
 	        cmocka_unit_test(test_enoent_on_stop),
 	        cmocka_unit_test(test_enoent_on_the_inspect_after_stop),
@@ -1528,6 +1664,8 @@ int main(void)
 	        cmocka_unit_test(test_leftovers_removed_at_startup),
 	        cmocka_unit_test(test_unknown_app_is_stopped_and_removed),
 	        cmocka_unit_test(test_foreign_containers_untouched),
+	        cmocka_unit_test(test_sigkill_mid_scale_up_never_over_target),
+	        cmocka_unit_test(test_engine_ignoring_filters_foreign_untouched),
 	        cmocka_unit_test(test_killed_container_is_replaced),
 	        cmocka_unit_test(test_removed_container_is_replaced),
 	        cmocka_unit_test(test_term_ignoring_is_counted_killed),
@@ -1537,6 +1675,7 @@ int main(void)
 	        cmocka_unit_test(test_parallel_limit_holds),
 	        cmocka_unit_test(test_reload_drops_an_app),
 	        cmocka_unit_test(test_list_failure_recovers),
+	        cmocka_unit_test(test_list_failures_back_off),
 	        cmocka_unit_test(test_standby_pool_fills),
 	        cmocka_unit_test(test_standby_resume_before_create),
 	        cmocka_unit_test(test_standby_park_on_scale_down),

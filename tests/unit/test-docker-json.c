@@ -218,6 +218,7 @@ static void test_list_realistic(void **state)
 	assert_string_equal(list[0].app, "priority1");
 	assert_int_equal(list[0].state, DOCKER_STATE_RUNNING);
 	assert_int_equal(list[0].created, T_SEC);
+	assert_string_equal(list[0].node, "node-1"); /* the owner, for the agent to check (issue 15) */
 
 	assert_string_equal(list[1].id, ID_B);
 	assert_string_equal(list[1].name, "force12-priority2-00ff00ff");
@@ -229,6 +230,49 @@ static void test_list_realistic(void **state)
 	assert_string_equal(list[2].name, "force12-priority1-12345678");
 	assert_int_equal(list[2].state, DOCKER_STATE_CREATED);
 	assert_int_equal(list[2].created, 0);
+}
+
+/* The text decoder gives what the tree decoder gives, on every fixture, and refuses what is not one array. */
+static void test_list_text_same_as_tree(void **state)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = json(list_answer);
+	_cleanup_free_ char *text = cJSON_PrintUnformatted(j), *pretty = cJSON_Print(j);
+	_cleanup_free_ DockerContainer *a = NULL, *b = NULL, *c = NULL;
+	static const char *const bad[] = {"", "{}", "[", "[{}", "[{},]x", "[1 2]", "[\"a]", "[] []", "x"};
+	DockerContainer *d = NULL;
+	size_t na = 0, nb = 0, nc = 0, nd = 0;
+
+	assert_int_equal(docker_json_parse_list(j, &a, &na), 0);
+	assert_int_equal(docker_json_parse_list_text(text, strlen(text), &b, &nb), 0);
+	assert_int_equal(docker_json_parse_list_text(pretty, strlen(pretty), &c, &nc), 0);
+	assert_int_equal(na, 3);
+	assert_int_equal(nb, na);
+	assert_int_equal(nc, na);
+	for (size_t i = 0; i < na; i++)
+		for (const DockerContainer *x = &b[i]; x; x = x == &b[i] ? &c[i] : NULL) {
+			assert_string_equal(a[i].id, x->id);
+			assert_string_equal(a[i].name, x->name);
+			assert_string_equal(a[i].app, x->app);
+			assert_string_equal(a[i].node, x->node);
+			assert_int_equal(a[i].state, x->state);
+			assert_int_equal(a[i].created, x->created);
+		}
+	/* In steps of one entry: the same, a step at a time. */
+	DockerListParser lp = {.text = pretty, .len = strlen(pretty)};
+	int r, steps = 0;
+	while ((r = docker_list_parse_step(&lp, 1)) == 0)
+		steps++;
+	assert_int_equal(r, 1);
+	assert_true(steps >= 3);
+	assert_int_equal(lp.n, na);
+	for (size_t i = 0; i < na; i++)
+		assert_string_equal(lp.list[i].id, a[i].id);
+	docker_list_parser_done(&lp);
+	assert_int_equal(docker_json_parse_list_text(" [ ] ", 5, &d, &nd), 0);
+	assert_int_equal(nd, 0);
+	assert_null(d);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		assert_int_equal(docker_json_parse_list_text(bad[i], strlen(bad[i]), &d, &nd), -EPROTO);
 }
 
 static void test_list_empty(void **state)
@@ -516,9 +560,44 @@ static void test_event_lifecycle(void **state)
 		assert_int_equal(e.action, cases[i].expected);
 		assert_string_equal(e.id, ID_A);
 		assert_string_equal(e.app, "priority1");
+		assert_string_equal(e.node, "node-1");
+		assert_string_equal(e.name, "force12-priority1-ab12cd34");
 		assert_int_equal(e.exit_code, -1);
 		assert_int_equal(e.time_nano, T_NANO);
 	}
+}
+
+/* The owner label is what the agent's ownership check reads: missing, or too long to be a node id, is nobody. */
+static void test_owner_label(void **state)
+{
+	char text[1024], *long_id = malloc(NODE_ID_MAX + 2);
+	_cleanup_free_ DockerContainer *list = NULL;
+	size_t n = 0;
+	cJSON *j;
+
+	assert_non_null(long_id);
+	memset(long_id, 'n', NODE_ID_MAX + 1);
+	long_id[NODE_ID_MAX + 1] = 0;
+	snprintf(text, sizeof(text),
+	         "[{'Id': '" ID_A "', 'Names': ['/a'], 'Created': 1, 'State': 'running',"
+	         " 'Labels': {'io.force12.app': 'priority1'}},"
+	         " {'Id': '" ID_B "', 'Names': ['/b'], 'Created': 1, 'State': 'running',"
+	         " 'Labels': {'io.force12.app': 'priority1', 'io.force12.agent': '%s'}},"
+	         " {'Id': '" ID_C "', 'Names': ['/c'], 'Created': 1, 'State': 'running',"
+	         " 'Labels': {'io.force12.app': 'priority1', 'io.force12.agent': 'n2'}}]",
+	         long_id);
+	j = json(text);
+	assert_int_equal(docker_json_parse_list(j, &list, &n), 0);
+	cJSON_Delete(j);
+	assert_int_equal(n, 3);
+	assert_string_equal(list[0].node, "");
+	assert_string_equal(list[1].node, "");
+	assert_string_equal(list[2].node, "n2");
+	free(long_id);
+	DockerEvent e = parse_event_ok(
+	        json("{'Type': 'container', 'Action': 'start', 'Actor': {'ID': '" ID_B "', 'Attributes': {}}}"));
+	assert_string_equal(e.node, "");
+	assert_string_equal(e.name, "");
 }
 
 static void test_event_die(void **state)
@@ -806,6 +885,38 @@ static void test_time_invalid(void **state)
 	assert_int_equal(usec, 42);
 }
 
+/* Issue 15, finding 7: an image name never changes which call is made. */
+static void test_image_path_escaped(void **state)
+{
+	static const struct {
+		const char *image, *path;
+	} good[] = {
+	        {"busybox", "/images/busybox/json"},
+	        {"busybox:latest", "/images/busybox%3Alatest/json"},
+	        {"localhost:5000/team/app:1.2", "/images/localhost%3A5000/team/app%3A1.2/json"},
+	        {"busybox@sha256:ab12", "/images/busybox%40sha256%3Aab12/json"},
+	        {"x?all=1#y", "/images/x%3Fall%3D1%23y/json"},
+	        {"a%2e%2e", "/images/a%252e%252e/json"},
+	        {"..x/y..", "/images/..x/y../json"},
+	};
+	static const char *const bad[] = {
+	        "x/../../../containers/0123abcd", "..", ".", "a/./b", "a//b", "/a", "a/", "",
+	};
+	char *path;
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		assert_int_equal(docker_image_path(good[i].image, "/json", &path), 0);
+		assert_string_equal(path, good[i].path);
+		free(path);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		path = NULL;
+		assert_int_equal(docker_image_path(bad[i], "/json", &path), -EINVAL);
+		assert_null(path);
+	}
+	assert_int_equal(docker_image_path(NULL, "/json", &path), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -820,7 +931,8 @@ int main(void)
 	        cmocka_unit_test(test_event_app_label),       cmocka_unit_test(test_event_time),
 	        cmocka_unit_test(test_event_malformed),       cmocka_unit_test(test_created_id),
 	        cmocka_unit_test(test_id_is_valid),           cmocka_unit_test(test_time_valid),
-	        cmocka_unit_test(test_time_invalid),
+	        cmocka_unit_test(test_time_invalid),          cmocka_unit_test(test_image_path_escaped),
+	        cmocka_unit_test(test_owner_label),           cmocka_unit_test(test_list_text_same_as_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -167,6 +167,26 @@ static void test_capacity_one_swap(void **state)
 	assert_int_equal(c->apps[1].starts, 0);
 }
 
+/* The SIGKILL mid scale-up: 3 run, 5 were created by the killed agent (their starts may still land). They hold
+ * their places and count toward the target, and are removed; nothing new starts until they are gone. */
+static void test_adopted_created_holds_its_place(void **state)
+{
+	const PlanApp apps[] = {APP("priority1", 1, 8)};
+	const PlanContainer c[] = {CTR(0, PHASE_RUNNING, 1), CTR(0, PHASE_RUNNING, 2), CTR(0, PHASE_RUNNING, 3),
+	                           CTR(0, PHASE_CREATED, 4), CTR(0, PHASE_CREATED, 5), CTR(0, PHASE_CREATED, 6),
+	                           CTR(0, PHASE_CREATED, 7), CTR(0, PHASE_CREATED, 8)};
+	_cleanup_plan_ Plan *p = compute(9, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
+	_cleanup_plan_ Plan *q = compute(9, apps, ELEMENTSOF(apps), c, 3);
+
+	assert_int_equal(p->occupied, 8);
+	assert_int_equal(p->apps[0].created, 5);
+	assert_int_equal(p->n_removes, 5);
+	assert_int_equal(p->n_stops, 0); /* the running ones are wanted: never stopped for them */
+	assert_int_equal(total_starts(p), 0);
+	/* Once they are gone, the rest is started. */
+	assert_int_equal(q->apps[0].starts, 5);
+}
+
 static void test_capacity_zero(void **state)
 {
 	const PlanApp apps[] = {APP("priority1", 1, 5)};
@@ -671,6 +691,7 @@ static bool engine_may_run(ContainerPhase ph)
 	case PHASE_STOPPING: /* runs until the stop lands */
 	case PHASE_PARKING:  /* runs until the pause lands */
 	case PHASE_WARMING:  /* create -> start -> pause: runs between the start and the pause */
+	case PHASE_CREATED:  /* adopted "created": a start sent before a restart may land at any moment */
 		return true;
 	default:
 		return false;
@@ -695,7 +716,7 @@ static void check_counts_and_starts(const PlanInput *in, const Plan *p)
 	unsigned occupied = 0, starts = 0;
 
 	for (size_t i = 0; i < in->n_apps; i++) {
-		unsigned run = 0, sta = 0, sto = 0, active;
+		unsigned run = 0, sta = 0, sto = 0, cre = 0, active;
 
 		for (size_t k = 0; k < in->n_containers; k++) {
 			if (in->containers[k].app != (int)i)
@@ -703,11 +724,13 @@ static void check_counts_and_starts(const PlanInput *in, const Plan *p)
 			run += in->containers[k].phase == PHASE_RUNNING;
 			sta += in->containers[k].phase == PHASE_STARTING;
 			sto += in->containers[k].phase == PHASE_STOPPING;
+			cre += in->containers[k].phase == PHASE_CREATED;
 		}
 		assert_int_equal(p->apps[i].running, run);
 		assert_int_equal(p->apps[i].starting, sta);
 		assert_int_equal(p->apps[i].stopping, sto);
-		active = run + sta;
+		assert_int_equal(p->apps[i].created, cre);
+		active = run + sta + cre;
 		/* Resumes and creates together fill the allocation, no more; the pool is used first. */
 		assert_true(p->apps[i].starts + p->apps[i].resumes <=
 		            (p->apps[i].allocated > active ? p->apps[i].allocated - active : 0));
@@ -819,11 +842,12 @@ static void check_removes(const PlanInput *in, const Plan *p)
 
 	for (size_t r = 0; r < p->n_removes; r++) {
 		assert_true(p->removes[r] < in->n_containers);
-		assert_int_equal(in->containers[p->removes[r]].phase, PHASE_EXITED);
+		assert_true(in->containers[p->removes[r]].phase == PHASE_EXITED ||
+		            in->containers[p->removes[r]].phase == PHASE_CREATED);
 		assert_false(contains(p->removes, r, p->removes[r]));
 	}
 	for (size_t k = 0; k < in->n_containers; k++)
-		exited += in->containers[k].phase == PHASE_EXITED;
+		exited += in->containers[k].phase == PHASE_EXITED || in->containers[k].phase == PHASE_CREATED;
 	assert_int_equal(p->n_removes, exited);
 }
 
@@ -856,7 +880,10 @@ static void check_standby(const PlanInput *in, const Plan *p)
 	}
 	for (size_t k = 0; k < in->n_containers; k++) {
 		ContainerPhase ph = in->containers[k].phase;
-		quiet = quiet && ph != PHASE_STARTING && ph != PHASE_STOPPING && ph != PHASE_PARKING;
+		quiet = quiet && ph != PHASE_STARTING && ph != PHASE_STOPPING && ph != PHASE_PARKING &&
+		        ph != PHASE_CREATED;
+		if (ph == PHASE_CREATED) /* removed, always */
+			assert_true(contains(p->removes, p->n_removes, k));
 		if (in->containers[k].app < 0 && ph == PHASE_STANDBY && !full)
 			assert_true(contains(p->retires, p->n_retires, k));
 	}
@@ -1354,6 +1381,7 @@ int main(void)
 	        cmocka_unit_test(test_zero_targets),
 	        cmocka_unit_test(test_capacity_one),
 	        cmocka_unit_test(test_capacity_one_swap),
+	        cmocka_unit_test(test_adopted_created_holds_its_place),
 	        cmocka_unit_test(test_capacity_zero),
 	        cmocka_unit_test(test_force12_qos),
 	        cmocka_unit_test(test_force12_qos_with_containers),
