@@ -222,9 +222,14 @@ static enum MHD_Result get_healthz(struct MHD_Connection *conn, Api *api, const 
 {
 	bool ok = agent_engine_reachable(api->agent);
 	const char *note = api->health_hook ? api->health_hook(api->hook_userdata) : NULL;
+	const char *why = agent_engine_error(api->agent);
 	char *text = NULL;
 
-	if (asprintf(&text, "%s%s%s\n", ok ? "ok" : "engine not reachable", note ? "; " : "", note ? note : "") < 0)
+	if (asprintf(&text, "%s%s%s\n",
+	             ok    ? "ok"
+	             : why ? why
+	                   : "engine not reachable",
+	             note ? "; " : "", note ? note : "") < 0)
 		text = NULL;
 	return respond(conn, api, "/healthz", ok ? 200 : 503, "text/plain; charset=utf-8", text);
 }

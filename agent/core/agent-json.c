@@ -56,7 +56,11 @@ static cJSON *docker_json(Agent *a)
 
 	if (!o)
 		return NULL;
-	cJSON_AddBoolToObject(o, "reachable", a->engine_up);
+	cJSON_AddBoolToObject(o, "reachable", agent_engine_reachable(a));
+	if (agent_engine_error(a))
+		cJSON_AddStringToObject(o, "error", agent_engine_error(a));
+	else
+		cJSON_AddNullToObject(o, "error");
 	if (v)
 		cJSON_AddStringToObject(o, "api_version", v);
 	else

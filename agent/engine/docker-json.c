@@ -30,6 +30,21 @@ static const struct {
 } event_action_table[] = {
         {"create", DOCKER_EVENT_CREATE},   {"start", DOCKER_EVENT_START}, {"die", DOCKER_EVENT_DIE},
         {"destroy", DOCKER_EVENT_DESTROY}, {"pause", DOCKER_EVENT_PAUSE}, {"unpause", DOCKER_EVENT_UNPAUSE},
+        {"remove", DOCKER_EVENT_DESTROY}, /* Podman's name for destroy */
+};
+
+/* Podman's compatible API passes states of its own through: "stopping" while a stop waits for the process (Docker
+ * says "running" until the process is gone), "stopped" for exited before its cleanup, "initialized" for created
+ * with its runtime state prepared, "configured" in some versions' lists. Each is read as Docker's equivalent
+ * (docs/engines.md). */
+static const struct {
+	const char *name;
+	DockerState state;
+} podman_state_table[] = {
+        {"stopping", DOCKER_STATE_RUNNING},
+        {"stopped", DOCKER_STATE_EXITED},
+        {"initialized", DOCKER_STATE_CREATED},
+        {"configured", DOCKER_STATE_CREATED},
 };
 
 /* The engine writes states in lower case; its API document's examples still show "Exited", so case is ignored. */
@@ -40,6 +55,9 @@ DockerState docker_state_from_string(const char *s)
 	for (size_t i = 0; i < ELEMENTSOF(state_table); i++)
 		if (strcasecmp(state_table[i], s) == 0)
 			return (DockerState)i;
+	for (size_t i = 0; i < ELEMENTSOF(podman_state_table); i++)
+		if (strcasecmp(podman_state_table[i].name, s) == 0)
+			return podman_state_table[i].state;
 	return _DOCKER_STATE_INVALID;
 }
 

@@ -231,6 +231,13 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(json, "message");
 		if (cJSON_IsString(m))
 			message = m->valuestring;
+		/* Podman answers 500 where Docker says 409 (a container in the wrong state, a name taken); its
+		 * "cause" tells them apart from real server errors (docs/engines.md). */
+		const cJSON *cause = cJSON_GetObjectItemCaseSensitive(json, "cause");
+		if (status == 500 && cJSON_IsString(cause) &&
+		    (streq(cause->valuestring, "container state improper") ||
+		     streq(cause->valuestring, "that name is already in use")))
+			error = -EBUSY;
 		if (c->stream_error && (error == 0 || !message[0])) {
 			error = error ?: -EIO;
 			message = c->stream_error;

@@ -409,6 +409,11 @@ static void test_state_strings(void **state)
 	assert_string_equal(docker_state_to_string(DOCKER_STATE_DEAD), "dead");
 	assert_int_equal(docker_state_from_string("removing"), DOCKER_STATE_REMOVING);
 	assert_int_equal(docker_state_from_string("Exited"), DOCKER_STATE_EXITED);
+	/* Podman's own states, read as Docker's. */
+	assert_int_equal(docker_state_from_string("stopping"), DOCKER_STATE_RUNNING);
+	assert_int_equal(docker_state_from_string("stopped"), DOCKER_STATE_EXITED);
+	assert_int_equal(docker_state_from_string("initialized"), DOCKER_STATE_CREATED);
+	assert_int_equal(docker_state_from_string("configured"), DOCKER_STATE_CREATED);
 	assert_int_equal(docker_state_from_string("up"), _DOCKER_STATE_INVALID);
 	assert_int_equal(docker_state_from_string("running "), _DOCKER_STATE_INVALID);
 	assert_int_equal(docker_state_from_string(""), _DOCKER_STATE_INVALID);
@@ -551,7 +556,8 @@ static void test_event_lifecycle(void **state)
 	} cases[] = {
 	        {"create", DOCKER_EVENT_CREATE}, {"start", DOCKER_EVENT_START},     {"destroy", DOCKER_EVENT_DESTROY},
 	        {"pause", DOCKER_EVENT_PAUSE},   {"unpause", DOCKER_EVENT_UNPAUSE}, {"kill", DOCKER_EVENT_OTHER},
-	        {"stop", DOCKER_EVENT_OTHER},    {"exec_die", DOCKER_EVENT_OTHER},
+	        {"stop", DOCKER_EVENT_OTHER},    {"exec_die", DOCKER_EVENT_OTHER},  {"remove", DOCKER_EVENT_DESTROY},
+	        {"init", DOCKER_EVENT_OTHER},    {"cleanup", DOCKER_EVENT_OTHER},
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
