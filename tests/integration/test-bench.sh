@@ -27,7 +27,7 @@ leftovers() {
 test_bench_smoke_prints_every_figure() {
 	[ -x "$BENCH" ] || fail "$BENCH is not built (make $BENCH)"
 	local rc=0 name
-	SIZES=2 ROUNDS=1 STOP_STEPS=2 SWAP_N=2 FOOTPRINT_N=3 IDLE_SECONDS=1 CHURN_SECONDS=20 API_N=20 \
+	SIZES=2 ROUNDS=1 STOP_STEPS=2 SWAP_N=2 FOOTPRINT_N=3 IDLE_SECONDS=1 CHURN_SECONDS=20 API_N=20 SCALE_SIZES=100 \
 		BENCH_NODE=$NODE BENCH_BIN=$BENCH bash "$TOP/bench/bench.sh" >"$T/bench.out" 2>"$T/bench.err" || rc=$?
 	[ "$rc" -eq 0 ] || fail "bench.sh exited with $rc; stderr: $(cat "$T/bench.err"); stdout: $(cat "$T/bench.out")"
 	grep -Eq "^force12 bench: [0-9]+ cores, load $NUMBER $NUMBER $NUMBER, engine [^ ]+ \(API [0-9.]+\), 1 rounds, sizes 2," \
