@@ -134,8 +134,9 @@ test_killed_container_is_replaced() {
 	wait_until 30 "the killed container to be removed" sh -c "! docker inspect $victim"
 	[ "$(status_field .totals.died)" -eq 1 ] || fail "died total is not 1"
 	[ "$(status_field .totals.started)" -eq 3 ] || fail "expected one replacement start"
-	# From the engine's events: the victim died and was destroyed, and exactly one other container started.
-	seq=$(events_since "$t0" | awk -F'\t' -v v="$victim" '$3 == v && ($2 == "die" || $2 == "destroy") { printf "%s ", $2 }
+	# From the engine's events: the victim died and was destroyed (Podman says "remove"), and exactly one other
+	# container started.
+	seq=$(events_since "$t0" | awk -F'\t' -v v="$victim" '$3 == v && ($2 == "die" || $2 == "destroy" || $2 == "remove") { printf "%s ", ($2 == "remove" ? "destroy" : $2) }
 		$3 != v && $2 == "start" { printf "start-new " } $3 == v && $2 == "start" { printf "start-victim " }')
 	[[ $seq == *"die "* && $seq == *"destroy "* ]] || fail "the victim's die and destroy are not in the engine's events: $seq"
 	[ "$(grep -o 'start-new' <<<"$seq" | wc -l)" -eq 1 ] || fail "not exactly one replacement start: $seq"
