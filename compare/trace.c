@@ -10,6 +10,7 @@
 
 #include "force12/config.h"
 #include "force12/demand.h"
+#include "force12/xorshift.h"
 
 static void help(void)
 {
@@ -35,17 +36,6 @@ static int parse_uint(const char *what, const char *s, unsigned long max, unsign
 	}
 	*ret = v;
 	return 0;
-}
-
-/* The agent's generator (agent/demand.c): xorshift64 seeded the same way. */
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
 }
 
 int main(int argc, char **argv)

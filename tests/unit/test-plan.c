@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "force12/plan.h"
+#include "force12/xorshift.h"
 
 #define APP(n, prio, tgt)                                                           \
 	{                                                                           \
@@ -604,16 +605,6 @@ static void test_invalid_input(void **state)
 }
 
 /* ---- properties over pseudo-random input ---- */
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
 
 static unsigned rnd(uint64_t *s, unsigned n)
 {
