@@ -730,15 +730,15 @@ void agent_reload(Agent *a, Config *config)
 void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *running, unsigned *starting,
                       unsigned *stopping)
 {
-	unsigned n[_PHASE_MAX] = {};
+	PlanAppResult n = {};
 
 	for (Container *c = a->containers; c; c = c->containers_next)
 		if (c->app == (int)app)
-			n[c->phase]++;
+			(void)plan_tally(&n, c->phase);
 	*allocated = a->apps[app].allocated;
-	*running = n[PHASE_RUNNING];
-	*starting = n[PHASE_STARTING];
-	*stopping = n[PHASE_STOPPING] + n[PHASE_PARKING];
+	*running = n.running;
+	*starting = n.starting;
+	*stopping = plan_app_stopping(&n);
 }
 
 unsigned agent_app_standby(Agent *a, size_t app, unsigned *warming)

@@ -70,58 +70,44 @@ static int plan_new(size_t n_apps, size_t n_containers, Plan **ret)
 	return 0;
 }
 
-/* Fills the per-app phase counts, the occupied total, and removes every EXITED container. */
+bool plan_tally(PlanAppResult *a, ContainerPhase phase)
+{
+	unsigned *counter[_PHASE_MAX] = {
+	        [PHASE_STARTING] = &a->starting, [PHASE_RUNNING] = &a->running, [PHASE_STOPPING] = &a->stopping,
+	        [PHASE_STANDBY] = &a->standby,   [PHASE_WARMING] = &a->warming, [PHASE_PARKING] = &a->parking,
+	        [PHASE_CREATED] = &a->created,
+	};
+
+	if (phase < 0 || phase >= _PHASE_MAX)
+		return false;
+	if (counter[phase])
+		(*counter[phase])++;
+	/* A warming container is started and not yet paused, and an adopted created one may start at any moment
+	 * (a start sent by an agent that was killed): both run on the engine, so both occupy a place. */
+	switch (phase) {
+	case PHASE_STARTING:
+	case PHASE_RUNNING:
+	case PHASE_STOPPING:
+	case PHASE_WARMING:
+	case PHASE_PARKING:
+	case PHASE_CREATED:
+		return true;
+	default: /* EXITED and REMOVING are on their way out, STANDBY is paused. */
+		return false;
+	}
+}
+
+/* Fills the per-app phase counts, the occupied total, and removes every EXITED and adopted CREATED container. */
 static void plan_count(const PlanInput *in, Plan *p)
 {
 	for (size_t i = 0; i < in->n_containers; i++) {
 		const PlanContainer *c = &in->containers[i];
-		PlanAppResult *a = c->app >= 0 ? &p->apps[c->app] : NULL;
+		PlanAppResult none = {};
 
-		switch (c->phase) {
-		case PHASE_STARTING:
-			if (a)
-				a->starting++;
+		if (plan_tally(c->app >= 0 ? &p->apps[c->app] : &none, c->phase))
 			p->occupied++;
-			break;
-		case PHASE_RUNNING:
-			if (a)
-				a->running++;
-			p->occupied++;
-			break;
-		case PHASE_STOPPING:
-			if (a)
-				a->stopping++;
-			p->occupied++;
-			break;
-		case PHASE_EXITED:
+		if (c->phase == PHASE_EXITED || c->phase == PHASE_CREATED)
 			p->removes[p->n_removes++] = i;
-			break;
-		case PHASE_STANDBY:
-			if (a)
-				a->standby++;
-			break;
-		case PHASE_WARMING:
-			/* Started and not yet paused, it runs on the engine: it counts like any running container. */
-			if (a)
-				a->warming++;
-			p->occupied++;
-			break;
-		case PHASE_PARKING:
-			if (a)
-				a->parking++;
-			p->occupied++;
-			break;
-		case PHASE_CREATED:
-			/* It may start at any moment (a start sent by an agent that was killed): it counts as running
-			 * until it is gone, and it goes. */
-			if (a)
-				a->created++;
-			p->occupied++;
-			p->removes[p->n_removes++] = i;
-			break;
-		default: /* PHASE_REMOVING occupies nothing and is already on its way out. */
-			break;
-		}
 	}
 }
 

@@ -58,6 +58,17 @@ typedef struct PlanAppResult {
 	unsigned warms;                       /* containers to create, start and pause into the pool now */
 } PlanAppResult;
 
+/* The one count of phases, for the planner and for what the status shows: adds a container in PHASE to a's
+ * per-phase counters and returns whether it occupies a place against capacity (false for an invalid phase). */
+bool plan_tally(PlanAppResult *a, ContainerPhase phase);
+
+/* What /v1/status, /metrics and the history call "stopping": on the way out of running, to exit (STOPPING) or
+ * into the standby pool (PARKING). The planner keeps the two apart. */
+static inline unsigned plan_app_stopping(const PlanAppResult *a)
+{
+	return a->stopping + a->parking;
+}
+
 typedef struct Plan {
 	PlanAppResult *apps; /* n_apps entries, same order as the input */
 	size_t n_apps;

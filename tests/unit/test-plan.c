@@ -1362,9 +1362,33 @@ static void test_simulation_swap_capacity_9_standby_9(void **state)
 	assert_int_equal(sim.max_running, 9);
 }
 
+/* One count of phases for the planner and the status: every phase walked, its place against capacity and the one
+ * counter it feeds; "stopping" as the status shows it is STOPPING and PARKING. */
+static void test_tally_every_phase(void **state)
+{
+	static const bool occupies[_PHASE_MAX] = {
+	        [PHASE_STARTING] = true, [PHASE_RUNNING] = true, [PHASE_STOPPING] = true,
+	        [PHASE_WARMING] = true,  [PHASE_PARKING] = true, [PHASE_CREATED] = true,
+	};
+
+	for (int p = 0; p < _PHASE_MAX; p++) {
+		PlanAppResult a = {};
+		unsigned sum;
+
+		assert_int_equal(plan_tally(&a, (ContainerPhase)p), occupies[p]);
+		sum = a.running + a.starting + a.stopping + a.standby + a.warming + a.parking + a.created;
+		assert_int_equal(sum, p == PHASE_EXITED || p == PHASE_REMOVING ? 0 : 1);
+		assert_int_equal(plan_app_stopping(&a), p == PHASE_STOPPING || p == PHASE_PARKING);
+	}
+	PlanAppResult none = {};
+	assert_false(plan_tally(&none, _PHASE_MAX));
+	assert_false(plan_tally(&none, (ContainerPhase)-1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_tally_every_phase),
 	        cmocka_unit_test(test_allocation_under_capacity),
 	        cmocka_unit_test(test_allocation_over_capacity),
 	        cmocka_unit_test(test_priority_tie_broken_by_name),
