@@ -77,7 +77,7 @@ snapshot() {
 }
 
 container_events() { # HOST SINCE-EPOCH: start, stop, die, create and destroy events since then
-	hdk "$1" events --since "$2" --until "$(date +%s)" --filter type=container \
+	hdk "$1" events --since "$2" --until "$(date +%s.%N)" --filter type=container \
 		--filter event=start --filter event=stop --filter event=die --filter event=create --filter event=destroy \
 		--format '{{.Action}} {{.Actor.Attributes.name}}'
 }
@@ -122,7 +122,7 @@ test_cluster_three_hosts_split_etcd_restart_host_loss() {
 
 	# etcd restarts: every agent says so, /healthz stays 200 with a note, nothing starts or stops.
 	before=$(snapshot)
-	since=$(date +%s)
+	since=$(date +%s.%N) # sub-second: the last starts of the convergence may fall in the same second
 	lc restart-etcd 4 2>>"$T/cluster.log" &
 	local restart_pid=$!
 	wait_until 15 "host 1 to report etcd unreachable" sh -c "curl -s --unix-socket $T/cluster/host-1/api.sock http://x/v1/status | jq -e '.cluster.reachable == false'"
@@ -140,7 +140,7 @@ test_cluster_three_hosts_split_etcd_restart_host_loss() {
 	split_is 1:4:3 2:4:3 3:4:3 || fail "the split changed across the etcd restart"
 
 	# An agent restarted while etcd is away keeps its share too: it resumes it from its state dir.
-	since=$(date +%s)
+	since=$(date +%s.%N) # sub-second: the last starts of the convergence may fall in the same second
 	lc stop-etcd
 	lc restart-agent 2 2>>"$T/cluster.log" || fail "host 2's agent did not come back"
 	sleep 3
