@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# node-image.sh: makes sure the engine has force12-vagrant-node:1, the node of `vagrant up --provider=docker`: the
+# node-image.sh: makes sure the engine has force12-vagrant-node:3, the node of `vagrant up --provider=docker`: the
 # boot test's Debian 12 + systemd (tests/boot/image.sh's root file system, not changed) plus sshd with Vagrant's
 # insecure key (user vagrant, passwordless sudo), dbus, the real coreos-cloudinit
 # (`bash scripts/third-party.sh coreos-cloudinit`), Debian's etcd with an etcd-member.service that runs it the way
@@ -9,7 +9,7 @@
 # mounted at /var/run/docker.sock). Kept in /var/cache/force12; rebuilt only when the revision changes.
 set -euo pipefail
 
-IMAGE=force12-vagrant-node:2 # bump when what goes into it changes
+IMAGE=force12-vagrant-node:3 # bump when what goes into it changes
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${FORCE12_CACHE:-/var/cache/force12}
 # tests/boot/image.sh's root file system, whatever its revision; FORCE12_NODE_BASE overrides.
@@ -54,8 +54,15 @@ if [ ! -x "$ROOT/usr/sbin/sshd" ]; then
 		install -D -m 644 /dev/stdin "$ROOT.tmp/etc/systemd/system/ssh.service.d/10-hostkeys.conf"
 	mv "$ROOT.tmp" "$ROOT"
 fi
-# Flatcar has a docker group (force12-agent.socket's SocketGroup=docker); the boot test's base may not.
-chroot "$ROOT" getent group docker >/dev/null || chroot "$ROOT" groupadd -r docker
+# Flatcar has a docker group (force12-agent.socket's SocketGroup=docker); the boot test's base may not. The agent
+# runs as a dynamic user in that group and reaches the host's engine socket through it, so the node's docker
+# group has the socket's gid.
+gid=$(stat -c %g "${ENGINE_SOCK:-/var/run/docker.sock}") || die "no engine socket at ${ENGINE_SOCK:-/var/run/docker.sock}"
+if chroot "$ROOT" getent group docker >/dev/null; then
+	chroot "$ROOT" groupmod -o -g "$gid" docker
+else
+	chroot "$ROOT" groupadd -r -o -g "$gid" docker
+fi
 install -m 755 "$cloudinit" "$ROOT/usr/bin/coreos-cloudinit"
 install -m 755 /usr/bin/etcd "$ROOT/usr/bin/etcd"
 cat >"$ROOT/etc/systemd/system/etcd-member.service" <<'UNIT'
