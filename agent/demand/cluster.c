@@ -15,6 +15,7 @@
 #include "force12/backoff.h"
 #include "force12/cluster.h"
 #include "force12/etcd-json.h"
+#include "force12/file-util.h"
 #include "force12/http-client.h"
 #include "force12/json.h"
 #include "force12/log.h"
@@ -59,7 +60,6 @@ struct Cluster {
 };
 
 static void connect_start(Cluster *c);
-static ssize_t read_bounded_file(const char *path, char *buf, size_t size);
 static int auth_send(Cluster *c, HttpRequest **slot);
 static int keepalive_send(Cluster *c, HttpRequest **slot);
 static void fail(Cluster *c, const char *fmt, ...) _printf_(2, 3);
@@ -553,7 +553,7 @@ static bool client_cert_is_current(Cluster *c)
 
 	if (!c->cert || !(buf = malloc(65536)))
 		return true;
-	n = read_bounded_file(c->cert, buf, 65536);
+	n = read_regular_file(c->cert, buf, 65536);
 	if (n < 0 || etcd_cert_validity(buf, (size_t)n, &not_before, &not_after) < 0)
 		return true; /* curl says what is wrong with it */
 	if (now <= not_after && now >= not_before)
@@ -602,46 +602,15 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- object ---- */
 
-static ssize_t read_bounded_file(const char *path, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	size_t n = 0;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EBADFD;
-	while (n < size) {
-		ssize_t k = read(fd, buf + n, size - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-	}
-	return (ssize_t)n;
-}
-
 /* The password: the file's first line, at most 255 bytes. */
 static int read_password(const char *path, char **ret, ErrorText *error)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	char buf[257];
-	struct stat st;
-	ssize_t n;
+	ssize_t n = read_regular_file(path, buf, sizeof(buf) - 1);
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		(void)error_text_set(error, 0, "--etcd-password-file %.128s: %s", path, strerror(errno));
-		return -EINVAL;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		(void)error_text_set(error, 0, "--etcd-password-file %.128s: not a regular file", path);
-		return -EINVAL;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
 	if (n < 0) {
-		(void)error_text_set(error, 0, "--etcd-password-file %.128s: %s", path, strerror(errno));
+		(void)error_text_set(error, 0, "--etcd-password-file %.128s: %s", path,
+		                     n == -EBADFD ? "not a regular file" : strerror((int)-n));
 		return -EINVAL;
 	}
 	buf[n] = 0;

@@ -11,6 +11,7 @@
 
 #include "force12/backoff.h"
 #include "force12/demand-sources.h"
+#include "force12/file-util.h"
 #include "force12/http-client.h"
 #include "force12/json.h"
 #include "force12/log.h"
@@ -98,34 +99,6 @@ struct FileSource {
 	unsigned rearms;
 };
 
-/* Reads at most TARGETS_BODY_MAX + 1 bytes of a regular file; O_NONBLOCK so that a FIFO put there cannot hang us.
- * Symlinks are followed: a ConfigMap's file is a link into a directory that is swapped whole. Returns the length,
- * or a negative errno. */
-static ssize_t read_bounded(const char *path, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	size_t n = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EBADFD;
-	while (n < size) {
-		ssize_t k = read(fd, buf + n, size - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	return (ssize_t)n;
-}
-
 static uint64_t fnv1a(const char *p, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -157,7 +130,7 @@ static void file_reread(FileSource *f)
 
 	if (!buf)
 		return;
-	n = read_bounded(f->path, buf, TARGETS_BODY_MAX + 1);
+	n = read_regular_file(f->path, buf, TARGETS_BODY_MAX + 1);
 	if (n == -ENOENT) {
 		file_read_failed(f, true, "no such file (yet)");
 		return;

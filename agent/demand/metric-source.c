@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "force12/file-util.h"
 #include "force12/http-client.h"
 #include "force12/json.h"
 #include "force12/log.h"
@@ -141,14 +142,10 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 /* The token is read before every query, so that a rotated token is picked up without a restart. */
 static int read_token(const char *path, char *buf, size_t size)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	ssize_t n;
+	ssize_t n = read_regular_file(path, buf, size - 1);
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if ((size_t)n == size - 1)
 		return -EFBIG;
 	while (n > 0 && strchr(" \t\r\n", buf[n - 1]))
