@@ -33,6 +33,10 @@ test_priority_under_capacity() {
 	check_engine_events || fail "the engine's events show the capacity broken"
 }
 
+preemption_events_in() {
+	[ "$(event_count die priority2)" -ge 3 ] && [ "$(event_count start priority1)" -ge 3 ]
+}
+
 test_preemption_stops_before_starts() {
 	start_agent --capacity 3
 	set_targets '{"priority2": 3}'
@@ -41,6 +45,8 @@ test_preemption_stops_before_starts() {
 	t0=$(date +%s%N)
 	set_targets '{"priority1": 3}'
 	wait_settled 60 priority1=3 priority2=0
+	# The engine's event stream may trail its state (Podman's does): wait for the evidence before reading it.
+	wait_until 10 "the engine's events of the 3 priority2 dies and 3 priority1 starts" preemption_events_in
 	# From the engine's events: the k-th start of priority1 comes after the k-th die of priority2.
 	order=$(events_since "$t0" | awk -F'\t' '$2 == "die" && $6 == "priority2" { o = o "d"; d++ }
 		$2 == "start" && $6 == "priority1" { o = o "s"; if (++s > d) bad = 1 }
@@ -134,6 +140,9 @@ test_killed_container_is_replaced() {
 	wait_until 30 "the killed container to be removed" sh -c "! docker inspect $victim"
 	[ "$(status_field .totals.died)" -eq 1 ] || fail "died total is not 1"
 	[ "$(status_field .totals.started)" -eq 3 ] || fail "expected one replacement start"
+	# The engine's event stream may trail its state (Podman's does): wait for the victim's removal in it.
+	wait_until 10 "the victim's removal in the engine's events" sh -c \
+		"awk -F'\t' -v v=$victim '\$3 == v && (\$2 == \"destroy\" || \$2 == \"remove\") { f = 1 } END { exit !f }' $T/events-$NODE.tsv"
 	# From the engine's events: the victim died and was destroyed (Podman says "remove"), and exactly one other
 	# container started.
 	seq=$(events_since "$t0" | awk -F'\t' -v v="$victim" '$3 == v && ($2 == "die" || $2 == "destroy" || $2 == "remove") { printf "%s ", ($2 == "remove" ? "destroy" : $2) }
