@@ -476,7 +476,10 @@ static void on_park(const EngineReply *reply, void *userdata)
 
 	if (reply->error == -ENOENT)
 		return op_end(c, true);
-	if (reply->error < 0) {
+	/* An earlier pause of ours landed after all: it is parked. Stopping it instead would loop on Podman, which
+	 * refuses to stop a paused container (docs/engines.md); Docker and Podman both say "already paused". */
+	bool already = reply->error == -EBUSY && reply->message && strstr(reply->message, "already paused");
+	if (reply->error < 0 && !already) {
 		if (!engine_gone(c, reply))
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id,
 			        "Failed to park %s: %s; stopping it instead", c->name, reply->message);
