@@ -457,11 +457,12 @@ static int table_add(Engine *e, uint32_t *ret)
 		}
 		i = e->n_slots++;
 	}
+	/* Cleared before the buckets grow: their rehash walks every slot up to n_slots, this one included. */
+	memset(&e->slots[i], 0, sizeof(Ctr));
 	if (e->n_used + 1 > e->n_buckets && table_grow_buckets(e, e->n_used + 1) < 0) {
 		e->free_list[e->n_free++] = i;
 		return -ENOMEM;
 	}
-	memset(&e->slots[i], 0, sizeof(Ctr));
 	e->slots[i].used = true;
 	e->n_used++;
 	*ret = i;
