@@ -101,6 +101,7 @@ static bool engine_may_run(ContainerPhase phase)
 	case PHASE_STOPPING:
 	case PHASE_PARKING:
 	case PHASE_WARMING:
+	case PHASE_CREATED: /* a start sent by an agent that was killed may still land */
 		return true;
 	default:
 		return false;
@@ -129,11 +130,13 @@ static void check_removes(const PlanInput *in, const Plan *p)
 	for (size_t k = 0; k < p->n_removes; k++) {
 		size_t i = p->removes[k];
 
-		CHECK(i < in->n_containers && !removed[i] && in->containers[i].phase == PHASE_EXITED);
+		CHECK(i < in->n_containers && !removed[i] &&
+		      (in->containers[i].phase == PHASE_EXITED || in->containers[i].phase == PHASE_CREATED));
 		removed[i] = true;
 	}
 	for (size_t i = 0; i < in->n_containers; i++)
-		CHECK(removed[i] == (in->containers[i].phase == PHASE_EXITED));
+		CHECK(removed[i] ==
+		      (in->containers[i].phase == PHASE_EXITED || in->containers[i].phase == PHASE_CREATED));
 }
 
 /* Observed counts per app and occupied, as plan.h defines them. */
@@ -226,7 +229,8 @@ static void check_starts(const PlanInput *in, const Plan *p)
 
 	for (size_t a = 0; a < in->n_apps; a++) {
 		const PlanAppResult *r = &p->apps[a];
-		uint64_t active = (uint64_t)r->running + r->starting;
+		uint64_t active =
+		        (uint64_t)r->running + r->starting + r->created; /* an adopted created one may start */
 
 		if (!in->apps[a].can_start)
 			CHECK(r->starts + r->resumes + r->warms == 0);
