@@ -43,6 +43,8 @@ EXPORTER_PORT=$(free_port 19121)
 PROM_PORT=$(free_port 19090)
 PORT=$(free_port "${PORT:-5112}")
 
+# shellcheck source=scripts/demo-lib.sh
+. "$TOP/scripts/demo-lib.sh"
 api() { curl -s --max-time 2 --unix-socket "$SOCK" "http://localhost$1"; }
 owned() { docker -H "unix://$ENGINE" ps -aq --filter "label=io.force12.agent=$NODE" | wc -l; }
 depth() { redis-cli -p "$REDIS_PORT" LLEN "$KEY" 2>/dev/null || echo "?"; }
@@ -51,17 +53,7 @@ pids=()
 agent_pid=
 finish() {
 	trap - EXIT INT TERM
-	if [ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null; then wait "$agent_pid" 2>/dev/null || true; fi
-	echo
-	echo "Scaling the demo down to 0 with the agent itself..."
-	"$AGENT" --node-id "$NODE" --docker-socket "$ENGINE" --api-socket "$DIR/down.sock" --state-dir "$DIR/down" \
-		--target priority1=0 --target priority2=0 --log-level warning &
-	local down=$! i p
-	for i in $(seq 1 150); do
-		[ "$(owned)" -eq 0 ] && break
-		sleep 0.2
-	done
-	if kill -TERM "$down" 2>/dev/null; then wait "$down" 2>/dev/null || true; fi
+	demo_scale_down
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	echo "Left on the engine by the demo: $(owned) containers. Logs: $DIR"

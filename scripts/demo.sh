@@ -22,23 +22,15 @@ PORT=${PORT:-5112}
 # The dashboard needs TCP: take the first free loopback port from PORT on.
 while (: <"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((PORT + 1)); done
 
+# shellcheck source=scripts/demo-lib.sh
+. "$TOP/scripts/demo-lib.sh"
 api() { curl -s --max-time 2 --unix-socket "$SOCK" "http://localhost$1"; }
 owned() { docker ps -aq --filter "label=io.force12.agent=$NODE" "$@" | wc -l; }
 
 agent_pid=
 finish() {
 	trap - EXIT INT TERM
-	if [ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null; then wait "$agent_pid" 2>/dev/null || true; fi
-	echo
-	echo "Scaling the demo down to 0 with the agent itself..."
-	"$AGENT" --node-id "$NODE" --docker-socket "$ENGINE" --api-socket "$DIR/down.sock" --state-dir "$DIR/down" \
-		--target priority1=0 --target priority2=0 --log-level warning &
-	local down=$! i
-	for i in $(seq 1 150); do
-		[ "$(owned)" -eq 0 ] && break
-		sleep 0.2
-	done
-	if kill -TERM "$down" 2>/dev/null; then wait "$down" 2>/dev/null || true; fi
+	demo_scale_down
 	echo "Left on the engine by the demo: $(owned) containers. Agent log: $DIR/agent.log"
 }
 trap finish EXIT
