@@ -35,6 +35,10 @@ check_counts_agree() { # APP
 	[ "$(app_field "$1" standby)" -eq "$paused" ] || fail "$1: status says $(app_field "$1" standby) standby, the engine $paused paused"
 }
 
+slowstop_die_recorded() {
+	[ "$(event_count die slowstop)" -ge 1 ]
+}
+
 test_standby_pool_fill_consume_refill_park_and_drain() {
 	standby_config 3 0
 	start_agent --config "$T/agent.json"
@@ -80,6 +84,8 @@ test_standby_pool_fill_consume_refill_park_and_drain() {
 	[ "$(status_field .totals.parked)" -eq 3 ] || fail "parked $(status_field .totals.parked), expected 3"
 	check_counts_agree priority1
 	wait_until 60 "slowstop gone" is_standby slowstop 0 0
+	# The engine's event stream may trail its state (Podman's does): wait for slowstop's die in it.
+	wait_until 10 "slowstop's die in the engine's events" slowstop_die_recorded
 	# From the engine's events, in order: while slowstop was on its way out (until its die) priority1 took the 3
 	# parked ones (unpause) and was paused only by the scale-down to 4 (3 parks), never by a refill (a create
 	# then pause). u: unpause, c: create, p: pause, D: slowstop's die.
