@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The API listeners' guard against slow clients (see conn-guard.h): two orders of awaiting connections, one over
- * the whole listener and one per peer, both oldest-first, so that every cut is O(1). It never cuts a connection
- * whose request's headers are in: those are the clients it exists to serve. */
+ * the whole listener and one per peer, both oldest-first, so that every cut is O(1), and a list of the peers over
+ * their share, so that the end of a turn of the loop visits only those. It never cuts a connection whose
+ * request's headers are in: those are the clients it exists to serve. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,9 @@ struct GuardConn {
 struct Peer {
 	char key[64];
 	unsigned awaiting;
+	bool over;                  /* on the guard's list of peers over their share */
 	GuardConn *newest, *oldest; /* its awaiting connections */
+	LIST_FIELDS(Peer, over);
 };
 
 struct ConnGuard {
@@ -35,6 +38,7 @@ struct ConnGuard {
 	void *userdata;
 	Hashmap *peers;             /* key -> Peer, only peers with awaiting connections */
 	GuardConn *newest, *oldest; /* every awaiting connection */
+	Peer *over;                 /* peers with more awaiting connections than their share */
 	unsigned n_open, n_awaiting;
 	unsigned long n_cut;
 };
@@ -93,6 +97,10 @@ static void await_start(ConnGuard *g, GuardConn *c, usec_t now)
 		p->oldest = c;
 	p->awaiting++;
 	g->n_awaiting++;
+	if (p->awaiting > g->limits.per_peer && !p->over) {
+		LIST_PREPEND(over, g->over, p);
+		p->over = true;
+	}
 }
 
 static void await_end(ConnGuard *g, GuardConn *c)
@@ -110,7 +118,12 @@ static void await_end(ConnGuard *g, GuardConn *c)
 	c->awaiting = false;
 	c->peer = NULL;
 	g->n_awaiting--;
-	if (--p->awaiting == 0) {
+	p->awaiting--;
+	if (p->over && p->awaiting <= g->limits.per_peer) {
+		LIST_REMOVE(over, g->over, p);
+		p->over = false;
+	}
+	if (p->awaiting == 0) {
 		(void)hashmap_remove(g->peers, p->key);
 		free(p);
 	}
@@ -135,13 +148,6 @@ GuardConn *conn_guard_open(ConnGuard *g, const char *peer, int fd, usec_t now)
 	snprintf(c->peer_key, sizeof(c->peer_key), "%s", peer);
 	g->n_open++;
 	await_start(g, c, now);
-	/* Room for the new one: first at its own peer's cost, then at the oldest awaiting client's. A connection
-	 * accepted at this same instant (in this same turn of the event loop) is spared: it has not been read yet,
-	 * and a burst of accepts must not cut a client before its request, already sent, could be seen. */
-	while (c->peer && c->peer->awaiting > g->limits.per_peer && c->peer->oldest->since < now)
-		cut(g, c->peer->oldest);
-	while (g->n_open > g->limits.total && g->oldest && g->oldest->since < now)
-		cut(g, g->oldest);
 	return c;
 }
 
@@ -169,7 +175,23 @@ void conn_guard_close(ConnGuard *g, GuardConn *c)
 
 usec_t conn_guard_expire(ConnGuard *g, usec_t now)
 {
+	Peer *p, *next;
+
 	while (g->oldest && g->oldest->since + g->limits.deadline <= now)
+		cut(g, g->oldest);
+	/* Room, at the end of the turn: a client whose request came in during this turn was read and is busy now,
+	 * whatever the accepts before it. First each peer over its share pays, then the oldest awaiting client.
+	 * Connections opened in this turn (at now) are spared: they have not been read yet. A cut that brings a
+	 * peer down to its share takes it off the list (and frees it at 0), so the peer is not read after that. */
+	LIST_FOREACH_SAFE(over, p, next, g->over)
+	{
+		bool done = false;
+		while (!done && p->oldest->since < now) {
+			done = p->awaiting <= g->limits.per_peer + 1;
+			cut(g, p->oldest);
+		}
+	}
+	while (g->n_open > g->limits.total && g->oldest && g->oldest->since < now)
 		cut(g, g->oldest);
 	return g->oldest ? g->oldest->since + g->limits.deadline : USEC_INFINITY;
 }

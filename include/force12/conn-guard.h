@@ -27,9 +27,9 @@ int conn_guard_new(ConnGuard **ret, const ConnGuardLimits *limits, ConnGuardCut 
 ConnGuard *conn_guard_free(ConnGuard *g);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ConnGuard *, conn_guard_free);
 
-/* A new connection from peer (any string; copied, at most 63 bytes kept). Cuts what the limits say must go, never
- * a connection opened at this same now (the limits may be exceeded for that instant). NULL when out of memory:
- * the caller then ends the connection itself. */
+/* A new connection from peer (any string; copied, at most 63 bytes kept). It cuts nothing: the limits are
+ * restored by conn_guard_expire() at the end of the turn, once the connections that could be read were read.
+ * NULL when out of memory: the caller then ends the connection itself. */
 GuardConn *conn_guard_open(ConnGuard *g, const char *peer, int fd, usec_t now);
 /* Its request's headers are in: no longer awaiting. */
 void conn_guard_busy(ConnGuard *g, GuardConn *c);
@@ -37,8 +37,11 @@ void conn_guard_busy(ConnGuard *g, GuardConn *c);
 void conn_guard_idle(ConnGuard *g, GuardConn *c, usec_t now);
 /* It is closed, for whatever reason: forget it. Accepts NULL. */
 void conn_guard_close(ConnGuard *g, GuardConn *c);
-/* Cuts every connection that has awaited past the deadline; returns when the next one would expire
- * (USEC_INFINITY when none awaits). */
+/* Called at the end of every turn of the loop, after the connections were read. Cuts every connection that has
+ * awaited past the deadline, then restores the limits: the oldest awaiting connections of each peer over its
+ * share, then the oldest awaiting ones while the listener holds more than its total, never a connection opened
+ * at this same now (not read yet: the limits may be exceeded for that instant). Returns when the next one would
+ * expire (USEC_INFINITY when none awaits). */
 usec_t conn_guard_expire(ConnGuard *g, usec_t now);
 
 unsigned conn_guard_open_count(const ConnGuard *g); /* awaiting + busy, not counting cut ones */
