@@ -181,6 +181,60 @@ static void sweep(unsigned n, unsigned rounds)
 	print(what, n, NULL, &sum, extra);
 }
 
+/* The cluster simulation's sequence (scripts/cluster-sim.sh): n nodes, change of them killed (a seeded choice), change
+ * new ones (ids n, n + 1, ...) joining, then the first live node leaving. */
+static void sim_sequence(unsigned n, unsigned t1, unsigned t2, unsigned change)
+{
+	char all[UNIVERSE] = {0}, killed[UNIVERSE], joined[UNIVERSE], left[UNIVERSE];
+	unsigned totals[CONFIG_MAX_APPS] = {0}, leaver = 0;
+	uint64_t rng = 0x5eed5eed1175ULL;
+	char extra[64];
+	Moves m;
+
+	totals[app1] = t1;
+	totals[app2] = t2;
+	memset(all, 1, n);
+	memcpy(killed, all, sizeof(all));
+	for (unsigned k = 0; k < change;) {
+		unsigned v = (unsigned)(xorshift64(&rng) % n);
+		if (killed[v]) {
+			killed[v] = 0;
+			k++;
+		}
+	}
+	memcpy(joined, killed, sizeof(all));
+	memset(joined + n, 1, change);
+	while (!joined[leaver])
+		leaver++;
+	memcpy(left, joined, sizeof(all));
+	left[leaver] = 0;
+	m = compare(totals, all, killed);
+	snprintf(extra, sizeof(extra), "; the killed ran %lu", m.gone);
+	print("sim: kill (seeded)", n, totals, &m, extra);
+	m = compare(totals, killed, joined);
+	snprintf(extra, sizeof(extra), "; the joiners got %lu", m.gone);
+	print("sim: new ones join", n, totals, &m, extra);
+	/* As the agents see it: registrations arrive one at a time, each a membership of its own. */
+	Moves sum = {0};
+	char step[UNIVERSE], next[UNIVERSE];
+	memcpy(step, killed, sizeof(all));
+	for (unsigned k = n; k < n + change; k++) {
+		memcpy(next, step, sizeof(all));
+		next[k] = 1;
+		m = compare(totals, step, next);
+		sum.starts += m.starts;
+		sum.stops += m.stops;
+		sum.bound += m.bound;
+		sum.gone += m.gone;
+		memcpy(step, next, sizeof(all));
+	}
+	snprintf(extra, sizeof(extra), "; the joiners got %lu", sum.gone);
+	print("sim: new ones join one by one", n, totals, &sum, extra);
+	m = compare(totals, joined, left);
+	snprintf(extra, sizeof(extra), "; the leaver ran %lu", m.gone);
+	print("sim: then the first live node leaves", n, totals, &m, extra);
+}
+
 int main(void)
 {
 	if (config_new_default(&config) < 0)
@@ -199,6 +253,8 @@ int main(void)
 	scenario(20, 300, 100, 2);
 	/* Fewer containers than nodes: shares of 0 and 1. */
 	scenario(200, 150, 30, 20);
+	sim_sequence(200, 1961, 370, 20);
+	sim_sequence(200, 1036, 962, 20);
 	sweep(200, 50);
 	sweep(20, 50);
 	config_free(config);
