@@ -595,8 +595,8 @@ static double swap_once(Bench *b, bool warm, char *why, size_t why_size)
 	}
 	if (r < 0)
 		fatal("the agent did not become ready with %s: %s", config, err[0] ? err : strerror(-r));
-	put_targets(b, "{\"priority2\": %u}", b->swap_n);
-	wait_for(b, pred_running, &p2, converge_timeout(b->swap_n), "priority2 to run");
+	/* The pool fills on the empty node first: warming a container takes a slot of the capacity until it is
+	 * paused, so a node that priority2 already fills warms nothing (its pool would fill only by parking). */
 	if (warm) {
 		uint64_t end = now_ns() + (uint64_t)(converge_timeout(b->swap_n) * 1e9);
 		int n;
@@ -619,6 +619,15 @@ static double swap_once(Bench *b, bool warm, char *why, size_t why_size)
 			}
 			usleep(50 * 1000);
 		}
+	}
+	put_targets(b, "{\"priority2\": %u}", b->swap_n);
+	wait_for(b, pred_running, &p2, converge_timeout(b->swap_n), "priority2 to run");
+	if (warm && status_standby(b) != (int)b->swap_n) {
+		snprintf(why, why_size, "BROKEN: priority1's standby went from %u to %d while priority2 started",
+		         b->swap_n, status_standby(b));
+		b->broken = true;
+		stop_agent_and_clean(b);
+		return NAN;
 	}
 	t0 = now_ns();
 	put_targets(b, "{\"priority1\": %u}", b->swap_n);
