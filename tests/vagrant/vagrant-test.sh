@@ -25,6 +25,7 @@ command -v vagrant >/dev/null || skip "vagrant is not installed (apt-get install
 [ -x "$AGENT_BIN" ] || skip "no agent binary at $AGENT_BIN (make all)"
 
 T=$(mktemp -d /tmp/force12-vagrant.XXXXXX)
+RUN_START=$(date +%s)
 ID=f12v$(basename "$T" | cut -d. -f2 | tr '[:upper:]' '[:lower:]')-
 NET=force12-vagrant-${ID%-}
 export VAGRANT_CWD=$TOP VAGRANT_DOTFILE_PATH=$T/dot VAGRANT_HOME=${VAGRANT_HOME:-$HOME/.vagrant.d}
@@ -34,9 +35,35 @@ fail() {
 	echo "FAIL: $*" >&2
 	exit 1
 }
+# The nodes' machine ids: the node id an agent runs under before it is given its own. Read while the nodes run.
+note_machine_ids() {
+	local c
+	for c in $(docker ps -q --filter "label=io.force12.vagrant=$ID"); do
+		docker exec "$c" cat /etc/machine-id 2>/dev/null || true
+	done | sort -u >>"$T/machine-ids"
+}
+# From the engine's events since the run began: no container was ever created under a node's machine id (an
+# agent that ran there first and then under its cluster node id would leave those behind, no longer its own).
+check_no_machine_id_agent() {
+	local mid created left
+	[ -s "$T/machine-ids" ] || return 0
+	while read -r mid; do
+		[ -n "$mid" ] || continue
+		created=$(docker events --since "$RUN_START" --until "$(date +%s)" --filter type=container --filter event=create \
+			--filter "label=io.force12.agent=$mid" --format '{{.Actor.Attributes.name}}' | wc -l)
+		mapfile -t left < <(docker ps -aq --filter "label=io.force12.agent=$mid")
+		[ ${#left[@]} -eq 0 ] || docker rm -f "${left[@]}" >/dev/null 2>&1 || true
+		if [ "$created" -gt 0 ]; then
+			echo "FAIL: $created containers were created under a node's machine id ($mid), ${#left[@]} left" >&2
+			return 1
+		fi
+	done <"$T/machine-ids"
+}
 finish() {
 	local rc=$? n
+	note_machine_ids
 	vagrant destroy -f >>"$T/vagrant.log" 2>&1 || rc=1
+	check_no_machine_id_agent || rc=1
 	# Only what this run made: its nodes (label), the agents' containers (node ids), its network.
 	mapfile -t left < <(docker ps -aq --filter "label=io.force12.vagrant=$ID"
 		for n in $(seq 1 "$NODES"); do docker ps -aq --filter "label=io.force12.agent=${ID}core-$(printf %02d "$n")"; done)
@@ -80,6 +107,7 @@ if [ "${1:-}" = --interrupt ]; then
 	wait_until 120 "vagrant up to create its first node" sh -c "docker ps -aq --filter label=io.force12.vagrant=$ID | grep -q ."
 	kill -INT "$up"
 	wait "$up" && fail "vagrant up was not interrupted"
+	note_machine_ids
 	grep -q 'Waiting for cleanup before exiting' "$T/vagrant.log" || echo "note: vagrant did not say it was interrupted" >&2
 	vagrant destroy -f >>"$T/vagrant.log" 2>&1 || fail "vagrant destroy -f failed after the interrupt"
 	[ -z "$(docker ps -aq --filter "label=io.force12.vagrant=$ID")" ] || fail "a node is left after vagrant destroy -f"
@@ -94,6 +122,7 @@ t0=$(date +%s%N)
 vagrant up --provider=docker --no-parallel >"$T/vagrant.log" 2>&1 || fail "vagrant up --provider=docker failed"
 up_ms=$((($(date +%s%N) - t0) / 1000000))
 echo "vagrant_up_docker_${NODES}_nodes_ms: $up_ms"
+note_machine_ids
 
 # Each node's agent log (its journal) goes where the sanitizer check looks: $SANITIZER_LOG_DIR, else the test dir.
 LOG_DIR=${SANITIZER_LOG_DIR:-$T}
