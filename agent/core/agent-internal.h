@@ -51,7 +51,38 @@ struct Container {
 	bool by_us;        /* we asked it to stop */
 	bool warm;         /* created for the standby pool: paused once started */
 	bool adopted;      /* found on the engine, not created by this agent in this life */
+	uint32_t heap_pos; /* where it sits in the heap its app and phase put it in (table.c), if any */
+	uint64_t serial;   /* the table's order: a later container has a higher serial (the planner's input order is
+	                    * the table's, the latest first) */
 };
+
+/* A binary heap of containers, each knowing its place in it (table.c): O(log n) to add or take out any of them,
+ * and the first few in order without walking the rest. */
+typedef struct ContainerHeap {
+	Container **items;
+	size_t n, size;
+	bool (*before)(const Container *x, const Container *y);
+} ContainerHeap;
+
+/* The containers of one app (or of the apps no longer configured, app -1), kept up to date by every change of a
+ * container's phase, app or start time, so that a reconcile never walks the table. */
+typedef struct AppTally {
+	unsigned phases[_PHASE_MAX]; /* how many are in each phase */
+	ContainerHeap running;       /* PHASE_RUNNING, the newest started first (ties: the earliest in the table) */
+	ContainerHeap standby;       /* PHASE_STANDBY, the latest in the table first */
+} AppTally;
+
+/* One reconcile's work: the planner's decisions (plan_decide) from the tallies, and the containers they name, no
+ * more than the parallel limits let through now, in the planner's order (plan.h). */
+typedef struct Pass {
+	PlanApp apps[CONFIG_MAX_APPS];
+	PlanAppResult res[CONFIG_MAX_APPS], orphans;
+	size_t order[CONFIG_MAX_APPS];
+	unsigned occupied;
+	Container **stops, **parks, **removes, **resumes, **retires; /* each at most config->parallel */
+	size_t n_stops, n_parks, n_removes, n_resumes, n_retires;
+	Container **buffer;
+} Pass;
 
 typedef struct AppState {
 	unsigned target;
@@ -74,8 +105,12 @@ struct Agent {
 	Engine *engine;
 	void (*news)(Agent *a, ContainerNews news, int app, int error, const char *message);
 
-	Container *containers;
+	Container *containers; /* the table, the latest first */
 	size_t n_containers;
+	uint64_t serial;            /* the last container's serial */
+	AppTally *tallies;          /* CONFIG_MAX_APPS + 1: app -1 (unconfigured) first, then by config index */
+	ContainerHeap removable;    /* PHASE_EXITED and PHASE_CREATED, the latest in the table first */
+	bool tally_broken;          /* a heap could not grow: rebuilt before the next reconcile */
 	unsigned ops_in_flight;     /* creates, starts, stops, pauses, unpauses: at most config->parallel */
 	unsigned removes_in_flight; /* removes: at most config->parallel too, apart */
 	uint64_t seq;
@@ -102,6 +137,23 @@ struct Agent {
 	AgentTotals totals;
 	Histogram start_latency, stop_latency;
 };
+
+/* table.c: the tallies and heaps. Every change of a container's phase, app or start time goes through these. */
+void container_set_phase(Container *c, ContainerPhase phase);
+void container_set_app(Container *c, int app);
+void container_set_started_at(Container *c, usec_t started_at);
+void table_add(Container *c);
+void table_remove(Container *c);
+AppTally *table_tally(Agent *a, int app);
+/* Counts again from the table and refills the heaps; false if a heap could still not grow. */
+bool table_rebuild(Agent *a);
+void table_free(Agent *a);
+/* Writes into out the first k containers of h in its order that have no operation in flight, after skipping the
+ * first skip of them; returns how many it wrote. */
+size_t heap_first(const ContainerHeap *h, size_t skip, size_t k, Container **out);
+
+/* agent.c: the work of a reconcile at now (CLOCK_MONOTONIC), without doing it. p->buffer must be freed. */
+int agent_pass(Agent *a, usec_t now, Pass *p);
 
 /* container.c: the phase's name in /v1/containers ("standby", ...), or NULL out of range. */
 const char *container_phase_to_string(ContainerPhase p);

@@ -31,9 +31,8 @@ static const char *engine_address(Agent *a)
 
 /* ---- systemd ---- */
 
-/* p: the plan just computed, whose counts are the table's (no walk over every container again); NULL while the
- * engine is away. */
-static void update_status(Agent *a, const Plan *p)
+/* p: the pass just computed; NULL while the engine is away. */
+static void update_status(Agent *a, const Pass *p)
 {
 	char line[512] = "";
 	size_t n = 0;
@@ -45,7 +44,7 @@ static void update_status(Agent *a, const Plan *p)
 	else
 		for (size_t i = 0; i < a->config->n_apps && n < sizeof(line); i++)
 			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %u/%u running", i ? ", " : "",
-			                      a->config->apps[i].name, p->apps[i].running, p->apps[i].allocated);
+			                      a->config->apps[i].name, p->res[i].running, p->res[i].allocated);
 	if (streq(line, a->status_line))
 		return;
 	snprintf(a->status_line, sizeof(a->status_line), "%s", line);
@@ -74,36 +73,84 @@ static void arm_retry_timer(Agent *a, uint64_t now)
 	(void)sd_event_source_set_enabled(a->retry_timer, SD_EVENT_ONESHOT);
 }
 
-static int build_plan(Agent *a, Container **index, Plan **ret)
+static PlanApp plan_app(Agent *a, size_t i, usec_t now)
 {
-	size_t n_apps = a->config->n_apps, k = 0;
-	PlanApp apps[CONFIG_MAX_APPS];
-	_cleanup_free_ PlanContainer *pcs = calloc(MAX(a->n_containers, 1), sizeof(PlanContainer));
-	uint64_t now = now_usec(CLOCK_MONOTONIC);
-
-	if (!pcs)
-		return -ENOMEM;
-	for (size_t i = 0; i < n_apps; i++)
-		apps[i] = (PlanApp){
-		        .name = a->config->apps[i].name,
-		        .priority = a->config->apps[i].priority,
-		        .target = a->apps[i].target,
-		        .standby = a->config->apps[i].standby,
-		        .can_start = a->apps[i].retry_at <= now && !a->apps[i].pulling,
-		};
-	for (Container *c = a->containers; c; c = c->containers_next, k++) {
-		index[k] = c;
-		pcs[k] = (PlanContainer){.app = c->app, .phase = c->phase, .started_at = c->started_at};
-	}
-	arm_retry_timer(a, now);
-	PlanInput in = {
-	        .capacity = a->config->capacity,
-	        .apps = apps,
-	        .n_apps = n_apps,
-	        .containers = pcs,
-	        .n_containers = k,
+	return (PlanApp){
+	        .name = a->config->apps[i].name,
+	        .priority = a->config->apps[i].priority,
+	        .target = a->apps[i].target,
+	        .standby = a->config->apps[i].standby,
+	        .can_start = a->apps[i].retry_at <= now && !a->apps[i].pulling,
 	};
-	return plan_compute(&in, ret);
+}
+
+static void tally_counts(const AppTally *t, PlanAppResult *ret)
+{
+	*ret = (PlanAppResult){};
+	for (ContainerPhase ph = 0; ph < _PHASE_MAX; ph++)
+		(void)plan_tally_n(ret, ph, t->phases[ph]);
+}
+
+/* Takes from h, after its first skip, no more than want and what *left allows, onto list. */
+static void pick(const ContainerHeap *h, size_t skip, unsigned want, Container **list, size_t *n, unsigned *left)
+{
+	size_t got = heap_first(h, skip, MIN(want, *left), list + *n);
+
+	*n += got;
+	*left -= (unsigned)got;
+}
+
+/* In the order dispatch() goes through them, each list gets no more than the slots the lists before it leave
+ * (dispatch stops there): the picks cost O(parallel log n), whatever the node's size. */
+static void pass_pick(Agent *a, Pass *p)
+{
+	size_t n_apps = a->config->n_apps;
+	unsigned parallel = a->config->parallel;
+	unsigned left = parallel > a->ops_in_flight ? parallel - a->ops_in_flight : 0;
+	unsigned removes_left = parallel > a->removes_in_flight ? parallel - a->removes_in_flight : 0, starts = 0;
+
+	pick(&table_tally(a, -1)->running, 0, p->orphans.stops, p->stops, &p->n_stops, &left);
+	for (size_t k = n_apps; k > 0; k--) {
+		const PlanAppResult *r = &p->res[p->order[k - 1]];
+		pick(&table_tally(a, (int)p->order[k - 1])->running, r->parks, r->stops, p->stops, &p->n_stops, &left);
+	}
+	for (size_t k = n_apps; k > 0; k--)
+		pick(&table_tally(a, (int)p->order[k - 1])->running, 0, p->res[p->order[k - 1]].parks, p->parks,
+		     &p->n_parks, &left);
+	pick(&a->removable, 0, removes_left, p->removes, &p->n_removes, &removes_left);
+	for (size_t k = 0; k < n_apps; k++)
+		pick(&table_tally(a, (int)p->order[k])->standby, 0, p->res[p->order[k]].resumes, p->resumes,
+		     &p->n_resumes, &left);
+	for (size_t i = 0; i < n_apps; i++)
+		starts += p->res[i].starts;
+	left -= MIN(starts, left);
+	pick(&table_tally(a, -1)->standby, 0, p->orphans.retires, p->retires, &p->n_retires, &left);
+	for (size_t i = 0; i < n_apps; i++)
+		pick(&table_tally(a, (int)i)->standby, p->res[i].resumes, p->res[i].retires, p->retires, &p->n_retires,
+		     &left);
+}
+
+int agent_pass(Agent *a, usec_t now, Pass *p)
+{
+	size_t n_apps = a->config->n_apps, parallel = a->config->parallel;
+
+	*p = (Pass){};
+	p->buffer = calloc(5 * parallel, sizeof(Container *));
+	if (!p->buffer)
+		return -ENOMEM;
+	p->stops = p->buffer;
+	p->parks = p->stops + parallel;
+	p->removes = p->parks + parallel;
+	p->resumes = p->removes + parallel;
+	p->retires = p->resumes + parallel;
+	for (size_t i = 0; i < n_apps; i++) {
+		p->apps[i] = plan_app(a, i, now);
+		tally_counts(table_tally(a, (int)i), &p->res[i]);
+	}
+	tally_counts(table_tally(a, -1), &p->orphans);
+	p->occupied = plan_decide(a->config->capacity, p->apps, n_apps, p->res, &p->orphans, p->order);
+	pass_pick(a, p);
+	return 0;
 }
 
 static bool slot_free(Agent *a)
@@ -111,34 +158,34 @@ static bool slot_free(Agent *a)
 	return a->ops_in_flight < a->config->parallel;
 }
 
-static void dispatch(Agent *a, const Plan *p, Container **index)
+static void dispatch(Agent *a, const Pass *p)
 {
 	int r;
 
 	/* Stops first: they make the room that the starts below may need on a later pass. */
 	for (size_t i = 0; i < p->n_stops && slot_free(a); i++)
-		if ((r = container_stop_and_remove(index[p->stops[i]])) < 0)
+		if ((r = container_stop_and_remove(p->stops[i])) < 0)
 			log_warning_errno(r, "Failed to queue a stop: %m, ignoring");
 	for (size_t i = 0; i < p->n_parks && slot_free(a); i++)
-		if ((r = container_park(index[p->parks[i]])) < 0)
+		if ((r = container_park(p->parks[i])) < 0)
 			log_warning_errno(r, "Failed to queue a pause: %m, ignoring");
 	for (size_t i = 0; i < p->n_removes && a->removes_in_flight < a->config->parallel; i++)
-		if ((r = container_remove(index[p->removes[i]])) < 0)
+		if ((r = container_remove(p->removes[i])) < 0)
 			log_warning_errno(r, "Failed to queue a removal: %m, ignoring");
 	/* Resumes before creates: the standby pool is the fast way up. */
 	for (size_t i = 0; i < p->n_resumes && slot_free(a); i++)
-		if ((r = container_resume(index[p->resumes[i]])) < 0)
+		if ((r = container_resume(p->resumes[i])) < 0)
 			log_warning_errno(r, "Failed to queue an unpause: %m, ignoring");
-	for (size_t i = 0; i < p->n_apps; i++)
-		for (unsigned s = 0; s < p->apps[i].starts && slot_free(a); s++)
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		for (unsigned s = 0; s < p->res[i].starts && slot_free(a); s++)
 			if ((r = container_create_and_start(a, (int)i)) < 0)
 				log_warning_errno(r, "Failed to queue a start: %m, ignoring");
 	for (size_t i = 0; i < p->n_retires && slot_free(a); i++)
-		if ((r = container_retire(index[p->retires[i]])) < 0)
+		if ((r = container_retire(p->retires[i])) < 0)
 			log_warning_errno(r, "Failed to queue a retirement: %m, ignoring");
 	/* The plan only asks for warms when nothing else is to do; they still leave a slot free for news. */
-	for (size_t i = 0; i < p->n_apps; i++)
-		for (unsigned s = 0; s < p->apps[i].warms && a->ops_in_flight + 1 < a->config->parallel; s++)
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		for (unsigned s = 0; s < p->res[i].warms && a->ops_in_flight + 1 < a->config->parallel; s++)
 			if ((r = container_warm(a, (int)i)) < 0)
 				log_warning_errno(r, "Failed to queue a standby container: %m, ignoring");
 }
@@ -146,22 +193,23 @@ static void dispatch(Agent *a, const Plan *p, Container **index)
 static int on_reconcile(sd_event_source *s, void *userdata)
 {
 	Agent *a = userdata;
-	_cleanup_free_ Container **index = NULL;
-	_cleanup_plan_ Plan *p = NULL;
+	usec_t now = now_usec(CLOCK_MONOTONIC);
+	Pass p;
 	int r;
 
 	if (!a->engine_up || !a->synced || a->shutting_down)
 		return 0;
-	index = calloc(MAX(a->n_containers, 1), sizeof(Container *));
-	if (!index)
+	if (a->tally_broken && !table_rebuild(a))
 		return log_error_errno(-ENOMEM, "Failed to reconcile: %m");
-	r = build_plan(a, index, &p);
+	r = agent_pass(a, now, &p);
 	if (r < 0)
-		return log_error_errno(r, "Failed to compute a plan: %m");
-	for (size_t i = 0; i < p->n_apps; i++)
-		a->apps[i].allocated = p->apps[i].allocated;
-	dispatch(a, p, index);
-	update_status(a, p);
+		return log_error_errno(r, "Failed to reconcile: %m");
+	arm_retry_timer(a, now);
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		a->apps[i].allocated = p.res[i].allocated;
+	dispatch(a, &p);
+	update_status(a, &p);
+	free(p.buffer);
 	return 0;
 }
 
@@ -576,7 +624,8 @@ int agent_new(Agent **ret, sd_event *event, Config *config, const unsigned *targ
 	a->node_id = strdup(o->node_id);
 	if (!a->apps || !a->node_id || asprintf(&a->label, LABEL_AGENT "=%s", o->node_id) < 0)
 		return -ENOMEM;
-	if (hashmap_new(&a->by_id) < 0 || hashmap_new(&a->vanished) < 0 || hashmap_new(&a->creating) < 0)
+	if (hashmap_new(&a->by_id) < 0 || hashmap_new(&a->vanished) < 0 || hashmap_new(&a->creating) < 0 ||
+	    !table_rebuild(a))
 		return -ENOMEM;
 	if (o->state_dir && !(a->state_dir = strdup(o->state_dir)))
 		return -ENOMEM;
@@ -609,6 +658,7 @@ Agent *agent_free(Agent *a)
 	while (a->image_calls)
 		image_call_free(a, a->image_calls);
 	container_forget_vanished(a);
+	table_free(a);
 	hashmap_free(a->by_id);
 	hashmap_free(a->vanished);
 	hashmap_free(a->creating);
@@ -716,7 +766,7 @@ void agent_reload(Agent *a, Config *config)
 		apps[i].failures = 0;
 	}
 	for (Container *c = a->containers; c; c = c->containers_next)
-		c->app = config_find_app(config, c->app_name);
+		container_set_app(c, config_find_app(config, c->app_name));
 	free(a->apps);
 	config_free(a->config);
 	a->apps = apps;
@@ -730,11 +780,9 @@ void agent_reload(Agent *a, Config *config)
 void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *running, unsigned *starting,
                       unsigned *stopping)
 {
-	PlanAppResult n = {};
+	PlanAppResult n;
 
-	for (Container *c = a->containers; c; c = c->containers_next)
-		if (c->app == (int)app)
-			(void)plan_tally(&n, c->phase);
+	tally_counts(table_tally(a, (int)app), &n);
 	*allocated = a->apps[app].allocated;
 	*running = n.running;
 	*starting = n.starting;
@@ -743,14 +791,9 @@ void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *runni
 
 unsigned agent_app_standby(Agent *a, size_t app, unsigned *warming)
 {
-	unsigned n = 0, w = 0;
+	const AppTally *t = table_tally(a, (int)app);
 
-	for (Container *c = a->containers; c; c = c->containers_next)
-		if (c->app == (int)app) {
-			n += c->phase == PHASE_STANDBY;
-			w += c->phase == PHASE_WARMING;
-		}
 	if (warming)
-		*warming = w;
-	return n;
+		*warming = t->phases[PHASE_WARMING];
+	return t->phases[PHASE_STANDBY];
 }

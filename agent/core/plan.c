@@ -72,6 +72,11 @@ static int plan_new(size_t n_apps, size_t n_containers, Plan **ret)
 
 bool plan_tally(PlanAppResult *a, ContainerPhase phase)
 {
+	return plan_tally_n(a, phase, 1);
+}
+
+bool plan_tally_n(PlanAppResult *a, ContainerPhase phase, unsigned n)
+{
 	unsigned *counter[_PHASE_MAX] = {
 	        [PHASE_STARTING] = &a->starting, [PHASE_RUNNING] = &a->running, [PHASE_STOPPING] = &a->stopping,
 	        [PHASE_STANDBY] = &a->standby,   [PHASE_WARMING] = &a->warming, [PHASE_PARKING] = &a->parking,
@@ -81,7 +86,7 @@ bool plan_tally(PlanAppResult *a, ContainerPhase phase)
 	if (phase < 0 || phase >= _PHASE_MAX)
 		return false;
 	if (counter[phase])
-		(*counter[phase])++;
+		*counter[phase] += n;
 	/* A warming container is started and not yet paused, and an adopted created one may start at any moment
 	 * (a start sent by an agent that was killed): both run on the engine, so both occupy a place. */
 	switch (phase) {

@@ -64,6 +64,8 @@ typedef struct PlanAppResult {
 /* The one count of phases, for the planner and for what the status shows: adds a container in PHASE to a's
  * per-phase counters and returns whether it occupies a place against capacity (false for an invalid phase). */
 bool plan_tally(PlanAppResult *a, ContainerPhase phase);
+/* The same for n containers in phase at once (a caller that keeps a count per phase). */
+bool plan_tally_n(PlanAppResult *a, ContainerPhase phase, unsigned n);
 
 /* What /v1/status, /metrics and the history call "stopping": on the way out of running, to exit (STOPPING) or
  * into the standby pool (PARKING). The planner keeps the two apart. */
