@@ -84,6 +84,15 @@ typedef struct Pass {
 	Container **buffer;
 } Pass;
 
+/* A list being merged into the table a slice per turn of the loop (container.c), so that no list holds the loop:
+ * first its entries, then a walk over the table for the containers it did not name. */
+typedef struct ListMerge {
+	DockerContainer *list;
+	size_t n, pos;
+	Container *drop_next; /* the next container to look at for dropping (container_free() moves it on) */
+	bool active, dropping;
+} ListMerge;
+
 typedef struct AppState {
 	unsigned target;
 	unsigned allocated;
@@ -123,14 +132,17 @@ struct Agent {
 	unsigned images_pending;
 	EngineStream *events;
 	struct ImageCall *image_calls;
-	bool list_in_flight;
+	bool list_in_flight; /* from the list's call until its merge is done */
+	ListMerge merge;
+	bool merge_stale;   /* the engine was lost during the merge: the table is not synced when it ends */
+	size_t merge_slice; /* entries merged (or containers looked at for dropping) per turn of the loop */
 	bool resync_wanted; /* an event named a container of ours that the table lacks */
 	uint64_t list_seq;
 	Hashmap *by_id;    /* the containers whose id is known, by id */
 	Hashmap *vanished; /* ids freed while a list was in flight (keys = values, owned) */
 	Hashmap *creating; /* our creates in flight, by name: a list or an event may name them before the answer */
 
-	sd_event_source *reconcile_source, *resync_timer, *retry_timer, *ping_timer;
+	sd_event_source *reconcile_source, *resync_timer, *retry_timer, *ping_timer, *merge_source;
 	RateLimit engine_log;
 	char status_line[512];
 
@@ -172,6 +184,11 @@ bool container_handle_event(Agent *a, const DockerEvent *ev);
 void container_forget_vanished(Agent *a);
 /* A list issued at a->list_seq: merges each entry, then forgets the idle containers it did not name. */
 void container_merge_list(Agent *a, const DockerContainer *list, size_t n);
+/* The same in slices: begin takes list over (malloc'ed); each step merges or looks at no more than max entries and
+ * returns true once the merge is done. end frees what a merge still holds (done or not). */
+void container_merge_begin(Agent *a, DockerContainer *list, size_t n);
+bool container_merge_step(Agent *a, size_t max);
+void container_merge_end(Agent *a);
 
 /* container.c: each starts a chain of engine calls and returns 0 or a negative errno. */
 int container_create_and_start(Agent *a, int app);

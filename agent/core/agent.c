@@ -18,6 +18,7 @@
 #define PING_BACKOFF_MAX_USEC (2 * USEC_PER_SEC)
 #define APP_BACKOFF_MIN_USEC  (1 * USEC_PER_SEC)
 #define APP_BACKOFF_MAX_USEC  (60 * USEC_PER_SEC)
+#define MERGE_SLICE           2000u /* list entries merged per turn of the loop: a few ms */
 
 static void start_sync(Agent *a);
 static void resync(Agent *a);
@@ -197,7 +198,8 @@ static int on_reconcile(sd_event_source *s, void *userdata)
 	Pass p;
 	int r;
 
-	if (!a->engine_up || !a->synced || a->shutting_down)
+	/* Not while a list is being merged: the table is half old, half new until the merge ends (it reconciles). */
+	if (!a->engine_up || !a->synced || a->shutting_down || a->merge.active)
 		return 0;
 	if (a->tally_broken && !table_rebuild(a))
 		return log_error_errno(-ENOMEM, "Failed to reconcile: %m");
@@ -249,6 +251,7 @@ static void agent_engine_lost(Agent *a, int error)
 		log_warning_errno(error, "Engine not reachable at %s: %m; waiting for it", engine_address(a));
 	a->engine_up = false;
 	a->synced = false;
+	a->merge_stale = a->merge.active;
 	if (a->events)
 		a->engine->ops->stream_cancel(a->engine, TAKE_PTR(a->events));
 	update_status(a, NULL);
@@ -318,9 +321,36 @@ static void became_ready(Agent *a)
 		(void)sd_notify(false, "READY=1");
 }
 
+/* The list is merged: the table is the engine's (as of the list, and every event since). */
+static void merge_done(Agent *a)
+{
+	(void)sd_event_source_set_enabled(a->merge_source, SD_EVENT_OFF);
+	a->list_in_flight = false;
+	if (!a->merge_stale)
+		a->synced = true;
+	if (a->resync_wanted || a->merge_stale) { /* an event, or a lost engine, may have made it older news */
+		a->resync_wanted = false;
+		resync(a);
+	}
+	a->merge_stale = false;
+	if (!a->ready)
+		became_ready(a);
+	agent_schedule_reconcile(a);
+}
+
+static int on_merge_slice(sd_event_source *s, void *userdata)
+{
+	Agent *a = userdata;
+
+	if (container_merge_step(a, a->merge_slice))
+		merge_done(a);
+	return 0;
+}
+
 static void on_list(const EngineReply *reply, void *userdata)
 {
 	Agent *a = userdata;
+	DockerContainer *list;
 
 	a->list_in_flight = false;
 	if (reply->error < 0) {
@@ -334,15 +364,20 @@ static void on_list(const EngineReply *reply, void *userdata)
 	}
 	a->lists_failed = 0;
 	a->sync_error[0] = 0;
-	container_merge_list(a, reply->list, reply->n_list);
-	a->synced = true;
-	if (a->resync_wanted) { /* named by an event while this list was in flight: it may predate it */
-		a->resync_wanted = false;
-		resync(a);
+	/* Merged a slice per turn (on_merge_slice): the list stays in flight until then, so that what vanishes
+	 * meanwhile is remembered and no other list starts. */
+	if (reply->list_owner && *reply->list_owner == reply->list)
+		list = TAKE_PTR(*reply->list_owner);
+	else if ((list = malloc(MAX(reply->n_list, 1) * sizeof(*list))))
+		memcpy(list, reply->list, reply->n_list * sizeof(*list));
+	if (!list) {
+		log_error_errno(-ENOMEM, "Failed to keep the container list: %m; retrying");
+		return agent_engine_lost(a, -ENOMEM);
 	}
-	if (!a->ready)
-		became_ready(a);
-	agent_schedule_reconcile(a);
+	a->list_in_flight = true;
+	a->merge_stale = false;
+	container_merge_begin(a, list, reply->n_list);
+	(void)sd_event_source_set_enabled(a->merge_source, SD_EVENT_ON);
 }
 
 /* How many containers the node may own: what runs, the standby pools, and what the table holds now (leftovers
@@ -360,6 +395,10 @@ static void resync(Agent *a)
 {
 	int r;
 
+	if (a->merge.active) {
+		a->resync_wanted = true; /* after this merge */
+		return;
+	}
 	if (a->list_in_flight || !a->engine_up)
 		return;
 	a->list_seq = ++a->seq;
@@ -591,6 +630,11 @@ static int add_sources(Agent *a)
 		return r;
 	(void)sd_event_source_set_enabled(a->reconcile_source, SD_EVENT_OFF);
 	(void)sd_event_source_set_description(a->reconcile_source, "reconcile");
+	r = sd_event_add_defer(a->event, &a->merge_source, on_merge_slice, a);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_enabled(a->merge_source, SD_EVENT_OFF);
+	(void)sd_event_source_set_description(a->merge_source, "list-merge");
 	r = sd_event_add_time(a->event, &a->retry_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry_timer, a);
 	if (r < 0)
 		return r;
@@ -618,6 +662,7 @@ int agent_new(Agent **ret, sd_event *event, Config *config, const unsigned *targ
 	a->event = sd_event_ref(event);
 	a->config = TAKE_PTR(cfg);
 	a->engine_log = (RateLimit)RATELIMIT_INIT(30 * USEC_PER_SEC, 3);
+	a->merge_slice = MERGE_SLICE;
 	a->persist_targets = o->persist_targets;
 	a->notify = o->notify;
 	a->apps = calloc(CONFIG_MAX_APPS, sizeof(AppState));
@@ -657,12 +702,14 @@ Agent *agent_free(Agent *a)
 		container_free(a->containers);
 	while (a->image_calls)
 		image_call_free(a, a->image_calls);
+	container_merge_end(a);
 	container_forget_vanished(a);
 	table_free(a);
 	hashmap_free(a->by_id);
 	hashmap_free(a->vanished);
 	hashmap_free(a->creating);
 	sd_event_source_disable_unref(a->reconcile_source);
+	sd_event_source_disable_unref(a->merge_source);
 	sd_event_source_disable_unref(a->resync_timer);
 	sd_event_source_disable_unref(a->retry_timer);
 	sd_event_source_disable_unref(a->ping_timer);

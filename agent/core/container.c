@@ -83,6 +83,8 @@ void container_free(Container *c)
 	if (c->id[0] && hashmap_get(a->by_id, c->id) == c)
 		(void)hashmap_remove(a->by_id, c->id);
 	table_remove(c);
+	if (a->merge.drop_next == c)
+		a->merge.drop_next = c->containers_next;
 	LIST_REMOVE(containers, a->containers, c);
 	a->n_containers--;
 	free(c);
@@ -166,24 +168,69 @@ static void merge_listed(Agent *a, const DockerContainer *l)
 		        "Adopting running container %s", c->name);
 }
 
-static void drop_unlisted(Agent *a)
+/* Everything listed is marked with seq >= list_seq, and so is whatever changed since the list was issued; what is
+ * older and idle was not listed: gone. */
+static void drop_if_unlisted(Agent *a, Container *c)
 {
-	Container *c, *next;
-
-	LIST_FOREACH_SAFE(containers, c, next, a->containers)
-	{
-		if (c->op == OP_NONE && c->seq < a->list_seq)
-			container_free(c);
-	}
+	if (c->op == OP_NONE && c->seq < a->list_seq)
+		container_free(c);
 }
 
 void container_merge_list(Agent *a, const DockerContainer *list, size_t n)
 {
-	/* Everything listed is marked with seq >= list_seq; what is older and idle was not listed: gone. */
+	Container *c, *next;
+
 	for (size_t i = 0; i < n; i++)
 		merge_listed(a, &list[i]);
-	drop_unlisted(a);
+	LIST_FOREACH_SAFE(containers, c, next, a->containers)
+	drop_if_unlisted(a, c);
 	container_forget_vanished(a);
+}
+
+void container_merge_begin(Agent *a, DockerContainer *list, size_t n)
+{
+	container_merge_end(a);
+	a->merge = (ListMerge){.list = list, .n = n, .active = true};
+}
+
+/* Between two steps anything may happen (events, answers, containers freed): what changes a container moves its
+ * seq past list_seq, a freed one is remembered as vanished (list_in_flight holds until the end) and the walk's
+ * next container moves on when it is freed. */
+bool container_merge_step(Agent *a, size_t max)
+{
+	ListMerge *m = &a->merge;
+
+	if (!m->active)
+		return true;
+	if (!m->dropping) {
+		size_t end = m->pos + MIN(max, m->n - m->pos);
+
+		for (; m->pos < end; m->pos++)
+			merge_listed(a, &m->list[m->pos]);
+		if (m->pos < m->n)
+			return false;
+		free(TAKE_PTR(m->list));
+		m->dropping = true;
+		m->drop_next = a->containers;
+		return false;
+	}
+	for (size_t k = 0; k < max && m->drop_next; k++) {
+		Container *c = m->drop_next;
+
+		m->drop_next = c->containers_next;
+		drop_if_unlisted(a, c);
+	}
+	if (m->drop_next)
+		return false;
+	container_forget_vanished(a);
+	container_merge_end(a);
+	return true;
+}
+
+void container_merge_end(Agent *a)
+{
+	free(a->merge.list);
+	a->merge = (ListMerge){};
 }
 
 /* ---- events ---- */
@@ -215,10 +262,17 @@ static void on_die(Agent *a, Container *c, int exit_code)
  * before more starts go over the target. */
 static bool unknown_event(Agent *a, const DockerEvent *ev)
 {
+	if (ev->name[0] && hashmap_get(a->creating, ev->name))
+		return false; /* our own create still in flight */
+	/* While a list is in flight or being merged, the container may be one it names in its older state. */
+	if (a->list_in_flight && ev->action != DOCKER_EVENT_OTHER && !hashmap_get(a->vanished, ev->id)) {
+		a->resync_wanted = true;
+		return false;
+	}
 	if (ev->action != DOCKER_EVENT_CREATE && ev->action != DOCKER_EVENT_START)
 		return false;
-	if (!ev->name[0] || hashmap_get(a->creating, ev->name))
-		return false; /* our own create still in flight */
+	if (!ev->name[0])
+		return false;
 	a->resync_wanted = true;
 	return false;
 }

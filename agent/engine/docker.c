@@ -97,6 +97,7 @@ static int on_list_slice(sd_event_source *s, void *userdata)
 	else {
 		reply.list = ld->parser.list;
 		reply.n_list = ld->parser.n;
+		reply.list_owner = &ld->parser.list; /* docker_list_parser_done() frees it unless it is taken */
 	}
 	(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	if (c->cb)
@@ -198,6 +199,7 @@ static void reply_decoded(Call *c, const cJSON *json, const char *body, size_t l
 		case CALL_LIST:
 			r = docker_json_parse_list_text(body ?: "", body ? len : 0, &list, &reply->n_list);
 			reply->list = list;
+			reply->list_owner = &list;
 			break;
 		case CALL_PLAIN:
 			break;

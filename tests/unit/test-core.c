@@ -378,7 +378,7 @@ static int fake_apply(Fake *f, const FakeCall *call, EngineReply *reply, DockerI
  * lost: it happens, but the answer is lost on the way (the connection breaks): the caller gets -ECONNRESET. */
 static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
 {
-	DockerContainer list[FAKE_MAX_CONTAINERS];
+	DockerContainer *list = NULL;
 	DockerInspect inspect;
 	EngineReply reply = {.message = ""};
 	FakeCall call;
@@ -391,6 +391,8 @@ static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
 		error = -ECONNREFUSED;
 	reply.error = error ?: fake_apply(f, &call, &reply, &inspect);
 	if (reply.error == 0 && call.op == F_LIST) {
+		list = calloc(FAKE_MAX_CONTAINERS, sizeof(*list));
+		assert_non_null(list);
 		for (size_t k = 0; k < f->n_ctr; k++)
 			if (streq(f->ctr[k].node, NODE) || f->ignore_filters) {
 				DockerContainer *l = &list[reply.n_list++];
@@ -401,6 +403,7 @@ static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
 				snprintf(l->app, sizeof(l->app), "%s", f->ctr[k].app);
 			}
 		reply.list = list;
+		reply.list_owner = &list; /* as the Docker client: the agent takes it to merge it in slices */
 	}
 	if (lost)
 		reply = (EngineReply){.error = -ECONNRESET};
@@ -409,6 +412,7 @@ static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
 	if (f->events_first)
 		fake_deliver_events(f);
 	call.cb(&reply, call.userdata);
+	free(list);
 }
 
 static void fake_answer(Fake *f, size_t i, int error)
@@ -1744,16 +1748,34 @@ static void dump(T *t)
 	        t->agent->engine_up, t->agent->synced, t->agent->ops_in_flight, t->agent->removes_in_flight);
 }
 
-static void property_run(const char *config, unsigned standby, unsigned long seed, unsigned steps)
+/* One turn of the loop only (one source dispatched): a list's merge, a reconcile, may wait while more happens. */
+static void one_turn(T *t)
+{
+	check_tally(t);
+	check_pass(t);
+	(void)sd_event_run(t->event, 0);
+	check_invariants(t);
+}
+
+/* sliced: lists merged an entry or two a turn, resyncs often, and the loop sometimes run one turn only between two
+ * happenings, so that events and answers land in the middle of a merge and before a reconcile. */
+static void property_run_with(const char *config, unsigned standby, unsigned long seed, unsigned steps, bool sliced)
 {
 	unsigned long s = seed;
 	unsigned ta = 0, tb = 0, ra, rb, pool_min;
 	T *t = t_new(config);
 
 	t->seed = seed;
+	if (sliced)
+		t->agent->merge_slice = 1 + seed % 2;
 	for (unsigned i = 0; i < steps; i++) {
 		random_step(t, &s, &ta, &tb);
-		step(t);
+		if (sliced && rnd(&s) % 8 == 0) /* a resync is due: more lists, merged while all this goes on */
+			assert_int_equal(sd_event_source_set_time(t->agent->resync_timer, 1), 0);
+		if (sliced && (t->agent->merge.active || rnd(&s) % 3 == 0))
+			one_turn(t);
+		else
+			step(t);
 	}
 	/* From here on the engine behaves: the agent must converge. */
 	behave(t, 3000);
@@ -1771,6 +1793,11 @@ static void property_run(const char *config, unsigned standby, unsigned long see
 	t_free(t);
 }
 
+static void property_run(const char *config, unsigned standby, unsigned long seed, unsigned steps)
+{
+	property_run_with(config, standby, seed, steps, false);
+}
+
 static void test_property_random_interleavings(void **state)
 {
 	for (unsigned long seed = 1; seed <= 40; seed++)
@@ -1783,6 +1810,16 @@ static void test_property_random_interleavings_with_standby(void **state)
 {
 	for (unsigned long seed = 1; seed <= 40; seed++)
 		property_run(standby_config, 2, seed * 40503UL + 7, 400);
+}
+
+/* The same with lists merged a slice at a time and the loop sometimes turned once only: events, answers and
+ * target changes land in the middle of a merge (issue 16: a list of 50,000 is merged over many turns). */
+static void test_property_random_interleavings_sliced(void **state)
+{
+	for (unsigned long seed = 1; seed <= 20; seed++) {
+		property_run_with(default_config, 0, seed * 2654435761UL + 3, 400, true);
+		property_run_with(standby_config, 2, seed * 40503UL + 11, 400, true);
+	}
 }
 
 int main(void)
@@ -1836,6 +1873,7 @@ int main(void)
 	        cmocka_unit_test(test_containers_json_names_standby_states),
 	        cmocka_unit_test(test_property_random_interleavings),
 	        cmocka_unit_test(test_property_random_interleavings_with_standby),
+	        cmocka_unit_test(test_property_random_interleavings_sliced),
 	};
 
 	log_set_max_level(LOG_ERR);
