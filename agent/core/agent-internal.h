@@ -135,8 +135,9 @@ struct Agent {
 	bool list_in_flight; /* from the list's call until its merge is done */
 	ListMerge merge;
 	bool merge_stale;   /* the engine was lost during the merge: the table is not synced when it ends */
-	size_t merge_slice; /* entries merged (or containers looked at for dropping) per turn of the loop */
-	bool resync_wanted; /* an event named a container of ours that the table lacks */
+	size_t merge_slice; /* entries merged (or containers looked at for dropping) between two looks at the clock */
+	usec_t merge_slice_usec; /* merging per turn of the loop: after that much, the rest waits for the next turn */
+	bool resync_wanted;      /* an event named a container of ours that the table lacks */
 	uint64_t list_seq;
 	Hashmap *by_id;    /* the containers whose id is known, by id */
 	Hashmap *vanished; /* ids freed while a list was in flight (keys = values, owned) */

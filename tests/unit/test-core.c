@@ -1766,8 +1766,10 @@ static void property_run_with(const char *config, unsigned standby, unsigned lon
 	T *t = t_new(config);
 
 	t->seed = seed;
-	if (sliced)
+	if (sliced) {
 		t->agent->merge_slice = 1 + seed % 2;
+		t->agent->merge_slice_usec = 0; /* one step a turn */
+	}
 	for (unsigned i = 0; i < steps; i++) {
 		random_step(t, &s, &ta, &tb);
 		if (sliced && rnd(&s) % 8 == 0) /* a resync is due: more lists, merged while all this goes on */
