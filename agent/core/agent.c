@@ -380,7 +380,7 @@ static void on_list(const EngineReply *reply, void *userdata)
 		list = TAKE_PTR(*reply->list_owner);
 	else if ((list = malloc(MAX(reply->n_list, 1) * sizeof(*list))))
 		memcpy(list, reply->list, reply->n_list * sizeof(*list));
-	if (!list) {
+	if (!list && reply->n_list > 0) { /* an empty list may come as NULL */
 		log_error_errno(-ENOMEM, "Failed to keep the container list: %m; retrying");
 		return agent_engine_lost(a, -ENOMEM);
 	}

@@ -374,6 +374,12 @@ static int fake_apply(Fake *f, const FakeCall *call, EngineReply *reply, DockerI
 	return 0;
 }
 
+static DockerContainer *mfree_list(DockerContainer *list)
+{
+	free(list);
+	return NULL;
+}
+
 /* Answers call i: with error (nothing happens on the engine), or with 0: it happens, as the engine would do it.
  * lost: it happens, but the answer is lost on the way (the connection breaks): the caller gets -ECONNRESET. */
 static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
@@ -402,6 +408,8 @@ static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
 				snprintf(l->name, sizeof(l->name), "%s", f->ctr[k].name);
 				snprintf(l->app, sizeof(l->app), "%s", f->ctr[k].app);
 			}
+		if (reply.n_list == 0) /* as the Docker client: an empty list is NULL */
+			list = mfree_list(list);
 		reply.list = list;
 		reply.list_owner = &list; /* as the Docker client: the agent takes it to merge it in slices */
 	}
