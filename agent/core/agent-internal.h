@@ -134,7 +134,8 @@ struct Agent {
 	struct ImageCall *image_calls;
 	bool list_in_flight; /* from the list's call until its merge is done */
 	ListMerge merge;
-	bool merge_stale;   /* the engine was lost during the merge: the table is not synced when it ends */
+	bool list_stale;    /* the engine was lost while the list was in flight or merged: the table is not synced
+	                     * when the merge ends, another list follows */
 	size_t merge_slice; /* entries merged (or containers looked at for dropping) between two looks at the clock */
 	usec_t merge_slice_usec; /* merging per turn of the loop: after that much, the rest waits for the next turn */
 	bool resync_wanted;      /* an event named a container of ours that the table lacks */

@@ -253,7 +253,8 @@ static void agent_engine_lost(Agent *a, int error)
 		log_warning_errno(error, "Engine not reachable at %s: %m; waiting for it", engine_address(a));
 	a->engine_up = false;
 	a->synced = false;
-	a->merge_stale = a->merge.active;
+	if (a->list_in_flight) /* issued before the loss: events since are lost, so its news may be old */
+		a->list_stale = true;
 	if (a->events)
 		a->engine->ops->stream_cancel(a->engine, TAKE_PTR(a->events));
 	update_status(a, NULL);
@@ -328,13 +329,13 @@ static void merge_done(Agent *a)
 {
 	(void)sd_event_source_set_enabled(a->merge_source, SD_EVENT_OFF);
 	a->list_in_flight = false;
-	if (!a->merge_stale)
+	if (!a->list_stale)
 		a->synced = true;
-	if (a->resync_wanted || a->merge_stale) { /* an event, or a lost engine, may have made it older news */
+	if (a->resync_wanted || a->list_stale) { /* an event, or a lost engine, may have made it older news */
 		a->resync_wanted = false;
 		resync(a);
 	}
-	a->merge_stale = false;
+	a->list_stale = false;
 	if (!a->ready)
 		became_ready(a);
 	agent_schedule_reconcile(a);
@@ -364,6 +365,7 @@ static void on_list(const EngineReply *reply, void *userdata)
 
 	a->list_in_flight = false;
 	if (reply->error < 0) {
+		a->list_stale = false;
 		container_forget_vanished(a);
 		a->lists_failed++;
 		snprintf(a->sync_error, sizeof(a->sync_error), "container list failed: %s", reply->message);
@@ -385,7 +387,6 @@ static void on_list(const EngineReply *reply, void *userdata)
 		return agent_engine_lost(a, -ENOMEM);
 	}
 	a->list_in_flight = true;
-	a->merge_stale = false;
 	container_merge_begin(a, list, reply->n_list);
 	(void)sd_event_source_set_enabled(a->merge_source, SD_EVENT_ON);
 }
