@@ -2,6 +2,7 @@
 /* The agent's core loop: engine connection, sync (list + events), and reconcile. It feeds the container table
  * (container.c) to the pure planner and hands the plan to container.c's chains.
  * It must never touch a container without its own label, and never block the event loop. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #define PING_BACKOFF_MAX_USEC (2 * USEC_PER_SEC)
 #define APP_BACKOFF_MIN_USEC  (1 * USEC_PER_SEC)
 #define APP_BACKOFF_MAX_USEC  (60 * USEC_PER_SEC)
+#define MERGE_STEP            256u /* list entries merged (or containers looked at) between two looks at the clock */
+#define MERGE_SLICE_USEC      (4 * USEC_PER_MSEC) /* merging per turn of the loop, about */
 
 static void start_sync(Agent *a);
 static void resync(Agent *a);
@@ -31,9 +34,8 @@ static const char *engine_address(Agent *a)
 
 /* ---- systemd ---- */
 
-/* p: the plan just computed, whose counts are the table's (no walk over every container again); NULL while the
- * engine is away. */
-static void update_status(Agent *a, const Plan *p)
+/* p: the pass just computed; NULL while the engine is away. */
+static void update_status(Agent *a, const Pass *p)
 {
 	char line[512] = "";
 	size_t n = 0;
@@ -45,7 +47,7 @@ static void update_status(Agent *a, const Plan *p)
 	else
 		for (size_t i = 0; i < a->config->n_apps && n < sizeof(line); i++)
 			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %u/%u running", i ? ", " : "",
-			                      a->config->apps[i].name, p->apps[i].running, p->apps[i].allocated);
+			                      a->config->apps[i].name, p->res[i].running, p->res[i].allocated);
 	if (streq(line, a->status_line))
 		return;
 	snprintf(a->status_line, sizeof(a->status_line), "%s", line);
@@ -74,36 +76,84 @@ static void arm_retry_timer(Agent *a, uint64_t now)
 	(void)sd_event_source_set_enabled(a->retry_timer, SD_EVENT_ONESHOT);
 }
 
-static int build_plan(Agent *a, Container **index, Plan **ret)
+static PlanApp plan_app(Agent *a, size_t i, usec_t now)
 {
-	size_t n_apps = a->config->n_apps, k = 0;
-	PlanApp apps[CONFIG_MAX_APPS];
-	_cleanup_free_ PlanContainer *pcs = calloc(MAX(a->n_containers, 1), sizeof(PlanContainer));
-	uint64_t now = now_usec(CLOCK_MONOTONIC);
-
-	if (!pcs)
-		return -ENOMEM;
-	for (size_t i = 0; i < n_apps; i++)
-		apps[i] = (PlanApp){
-		        .name = a->config->apps[i].name,
-		        .priority = a->config->apps[i].priority,
-		        .target = a->apps[i].target,
-		        .standby = a->config->apps[i].standby,
-		        .can_start = a->apps[i].retry_at <= now && !a->apps[i].pulling,
-		};
-	for (Container *c = a->containers; c; c = c->containers_next, k++) {
-		index[k] = c;
-		pcs[k] = (PlanContainer){.app = c->app, .phase = c->phase, .started_at = c->started_at};
-	}
-	arm_retry_timer(a, now);
-	PlanInput in = {
-	        .capacity = a->config->capacity,
-	        .apps = apps,
-	        .n_apps = n_apps,
-	        .containers = pcs,
-	        .n_containers = k,
+	return (PlanApp){
+	        .name = a->config->apps[i].name,
+	        .priority = a->config->apps[i].priority,
+	        .target = a->apps[i].target,
+	        .standby = a->config->apps[i].standby,
+	        .can_start = a->apps[i].retry_at <= now && !a->apps[i].pulling,
 	};
-	return plan_compute(&in, ret);
+}
+
+static void tally_counts(const AppTally *t, PlanAppResult *ret)
+{
+	*ret = (PlanAppResult){};
+	for (ContainerPhase ph = 0; ph < _PHASE_MAX; ph++)
+		(void)plan_tally_n(ret, ph, t->phases[ph]);
+}
+
+/* Takes from h, after its first skip, no more than want and what *left allows, onto list. */
+static void pick(const ContainerHeap *h, size_t skip, unsigned want, Container **list, size_t *n, unsigned *left)
+{
+	size_t got = heap_first(h, skip, MIN(want, *left), list + *n);
+
+	*n += got;
+	*left -= (unsigned)got;
+}
+
+/* In the order dispatch() goes through them, each list gets no more than the slots the lists before it leave
+ * (dispatch stops there): the picks cost O(parallel log n), whatever the node's size. */
+static void pass_pick(Agent *a, Pass *p)
+{
+	size_t n_apps = a->config->n_apps;
+	unsigned parallel = a->config->parallel;
+	unsigned left = parallel > a->ops_in_flight ? parallel - a->ops_in_flight : 0;
+	unsigned removes_left = parallel > a->removes_in_flight ? parallel - a->removes_in_flight : 0, starts = 0;
+
+	pick(&table_tally(a, -1)->running, 0, p->orphans.stops, p->stops, &p->n_stops, &left);
+	for (size_t k = n_apps; k > 0; k--) {
+		const PlanAppResult *r = &p->res[p->order[k - 1]];
+		pick(&table_tally(a, (int)p->order[k - 1])->running, r->parks, r->stops, p->stops, &p->n_stops, &left);
+	}
+	for (size_t k = n_apps; k > 0; k--)
+		pick(&table_tally(a, (int)p->order[k - 1])->running, 0, p->res[p->order[k - 1]].parks, p->parks,
+		     &p->n_parks, &left);
+	pick(&a->removable, 0, removes_left, p->removes, &p->n_removes, &removes_left);
+	for (size_t k = 0; k < n_apps; k++)
+		pick(&table_tally(a, (int)p->order[k])->standby, 0, p->res[p->order[k]].resumes, p->resumes,
+		     &p->n_resumes, &left);
+	for (size_t i = 0; i < n_apps; i++)
+		starts += p->res[i].starts;
+	left -= MIN(starts, left);
+	pick(&table_tally(a, -1)->standby, 0, p->orphans.retires, p->retires, &p->n_retires, &left);
+	for (size_t i = 0; i < n_apps; i++)
+		pick(&table_tally(a, (int)i)->standby, p->res[i].resumes, p->res[i].retires, p->retires, &p->n_retires,
+		     &left);
+}
+
+int agent_pass(Agent *a, usec_t now, Pass *p)
+{
+	size_t n_apps = a->config->n_apps, parallel = a->config->parallel;
+
+	*p = (Pass){};
+	p->buffer = calloc(5 * parallel, sizeof(Container *));
+	if (!p->buffer)
+		return -ENOMEM;
+	p->stops = p->buffer;
+	p->parks = p->stops + parallel;
+	p->removes = p->parks + parallel;
+	p->resumes = p->removes + parallel;
+	p->retires = p->resumes + parallel;
+	for (size_t i = 0; i < n_apps; i++) {
+		p->apps[i] = plan_app(a, i, now);
+		tally_counts(table_tally(a, (int)i), &p->res[i]);
+	}
+	tally_counts(table_tally(a, -1), &p->orphans);
+	p->occupied = plan_decide(a->config->capacity, p->apps, n_apps, p->res, &p->orphans, p->order);
+	pass_pick(a, p);
+	return 0;
 }
 
 static bool slot_free(Agent *a)
@@ -111,34 +161,34 @@ static bool slot_free(Agent *a)
 	return a->ops_in_flight < a->config->parallel;
 }
 
-static void dispatch(Agent *a, const Plan *p, Container **index)
+static void dispatch(Agent *a, const Pass *p)
 {
 	int r;
 
 	/* Stops first: they make the room that the starts below may need on a later pass. */
 	for (size_t i = 0; i < p->n_stops && slot_free(a); i++)
-		if ((r = container_stop_and_remove(index[p->stops[i]])) < 0)
+		if ((r = container_stop_and_remove(p->stops[i])) < 0)
 			log_warning_errno(r, "Failed to queue a stop: %m, ignoring");
 	for (size_t i = 0; i < p->n_parks && slot_free(a); i++)
-		if ((r = container_park(index[p->parks[i]])) < 0)
+		if ((r = container_park(p->parks[i])) < 0)
 			log_warning_errno(r, "Failed to queue a pause: %m, ignoring");
 	for (size_t i = 0; i < p->n_removes && a->removes_in_flight < a->config->parallel; i++)
-		if ((r = container_remove(index[p->removes[i]])) < 0)
+		if ((r = container_remove(p->removes[i])) < 0)
 			log_warning_errno(r, "Failed to queue a removal: %m, ignoring");
 	/* Resumes before creates: the standby pool is the fast way up. */
 	for (size_t i = 0; i < p->n_resumes && slot_free(a); i++)
-		if ((r = container_resume(index[p->resumes[i]])) < 0)
+		if ((r = container_resume(p->resumes[i])) < 0)
 			log_warning_errno(r, "Failed to queue an unpause: %m, ignoring");
-	for (size_t i = 0; i < p->n_apps; i++)
-		for (unsigned s = 0; s < p->apps[i].starts && slot_free(a); s++)
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		for (unsigned s = 0; s < p->res[i].starts && slot_free(a); s++)
 			if ((r = container_create_and_start(a, (int)i)) < 0)
 				log_warning_errno(r, "Failed to queue a start: %m, ignoring");
 	for (size_t i = 0; i < p->n_retires && slot_free(a); i++)
-		if ((r = container_retire(index[p->retires[i]])) < 0)
+		if ((r = container_retire(p->retires[i])) < 0)
 			log_warning_errno(r, "Failed to queue a retirement: %m, ignoring");
 	/* The plan only asks for warms when nothing else is to do; they still leave a slot free for news. */
-	for (size_t i = 0; i < p->n_apps; i++)
-		for (unsigned s = 0; s < p->apps[i].warms && a->ops_in_flight + 1 < a->config->parallel; s++)
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		for (unsigned s = 0; s < p->res[i].warms && a->ops_in_flight + 1 < a->config->parallel; s++)
 			if ((r = container_warm(a, (int)i)) < 0)
 				log_warning_errno(r, "Failed to queue a standby container: %m, ignoring");
 }
@@ -146,22 +196,24 @@ static void dispatch(Agent *a, const Plan *p, Container **index)
 static int on_reconcile(sd_event_source *s, void *userdata)
 {
 	Agent *a = userdata;
-	_cleanup_free_ Container **index = NULL;
-	_cleanup_plan_ Plan *p = NULL;
+	usec_t now = now_usec(CLOCK_MONOTONIC);
+	Pass p;
 	int r;
 
-	if (!a->engine_up || !a->synced || a->shutting_down)
+	/* Not while a list is being merged: the table is half old, half new until the merge ends (it reconciles). */
+	if (!a->engine_up || !a->synced || a->shutting_down || a->merge.active)
 		return 0;
-	index = calloc(MAX(a->n_containers, 1), sizeof(Container *));
-	if (!index)
+	if (a->tally_broken && !table_rebuild(a))
 		return log_error_errno(-ENOMEM, "Failed to reconcile: %m");
-	r = build_plan(a, index, &p);
+	r = agent_pass(a, now, &p);
 	if (r < 0)
-		return log_error_errno(r, "Failed to compute a plan: %m");
-	for (size_t i = 0; i < p->n_apps; i++)
-		a->apps[i].allocated = p->apps[i].allocated;
-	dispatch(a, p, index);
-	update_status(a, p);
+		return log_error_errno(r, "Failed to reconcile: %m");
+	arm_retry_timer(a, now);
+	for (size_t i = 0; i < a->config->n_apps; i++)
+		a->apps[i].allocated = p.res[i].allocated;
+	dispatch(a, &p);
+	update_status(a, &p);
+	free(p.buffer);
 	return 0;
 }
 
@@ -201,6 +253,8 @@ static void agent_engine_lost(Agent *a, int error)
 		log_warning_errno(error, "Engine not reachable at %s: %m; waiting for it", engine_address(a));
 	a->engine_up = false;
 	a->synced = false;
+	if (a->list_in_flight) /* issued before the loss: events since are lost, so its news may be old */
+		a->list_stale = true;
 	if (a->events)
 		a->engine->ops->stream_cancel(a->engine, TAKE_PTR(a->events));
 	update_status(a, NULL);
@@ -270,12 +324,48 @@ static void became_ready(Agent *a)
 		(void)sd_notify(false, "READY=1");
 }
 
+/* The list is merged: the table is the engine's (as of the list, and every event since). */
+static void merge_done(Agent *a)
+{
+	(void)sd_event_source_set_enabled(a->merge_source, SD_EVENT_OFF);
+	a->list_in_flight = false;
+	if (!a->list_stale)
+		a->synced = true;
+	if (a->resync_wanted || a->list_stale) { /* an event, or a lost engine, may have made it older news */
+		a->resync_wanted = false;
+		resync(a);
+	}
+	a->list_stale = false;
+	if (!a->ready)
+		became_ready(a);
+	agent_schedule_reconcile(a);
+	/* The list's text and entries were the peak (tens of MB at 50,000 containers): give back what glibc keeps of
+	 * it between the table's chunks. */
+	(void)malloc_trim(0);
+}
+
+static int on_merge_slice(sd_event_source *s, void *userdata)
+{
+	Agent *a = userdata;
+	usec_t begin = now_usec(CLOCK_MONOTONIC);
+	bool done;
+
+	do
+		done = container_merge_step(a, a->merge_slice);
+	while (!done && now_usec(CLOCK_MONOTONIC) - begin < a->merge_slice_usec);
+	if (done)
+		merge_done(a);
+	return 0;
+}
+
 static void on_list(const EngineReply *reply, void *userdata)
 {
 	Agent *a = userdata;
+	DockerContainer *list;
 
 	a->list_in_flight = false;
 	if (reply->error < 0) {
+		a->list_stale = false;
 		container_forget_vanished(a);
 		a->lists_failed++;
 		snprintf(a->sync_error, sizeof(a->sync_error), "container list failed: %s", reply->message);
@@ -286,15 +376,19 @@ static void on_list(const EngineReply *reply, void *userdata)
 	}
 	a->lists_failed = 0;
 	a->sync_error[0] = 0;
-	container_merge_list(a, reply->list, reply->n_list);
-	a->synced = true;
-	if (a->resync_wanted) { /* named by an event while this list was in flight: it may predate it */
-		a->resync_wanted = false;
-		resync(a);
+	/* Merged a slice per turn (on_merge_slice): the list stays in flight until then, so that what vanishes
+	 * meanwhile is remembered and no other list starts. */
+	if (reply->list_owner && *reply->list_owner == reply->list)
+		list = TAKE_PTR(*reply->list_owner);
+	else if ((list = malloc(MAX(reply->n_list, 1) * sizeof(*list))))
+		memcpy(list, reply->list, reply->n_list * sizeof(*list));
+	if (!list && reply->n_list > 0) { /* an empty list may come as NULL */
+		log_error_errno(-ENOMEM, "Failed to keep the container list: %m; retrying");
+		return agent_engine_lost(a, -ENOMEM);
 	}
-	if (!a->ready)
-		became_ready(a);
-	agent_schedule_reconcile(a);
+	a->list_in_flight = true;
+	container_merge_begin(a, list, reply->n_list);
+	(void)sd_event_source_set_enabled(a->merge_source, SD_EVENT_ON);
 }
 
 /* How many containers the node may own: what runs, the standby pools, and what the table holds now (leftovers
@@ -312,6 +406,10 @@ static void resync(Agent *a)
 {
 	int r;
 
+	if (a->merge.active) {
+		a->resync_wanted = true; /* after this merge */
+		return;
+	}
 	if (a->list_in_flight || !a->engine_up)
 		return;
 	a->list_seq = ++a->seq;
@@ -543,6 +641,11 @@ static int add_sources(Agent *a)
 		return r;
 	(void)sd_event_source_set_enabled(a->reconcile_source, SD_EVENT_OFF);
 	(void)sd_event_source_set_description(a->reconcile_source, "reconcile");
+	r = sd_event_add_defer(a->event, &a->merge_source, on_merge_slice, a);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_enabled(a->merge_source, SD_EVENT_OFF);
+	(void)sd_event_source_set_description(a->merge_source, "list-merge");
 	r = sd_event_add_time(a->event, &a->retry_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry_timer, a);
 	if (r < 0)
 		return r;
@@ -570,13 +673,16 @@ int agent_new(Agent **ret, sd_event *event, Config *config, const unsigned *targ
 	a->event = sd_event_ref(event);
 	a->config = TAKE_PTR(cfg);
 	a->engine_log = (RateLimit)RATELIMIT_INIT(30 * USEC_PER_SEC, 3);
+	a->merge_slice = MERGE_STEP;
+	a->merge_slice_usec = MERGE_SLICE_USEC;
 	a->persist_targets = o->persist_targets;
 	a->notify = o->notify;
 	a->apps = calloc(CONFIG_MAX_APPS, sizeof(AppState));
 	a->node_id = strdup(o->node_id);
 	if (!a->apps || !a->node_id || asprintf(&a->label, LABEL_AGENT "=%s", o->node_id) < 0)
 		return -ENOMEM;
-	if (hashmap_new(&a->by_id) < 0 || hashmap_new(&a->vanished) < 0 || hashmap_new(&a->creating) < 0)
+	if (hashmap_new(&a->by_id) < 0 || hashmap_new(&a->vanished) < 0 || hashmap_new(&a->creating) < 0 ||
+	    !table_rebuild(a))
 		return -ENOMEM;
 	if (o->state_dir && !(a->state_dir = strdup(o->state_dir)))
 		return -ENOMEM;
@@ -608,11 +714,14 @@ Agent *agent_free(Agent *a)
 		container_free(a->containers);
 	while (a->image_calls)
 		image_call_free(a, a->image_calls);
+	container_merge_end(a);
 	container_forget_vanished(a);
+	table_free(a);
 	hashmap_free(a->by_id);
 	hashmap_free(a->vanished);
 	hashmap_free(a->creating);
 	sd_event_source_disable_unref(a->reconcile_source);
+	sd_event_source_disable_unref(a->merge_source);
 	sd_event_source_disable_unref(a->resync_timer);
 	sd_event_source_disable_unref(a->retry_timer);
 	sd_event_source_disable_unref(a->ping_timer);
@@ -716,7 +825,7 @@ void agent_reload(Agent *a, Config *config)
 		apps[i].failures = 0;
 	}
 	for (Container *c = a->containers; c; c = c->containers_next)
-		c->app = config_find_app(config, c->app_name);
+		container_set_app(c, config_find_app(config, c->app_name));
 	free(a->apps);
 	config_free(a->config);
 	a->apps = apps;
@@ -730,11 +839,9 @@ void agent_reload(Agent *a, Config *config)
 void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *running, unsigned *starting,
                       unsigned *stopping)
 {
-	PlanAppResult n = {};
+	PlanAppResult n;
 
-	for (Container *c = a->containers; c; c = c->containers_next)
-		if (c->app == (int)app)
-			(void)plan_tally(&n, c->phase);
+	tally_counts(table_tally(a, (int)app), &n);
 	*allocated = a->apps[app].allocated;
 	*running = n.running;
 	*starting = n.starting;
@@ -743,14 +850,9 @@ void agent_app_counts(Agent *a, size_t app, unsigned *allocated, unsigned *runni
 
 unsigned agent_app_standby(Agent *a, size_t app, unsigned *warming)
 {
-	unsigned n = 0, w = 0;
+	const AppTally *t = table_tally(a, (int)app);
 
-	for (Container *c = a->containers; c; c = c->containers_next)
-		if (c->app == (int)app) {
-			n += c->phase == PHASE_STANDBY;
-			w += c->phase == PHASE_WARMING;
-		}
 	if (warming)
-		*warming = w;
-	return n;
+		*warming = t->phases[PHASE_WARMING];
+	return t->phases[PHASE_STANDBY];
 }

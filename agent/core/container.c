@@ -35,8 +35,10 @@ Container *container_new(Agent *a, int app, const char *app_name)
 	c->app = app;
 	snprintf(c->app_name, sizeof(c->app_name), "%s", app_name);
 	c->exit_code = -1;
+	c->serial = ++a->serial;
 	LIST_PREPEND(containers, a->containers, c);
 	a->n_containers++;
+	table_add(c);
 	container_touch(c);
 	return c;
 }
@@ -80,6 +82,9 @@ void container_free(Container *c)
 	remember_vanished(a, c->id);
 	if (c->id[0] && hashmap_get(a->by_id, c->id) == c)
 		(void)hashmap_remove(a->by_id, c->id);
+	table_remove(c);
+	if (a->merge.drop_next == c)
+		a->merge.drop_next = c->containers_next;
 	LIST_REMOVE(containers, a->containers, c);
 	a->n_containers--;
 	free(c);
@@ -95,21 +100,21 @@ static void phase_from_state(Container *c, DockerState state)
 	switch (state) {
 	case DOCKER_STATE_RUNNING:
 	case DOCKER_STATE_RESTARTING:
-		c->phase = PHASE_RUNNING;
+		container_set_phase(c, PHASE_RUNNING);
 		break;
 	case DOCKER_STATE_PAUSED: /* the standby pool (or paused by someone else: the pool's rules apply) */
-		c->phase = PHASE_STANDBY;
+		container_set_phase(c, PHASE_STANDBY);
 		break;
 	case DOCKER_STATE_REMOVING:
-		c->phase = PHASE_REMOVING;
+		container_set_phase(c, PHASE_REMOVING);
 		break;
 	case DOCKER_STATE_CREATED:
 		/* Ours from this life: its start failed, garbage. Adopted: an agent killed mid scale-up may have sent
 		 * its start, which the engine still carries out; it may run at any moment (PHASE_CREATED). */
-		c->phase = c->adopted ? PHASE_CREATED : PHASE_EXITED;
+		container_set_phase(c, c->adopted ? PHASE_CREATED : PHASE_EXITED);
 		break;
 	default:
-		c->phase = PHASE_EXITED;
+		container_set_phase(c, PHASE_EXITED);
 		break;
 	}
 }
@@ -154,7 +159,7 @@ static void merge_listed(Agent *a, const DockerContainer *l)
 	c = container_adopt(a, l->id, l->app, l->name);
 	if (!c)
 		return;
-	c->started_at = (uint64_t)l->created * USEC_PER_SEC;
+	container_set_started_at(c, (uint64_t)l->created * USEC_PER_SEC);
 	c->seq = a->list_seq;
 	phase_from_state(c, l->state);
 	/* A line for each of the first few; the rest at debug level (50,000 lines would hold the first sync). */
@@ -163,24 +168,69 @@ static void merge_listed(Agent *a, const DockerContainer *l)
 		        "Adopting running container %s", c->name);
 }
 
-static void drop_unlisted(Agent *a)
+/* Everything listed is marked with seq >= list_seq, and so is whatever changed since the list was issued; what is
+ * older and idle was not listed: gone. */
+static void drop_if_unlisted(Agent *a, Container *c)
 {
-	Container *c, *next;
-
-	LIST_FOREACH_SAFE(containers, c, next, a->containers)
-	{
-		if (c->op == OP_NONE && c->seq < a->list_seq)
-			container_free(c);
-	}
+	if (c->op == OP_NONE && c->seq < a->list_seq)
+		container_free(c);
 }
 
 void container_merge_list(Agent *a, const DockerContainer *list, size_t n)
 {
-	/* Everything listed is marked with seq >= list_seq; what is older and idle was not listed: gone. */
+	Container *c, *next;
+
 	for (size_t i = 0; i < n; i++)
 		merge_listed(a, &list[i]);
-	drop_unlisted(a);
+	LIST_FOREACH_SAFE(containers, c, next, a->containers)
+	drop_if_unlisted(a, c);
 	container_forget_vanished(a);
+}
+
+void container_merge_begin(Agent *a, DockerContainer *list, size_t n)
+{
+	container_merge_end(a);
+	a->merge = (ListMerge){.list = list, .n = n, .active = true};
+}
+
+/* Between two steps anything may happen (events, answers, containers freed): what changes a container moves its
+ * seq past list_seq, a freed one is remembered as vanished (list_in_flight holds until the end) and the walk's
+ * next container moves on when it is freed. */
+bool container_merge_step(Agent *a, size_t max)
+{
+	ListMerge *m = &a->merge;
+
+	if (!m->active)
+		return true;
+	if (!m->dropping) {
+		size_t end = m->pos + MIN(max, m->n - m->pos);
+
+		for (; m->pos < end; m->pos++)
+			merge_listed(a, &m->list[m->pos]);
+		if (m->pos < m->n)
+			return false;
+		free(TAKE_PTR(m->list));
+		m->dropping = true;
+		m->drop_next = a->containers;
+		return false;
+	}
+	for (size_t k = 0; k < max && m->drop_next; k++) {
+		Container *c = m->drop_next;
+
+		m->drop_next = c->containers_next;
+		drop_if_unlisted(a, c);
+	}
+	if (m->drop_next)
+		return false;
+	container_forget_vanished(a);
+	container_merge_end(a);
+	return true;
+}
+
+void container_merge_end(Agent *a)
+{
+	free(a->merge.list);
+	a->merge = (ListMerge){};
 }
 
 /* ---- events ---- */
@@ -193,7 +243,7 @@ static void on_die(Agent *a, Container *c, int exit_code)
 		/* A container we stop no longer runs once it died: its place is free now, not when the engine has
 		 * finished the stop call (about 140 ms later), so a start waiting for the place goes at once. */
 		if (c->op == OP_STOP && c->phase == PHASE_STOPPING) {
-			c->phase = PHASE_EXITED;
+			container_set_phase(c, PHASE_EXITED);
 			container_touch(c);
 		}
 		return;
@@ -203,7 +253,7 @@ static void on_die(Agent *a, Container *c, int exit_code)
 		log_app(LOG_WARNING, 0, c->app_name, c->id,
 		        "Container %s exited on its own with status %d; replacing it", c->name, exit_code);
 	}
-	c->phase = PHASE_EXITED;
+	container_set_phase(c, PHASE_EXITED);
 	container_touch(c);
 }
 
@@ -212,10 +262,17 @@ static void on_die(Agent *a, Container *c, int exit_code)
  * before more starts go over the target. */
 static bool unknown_event(Agent *a, const DockerEvent *ev)
 {
+	if (ev->name[0] && hashmap_get(a->creating, ev->name))
+		return false; /* our own create still in flight */
+	/* While a list is in flight or being merged, the container may be one it names in its older state. */
+	if (a->list_in_flight && ev->action != DOCKER_EVENT_OTHER && !hashmap_get(a->vanished, ev->id)) {
+		a->resync_wanted = true;
+		return false;
+	}
 	if (ev->action != DOCKER_EVENT_CREATE && ev->action != DOCKER_EVENT_START)
 		return false;
-	if (!ev->name[0] || hashmap_get(a->creating, ev->name))
-		return false; /* our own create still in flight */
+	if (!ev->name[0])
+		return false;
 	a->resync_wanted = true;
 	return false;
 }
@@ -243,14 +300,14 @@ bool container_handle_event(Agent *a, const DockerEvent *ev)
 		break;
 	case DOCKER_EVENT_START:
 		if (c->op == OP_NONE && (c->phase == PHASE_EXITED || c->phase == PHASE_CREATED)) {
-			c->phase = PHASE_RUNNING;
+			container_set_phase(c, PHASE_RUNNING);
 			container_touch(c);
 		}
 		break;
 	case DOCKER_EVENT_PAUSE:
 	case DOCKER_EVENT_UNPAUSE: /* someone else's doing when no op is in flight */
 		if (c->op == OP_NONE && (c->phase == PHASE_RUNNING || c->phase == PHASE_STANDBY)) {
-			c->phase = ev->action == DOCKER_EVENT_PAUSE ? PHASE_STANDBY : PHASE_RUNNING;
+			container_set_phase(c, ev->action == DOCKER_EVENT_PAUSE ? PHASE_STANDBY : PHASE_RUNNING);
 			container_touch(c);
 		}
 		break;
@@ -326,11 +383,12 @@ static void on_warm_pause(const EngineReply *reply, void *userdata)
 		if (!engine_gone(c, reply))
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id,
 			        "Failed to pause %s into the standby pool: %s", c->name, reply->message);
-		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING; /* running after all: the plan decides */
+		container_set_phase(c,
+		                    c->died ? PHASE_EXITED : PHASE_RUNNING); /* running after all: the plan decides */
 		return op_end(c, false);
 	}
 	a->totals.warmed++;
-	c->phase = c->died ? PHASE_EXITED : PHASE_STANDBY;
+	container_set_phase(c, c->died ? PHASE_EXITED : PHASE_STANDBY);
 	log_app(LOG_DEBUG, 0, c->app_name, c->id, "Warmed %s into the standby pool in %.0f ms", c->name,
 	        (double)usec_since(c->op_begin) / USEC_PER_MSEC);
 	op_end(c, false);
@@ -341,12 +399,12 @@ static void warm_started(Container *c)
 	Agent *a = c->agent;
 
 	if (c->died) {
-		c->phase = PHASE_EXITED;
+		container_set_phase(c, PHASE_EXITED);
 		return op_end(c, false);
 	}
 	op_begin(c, OP_PAUSE);
 	if (a->engine->ops->pause(a->engine, c->id, on_warm_pause, c) < 0) {
-		c->phase = PHASE_RUNNING;
+		container_set_phase(c, PHASE_RUNNING);
 		op_end(c, false);
 	}
 }
@@ -359,17 +417,17 @@ static void on_start(const EngineReply *reply, void *userdata)
 	if (reply->error < 0) {
 		if (!engine_gone(c, reply))
 			report(a, NEWS_START_FAILED, c->app, reply->error, reply->message);
-		c->phase = PHASE_EXITED; /* created but not running: garbage */
+		container_set_phase(c, PHASE_EXITED); /* created but not running: garbage */
 		return op_end(c, false);
 	}
 	if (c->app >= 0)
 		a->apps[c->app].failures = 0, a->apps[c->app].last_error[0] = 0;
-	c->started_at = now_usec(CLOCK_REALTIME);
+	container_set_started_at(c, now_usec(CLOCK_REALTIME));
 	if (c->warm)
 		return warm_started(c);
 	a->totals.started++;
 	histogram_observe(&a->start_latency, usec_since(c->op_begin));
-	c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
+	container_set_phase(c, c->died ? PHASE_EXITED : PHASE_RUNNING);
 	log_app(LOG_INFO, 0, c->app_name, c->id, "Started %s in %.0f ms", c->name,
 	        (double)usec_since(c->op_begin) / USEC_PER_MSEC);
 	op_end(c, false);
@@ -411,7 +469,7 @@ static void on_create(const EngineReply *reply, void *userdata)
 	r = a->engine->ops->start(a->engine, c->id, on_start, c);
 	if (r < 0) {
 		log_app(LOG_ERR, r, c->app_name, c->id, "Failed to queue a start: %m");
-		c->phase = PHASE_EXITED;
+		container_set_phase(c, PHASE_EXITED);
 		op_end(c, false);
 	}
 }
@@ -438,7 +496,7 @@ static int create_chain(Agent *a, int app, bool warm)
 		return -ENOMEM;
 	make_name(c->name, sizeof(c->name), ac->name);
 	c->warm = warm;
-	c->phase = warm ? PHASE_WARMING : PHASE_STARTING;
+	container_set_phase(c, warm ? PHASE_WARMING : PHASE_STARTING);
 	c->op_begin = now_usec(CLOCK_MONOTONIC);
 	op_begin(c, OP_CREATE);
 	r = hashmap_put(a->creating, c->name, c);
@@ -483,7 +541,7 @@ static void on_park(const EngineReply *reply, void *userdata)
 		if (!engine_gone(c, reply))
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id,
 			        "Failed to park %s: %s; stopping it instead", c->name, reply->message);
-		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
+		container_set_phase(c, c->died ? PHASE_EXITED : PHASE_RUNNING);
 		if (!engine_error_is_unreachable(reply->error) && c->phase == PHASE_RUNNING) {
 			op_release(c);
 			if (container_stop_and_remove(c) < 0)
@@ -493,7 +551,7 @@ static void on_park(const EngineReply *reply, void *userdata)
 		return op_end(c, false);
 	}
 	a->totals.parked++;
-	c->phase = c->died ? PHASE_EXITED : PHASE_STANDBY;
+	container_set_phase(c, c->died ? PHASE_EXITED : PHASE_STANDBY);
 	log_app(LOG_INFO, 0, c->app_name, c->id, "Parked %s in the standby pool in %.0f ms", c->name,
 	        (double)usec_since(c->op_begin) / USEC_PER_MSEC);
 	op_end(c, false);
@@ -507,13 +565,13 @@ static int pause_chain(Container *c, ContainerOp op, ContainerPhase phase, Conta
 
 	if (c->op != OP_NONE)
 		return 0;
-	c->phase = phase;
+	container_set_phase(c, phase);
 	c->died = false;
 	c->op_begin = now_usec(CLOCK_MONOTONIC);
 	op_begin(c, op);
 	r = (op == OP_PAUSE ? e->ops->pause : e->ops->unpause)(e, c->id, cb, c);
 	if (r < 0) {
-		c->phase = fallback;
+		container_set_phase(c, fallback);
 		op_end(c, false);
 	}
 	return r;
@@ -534,18 +592,18 @@ static void on_resume(const EngineReply *reply, void *userdata)
 	if (reply->error < 0) {
 		if (engine_error_is_unreachable(reply->error)) {
 			report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
-			c->phase = PHASE_STANDBY;
+			container_set_phase(c, PHASE_STANDBY);
 		} else {
 			/* Not paused after all (someone else unpaused or stopped it): the next list tells. */
 			report(a, NEWS_START_FAILED, c->app, reply->error, reply->message);
-			c->phase = PHASE_EXITED;
+			container_set_phase(c, PHASE_EXITED);
 		}
 		return op_end(c, false);
 	}
 	a->totals.resumed++;
 	histogram_observe(&a->start_latency, usec_since(c->op_begin));
-	c->started_at = now_usec(CLOCK_REALTIME);
-	c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
+	container_set_started_at(c, now_usec(CLOCK_REALTIME));
+	container_set_phase(c, c->died ? PHASE_EXITED : PHASE_RUNNING);
 	log_app(LOG_INFO, 0, c->app_name, c->id, "Resumed %s from the standby pool in %.0f ms", c->name,
 	        (double)usec_since(c->op_begin) / USEC_PER_MSEC);
 	op_end(c, false);
@@ -573,15 +631,15 @@ static void on_remove(const EngineReply *reply, void *userdata)
 		/* 409: it runs after all. A start queued before it was listed as created (say, by an agent that was
 		 * SIGKILLed) landed since. Count it as running, the newest, and let the plan decide. */
 		log_app(LOG_INFO, 0, c->app_name, c->id, "Container %s turned out to be running; adopting it", c->name);
-		c->phase = PHASE_RUNNING;
-		c->started_at = now_usec(CLOCK_REALTIME);
+		container_set_phase(c, PHASE_RUNNING);
+		container_set_started_at(c, now_usec(CLOCK_REALTIME));
 		return op_end(c, false);
 	}
 	if (!engine_gone(c, reply))
 		log_app(LOG_WARNING, reply->error, c->app_name, c->id, "Failed to remove %s: %s; will retry", c->name,
 		        reply->message);
 	if (c->phase != PHASE_CREATED) /* that one keeps its place until it is gone */
-		c->phase = PHASE_EXITED;
+		container_set_phase(c, PHASE_EXITED);
 	op_end(c, false);
 }
 
@@ -600,12 +658,12 @@ int container_remove(Container *c)
 	/* An adopted created container may start until it is gone: it keeps its place, and the remove kills it. */
 	force = c->phase == PHASE_CREATED;
 	if (!force)
-		c->phase = PHASE_REMOVING;
+		container_set_phase(c, PHASE_REMOVING);
 	op_begin(c, OP_REMOVE);
 	r = c->agent->engine->ops->remove(c->agent->engine, c->id, force, on_remove, c);
 	if (r < 0) {
 		if (!force)
-			c->phase = PHASE_EXITED;
+			container_set_phase(c, PHASE_EXITED);
 		op_end(c, false);
 	}
 	return r;
@@ -667,11 +725,11 @@ static void on_stop(const EngineReply *reply, void *userdata)
 		if (!engine_gone(c, reply))
 			log_app(LOG_WARNING, reply->error, c->app_name, c->id, "Failed to stop %s: %s; will retry",
 			        c->name, reply->message);
-		c->phase = c->died ? PHASE_EXITED : PHASE_RUNNING;
+		container_set_phase(c, c->died ? PHASE_EXITED : PHASE_RUNNING);
 		return op_end(c, false);
 	}
 	histogram_observe(&a->stop_latency, usec_since(c->op_begin));
-	c->phase = PHASE_EXITED;
+	container_set_phase(c, PHASE_EXITED);
 	if (c->exit_code >= 0 && c->died)
 		return after_exit(c); /* the die event already told the exit code */
 	op_begin(c, OP_INSPECT);
@@ -688,7 +746,7 @@ int container_stop_and_remove(Container *c)
 
 	if (c->op != OP_NONE)
 		return 0;
-	c->phase = PHASE_STOPPING;
+	container_set_phase(c, PHASE_STOPPING);
 	c->by_us = true;
 	c->died = false;
 	c->exit_code = -1;
@@ -696,7 +754,7 @@ int container_stop_and_remove(Container *c)
 	op_begin(c, OP_STOP);
 	r = a->engine->ops->stop(a->engine, c->id, timeout, on_stop, c);
 	if (r < 0) {
-		c->phase = PHASE_RUNNING;
+		container_set_phase(c, PHASE_RUNNING);
 		op_end(c, false);
 		return r;
 	}
@@ -715,13 +773,13 @@ static void on_retire_unpause(const EngineReply *reply, void *userdata)
 		return op_end(c, true);
 	if (reply->error < 0 && engine_error_is_unreachable(reply->error)) {
 		report(a, NEWS_ENGINE_LOST, c->app, reply->error, reply->message);
-		c->phase = PHASE_STANDBY;
+		container_set_phase(c, PHASE_STANDBY);
 		return op_end(c, false);
 	}
 	/* Unpaused, or not paused to begin with: a stop settles it either way. */
 	op_release(c);
 	if (container_stop_and_remove(c) < 0) {
-		c->phase = PHASE_EXITED;
+		container_set_phase(c, PHASE_EXITED);
 		report(a, NEWS_CHANGED, c->app, 0, NULL);
 	}
 }

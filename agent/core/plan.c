@@ -72,6 +72,11 @@ static int plan_new(size_t n_apps, size_t n_containers, Plan **ret)
 
 bool plan_tally(PlanAppResult *a, ContainerPhase phase)
 {
+	return plan_tally_n(a, phase, 1);
+}
+
+bool plan_tally_n(PlanAppResult *a, ContainerPhase phase, unsigned n)
+{
 	unsigned *counter[_PHASE_MAX] = {
 	        [PHASE_STARTING] = &a->starting, [PHASE_RUNNING] = &a->running, [PHASE_STOPPING] = &a->stopping,
 	        [PHASE_STANDBY] = &a->standby,   [PHASE_WARMING] = &a->warming, [PHASE_PARKING] = &a->parking,
@@ -81,7 +86,7 @@ bool plan_tally(PlanAppResult *a, ContainerPhase phase)
 	if (phase < 0 || phase >= _PHASE_MAX)
 		return false;
 	if (counter[phase])
-		(*counter[phase])++;
+		*counter[phase] += n;
 	/* A warming container is started and not yet paused, and an adopted created one may start at any moment
 	 * (a start sent by an agent that was killed): both run on the engine, so both occupy a place. */
 	switch (phase) {
@@ -97,18 +102,28 @@ bool plan_tally(PlanAppResult *a, ContainerPhase phase)
 	}
 }
 
-/* Fills the per-app phase counts, the occupied total, and removes every EXITED and adopted CREATED container. */
-static void plan_count(const PlanInput *in, Plan *p)
+/* Fills the per-app phase counts (orphans: app -1's) and removes every EXITED and adopted CREATED container. */
+static void plan_count(const PlanInput *in, Plan *p, PlanAppResult *orphans)
 {
 	for (size_t i = 0; i < in->n_containers; i++) {
 		const PlanContainer *c = &in->containers[i];
-		PlanAppResult none = {};
 
-		if (plan_tally(c->app >= 0 ? &p->apps[c->app] : &none, c->phase))
-			p->occupied++;
+		(void)plan_tally(c->app >= 0 ? &p->apps[c->app] : orphans, c->phase);
 		if (c->phase == PHASE_EXITED || c->phase == PHASE_CREATED)
 			p->removes[p->n_removes++] = i;
 	}
+}
+
+/* What of an app's observed containers may run on the engine now: see plan_tally(). */
+static unsigned occupying(const PlanAppResult *a)
+{
+	return a->starting + a->running + a->stopping + a->warming + a->parking + a->created;
+}
+
+/* Keeps the observed counts of a, clears every decision. */
+static void clear_decisions(PlanAppResult *a)
+{
+	a->allocated = a->starts = a->resumes = a->warms = a->stops = a->parks = a->retires = 0;
 }
 
 /* More important first: lower priority number, then name, then input index so that equal names stay stable. */
@@ -131,16 +146,129 @@ static void plan_sort_apps(const PlanApp *apps, size_t n, size_t *order)
 	}
 }
 
-static void plan_allocate(const PlanInput *in, const size_t *order, Plan *p)
+static void decide_allocation(unsigned capacity, const PlanApp *apps, size_t n_apps, const size_t *order,
+                              PlanAppResult *res)
 {
-	unsigned left = in->capacity;
+	unsigned left = capacity;
 
-	for (size_t k = 0; k < in->n_apps; k++) {
+	for (size_t k = 0; k < n_apps; k++) {
 		size_t i = order[k];
 
-		p->apps[i].allocated = MIN(in->apps[i].target, left);
-		left -= p->apps[i].allocated;
+		res[i].allocated = MIN(apps[i].target, left);
+		left -= res[i].allocated;
 	}
+}
+
+/* The standby pool of an app: parked, on the way in, and (after this plan) what it parks. */
+static unsigned pool_size(const PlanAppResult *a)
+{
+	return a->standby + a->warming + a->parking;
+}
+
+/* Every running container of an unconfigured app stops; an app whose running + starting exceeds its allocation
+ * has the excess taken out of service among its running ones, parked while its pool is short of K. */
+static void decide_stops(const PlanApp *apps, size_t n_apps, PlanAppResult *res, PlanAppResult *orphans)
+{
+	orphans->stops = orphans->running;
+	for (size_t i = 0; i < n_apps; i++) {
+		PlanAppResult *a = &res[i];
+		unsigned active = a->running + a->starting, pool = pool_size(a), n;
+		unsigned room = apps[i].standby > pool ? apps[i].standby - pool : 0;
+
+		if (active <= a->allocated)
+			continue;
+		n = MIN(active - a->allocated, a->running);
+		a->parks = MIN(room, n);
+		a->stops = n - a->parks;
+	}
+}
+
+/* Only capacity that is free right now is handed out, so a start never races a stop that makes its room.
+ * The standby pool is used first. free_now is what is left after the starts. */
+static void decide_starts(const PlanApp *apps, size_t n_apps, const size_t *order, PlanAppResult *res,
+                          unsigned *free_now)
+{
+	for (size_t k = 0; k < n_apps; k++) {
+		size_t i = order[k];
+		PlanAppResult *a = &res[i];
+		unsigned active = a->running + a->starting + a->created, take;
+
+		if (!apps[i].can_start || active >= a->allocated)
+			continue;
+		take = MIN(a->allocated - active, *free_now);
+		a->resumes = MIN(take, a->standby);
+		a->starts = take - a->resumes;
+		*free_now -= take;
+	}
+}
+
+/* Standby containers beyond K, and those of unconfigured apps, are retired; those being resumed are not counted.
+ * A retire unpauses the container before it stops it, so it runs for a moment: retires, like starts, only use
+ * capacity that is free now (what the starts left), and wait for room otherwise. */
+static void decide_retires(const PlanApp *apps, size_t n_apps, PlanAppResult *res, PlanAppResult *orphans,
+                           unsigned *free_now)
+{
+	orphans->retires = MIN(orphans->standby, *free_now);
+	*free_now -= orphans->retires;
+	for (size_t i = 0; i < n_apps; i++) {
+		PlanAppResult *a = &res[i];
+		unsigned left = a->standby - a->resumes, pool = left + a->warming + a->parking;
+
+		if (pool <= apps[i].standby)
+			continue;
+		a->retires = MIN(MIN(pool - apps[i].standby, left), *free_now);
+		*free_now -= a->retires;
+	}
+}
+
+/* Work planned or under way for a: then no pool is refilled. */
+static bool app_busy(const PlanAppResult *a)
+{
+	return a->stops + a->parks + a->resumes + a->retires + a->starts > 0 || a->starting > 0 || a->stopping > 0 ||
+	       a->parking > 0 || a->created > 0;
+}
+
+/* A warming container runs between its start and its pause: warms only use capacity that is free now, handed
+ * out in priority order like starts, and only when the node is quiet (no real work planned or under way), so
+ * that the pool never delays real work. */
+static void decide_warms(const PlanApp *apps, size_t n_apps, const size_t *order, PlanAppResult *res,
+                         const PlanAppResult *orphans, unsigned *free_now)
+{
+	if (app_busy(orphans))
+		return;
+	for (size_t i = 0; i < n_apps; i++)
+		if (app_busy(&res[i]))
+			return;
+	for (size_t k = 0; k < n_apps; k++) {
+		size_t i = order[k];
+		PlanAppResult *a = &res[i];
+		unsigned pool = pool_size(a);
+
+		if (apps[i].can_start && apps[i].standby > pool) {
+			a->warms = MIN(apps[i].standby - pool, *free_now);
+			*free_now -= a->warms;
+		}
+	}
+}
+
+unsigned plan_decide(unsigned capacity, const PlanApp *apps, size_t n_apps, PlanAppResult *res, PlanAppResult *orphans,
+                     size_t *order)
+{
+	unsigned occupied = occupying(orphans), free_now;
+
+	clear_decisions(orphans);
+	for (size_t i = 0; i < n_apps; i++) {
+		clear_decisions(&res[i]);
+		occupied += occupying(&res[i]);
+	}
+	plan_sort_apps(apps, n_apps, order);
+	decide_allocation(capacity, apps, n_apps, order, res);
+	decide_stops(apps, n_apps, res, orphans);
+	free_now = capacity > occupied ? capacity - occupied : 0;
+	decide_starts(apps, n_apps, order, res, &free_now);
+	decide_retires(apps, n_apps, res, orphans, &free_now);
+	decide_warms(apps, n_apps, order, res, orphans, &free_now);
+	return occupied;
 }
 
 static int stop_candidate_compare(const void *x, const void *y)
@@ -212,28 +340,18 @@ static void plan_stop_newest(const PlanInput *in, int app, size_t n, size_t n_pa
 			p->stops[p->n_stops++] = cand[k].index;
 }
 
-/* The standby pool of an app: parked, on the way in, and (after this plan) what it parks. */
-static unsigned pool_size(const PlanAppResult *a)
-{
-	return a->standby + a->warming + a->parking;
-}
-
 /* Unconfigured apps go first, then the most expendable app first, so the important ones lose capacity last. */
-static int plan_stops(const PlanInput *in, const size_t *order, Plan *p)
+static int plan_pick_stops(const PlanInput *in, const size_t *order, const PlanAppResult *orphans, Plan *p)
 {
 	_cleanup_free_ StopCandidate *cand = calloc(MAX(in->n_containers, 1), sizeof(StopCandidate));
 
 	if (!cand)
 		return -ENOMEM;
-	plan_stop_newest(in, -1, in->n_containers, 0, cand, p);
+	plan_stop_newest(in, -1, orphans->stops, 0, cand, p);
 	for (size_t k = in->n_apps; k > 0; k--) {
-		size_t i = order[k - 1];
-		const PlanAppResult *a = &p->apps[i];
-		unsigned active = a->running + a->starting, pool = pool_size(a);
-		unsigned room = in->apps[i].standby > pool ? in->apps[i].standby - pool : 0;
+		const PlanAppResult *a = &p->apps[order[k - 1]];
 
-		if (active > a->allocated)
-			plan_stop_newest(in, (int)i, MIN(active - a->allocated, a->running), room, cand, p);
+		plan_stop_newest(in, (int)order[k - 1], a->parks + a->stops, a->parks, cand, p);
 	}
 	return 0;
 }
@@ -249,79 +367,15 @@ static void plan_pick_standby(const PlanInput *in, int app, unsigned n, bool *ta
 		}
 }
 
-/* Only capacity that is free right now is handed out, so a start never races a stop that makes its room.
- * The standby pool is used first. free_now is what is left after the starts. */
-static void plan_starts(const PlanInput *in, const size_t *order, bool *taken, Plan *p, unsigned *free_now)
+/* Resumes by app order; retires of app -1, then by app index, among the standby containers not resumed. */
+static void plan_pick_standbys(const PlanInput *in, const size_t *order, const PlanAppResult *orphans, bool *taken,
+                               Plan *p)
 {
-	for (size_t k = 0; k < in->n_apps; k++) {
-		size_t i = order[k];
-		PlanAppResult *a = &p->apps[i];
-		unsigned active = a->running + a->starting + a->created, take;
-
-		if (!in->apps[i].can_start || active >= a->allocated)
-			continue;
-		take = MIN(a->allocated - active, *free_now);
-		a->resumes = MIN(take, a->standby);
-		a->starts = take - a->resumes;
-		*free_now -= take;
-		plan_pick_standby(in, (int)i, a->resumes, taken, p->resumes, &p->n_resumes);
-	}
-}
-
-/* Standby containers beyond K, and those of unconfigured apps, are retired; those being resumed are not counted.
- * A retire unpauses the container before it stops it, so it runs for a moment: retires, like starts, only use
- * capacity that is free now (what the starts left), and wait for room otherwise. */
-static void plan_retires(const PlanInput *in, bool *taken, Plan *p, unsigned *free_now)
-{
-	size_t before = p->n_retires;
-
-	plan_pick_standby(in, -1, *free_now, taken, p->retires, &p->n_retires);
-	*free_now -= (unsigned)(p->n_retires - before);
-	for (size_t i = 0; i < in->n_apps; i++) {
-		const PlanAppResult *a = &p->apps[i];
-		unsigned left = a->standby - a->resumes, pool = left + a->warming + a->parking, n;
-
-		if (pool <= in->apps[i].standby)
-			continue;
-		n = MIN(MIN(pool - in->apps[i].standby, left), *free_now);
-		plan_pick_standby(in, (int)i, n, taken, p->retires, &p->n_retires);
-		*free_now -= n;
-	}
-}
-
-/* Quiet: no real work planned or under way. Only then is the pool refilled, so it never delays real work. */
-static bool plan_quiet(const PlanInput *in, const Plan *p)
-{
-	if (p->n_stops > 0 || p->n_parks > 0 || p->n_resumes > 0 || p->n_retires > 0)
-		return false;
+	for (size_t k = 0; k < in->n_apps; k++)
+		plan_pick_standby(in, (int)order[k], p->apps[order[k]].resumes, taken, p->resumes, &p->n_resumes);
+	plan_pick_standby(in, -1, orphans->retires, taken, p->retires, &p->n_retires);
 	for (size_t i = 0; i < in->n_apps; i++)
-		if (p->apps[i].starts > 0)
-			return false;
-	for (size_t i = 0; i < in->n_containers; i++) {
-		ContainerPhase ph = in->containers[i].phase;
-
-		if (ph == PHASE_STARTING || ph == PHASE_STOPPING || ph == PHASE_PARKING || ph == PHASE_CREATED)
-			return false;
-	}
-	return true;
-}
-
-/* A warming container runs between its start and its pause: warms only use capacity that is free now, handed
- * out in priority order like starts. */
-static void plan_warms(const PlanInput *in, const size_t *order, Plan *p, unsigned *free_now)
-{
-	if (!plan_quiet(in, p))
-		return;
-	for (size_t k = 0; k < in->n_apps; k++) {
-		size_t i = order[k];
-		PlanAppResult *a = &p->apps[i];
-		unsigned pool = pool_size(a);
-
-		if (in->apps[i].can_start && in->apps[i].standby > pool) {
-			a->warms = MIN(in->apps[i].standby - pool, *free_now);
-			*free_now -= a->warms;
-		}
-	}
+		plan_pick_standby(in, (int)i, p->apps[i].retires, taken, p->retires, &p->n_retires);
 }
 
 int plan_compute(const PlanInput *in, Plan **ret)
@@ -329,7 +383,7 @@ int plan_compute(const PlanInput *in, Plan **ret)
 	_cleanup_plan_ Plan *p = NULL;
 	_cleanup_free_ size_t *order = NULL;
 	_cleanup_free_ bool *taken = NULL;
-	unsigned free_now;
+	PlanAppResult orphans = {};
 	int r;
 
 	if (!ret)
@@ -345,16 +399,12 @@ int plan_compute(const PlanInput *in, Plan **ret)
 	if (!order || !taken)
 		return -ENOMEM;
 
-	plan_count(in, p);
-	plan_sort_apps(in->apps, in->n_apps, order);
-	plan_allocate(in, order, p);
-	r = plan_stops(in, order, p);
+	plan_count(in, p, &orphans);
+	p->occupied = plan_decide(in->capacity, in->apps, in->n_apps, p->apps, &orphans, order);
+	r = plan_pick_stops(in, order, &orphans, p);
 	if (r < 0)
 		return r;
-	free_now = in->capacity > p->occupied ? in->capacity - p->occupied : 0;
-	plan_starts(in, order, taken, p, &free_now);
-	plan_retires(in, taken, p, &free_now);
-	plan_warms(in, order, p, &free_now);
+	plan_pick_standbys(in, order, &orphans, taken, p);
 
 	*ret = TAKE_PTR(p);
 	return 0;

@@ -13,14 +13,16 @@
 #include "force12/http-client.h"
 #include "force12/json.h"
 #include "force12/list.h"
+#include "force12/time-util.h"
 
 #define CALL_TIMEOUT_MSEC (30 * 1000ULL)
 #define STOP_MARGIN_MSEC  (30 * 1000ULL)
 #define PULL_TIMEOUT_MSEC (15 * 60 * 1000ULL)
 #define LIST_MIN_RESPONSE (32u * 1024 * 1024)
 #define LIST_ENTRY_MAX    4096u /* a listed container weighs about 925 bytes (dockerd 20.10): room for labels */
-#define STREAM_LINE_MAX   (1024u * 1024) /* a longer line ends the stream (a resync follows) */
-#define LIST_SLICE        2000u          /* entries decoded per turn of the event loop */
+#define STREAM_LINE_MAX   (1024u * 1024)      /* a longer line ends the stream (a resync follows) */
+#define LIST_STEP         128u                /* entries decoded between two looks at the clock */
+#define LIST_SLICE_USEC   (4 * USEC_PER_MSEC) /* decoding per turn of the event loop, about */
 
 typedef struct ListDecode ListDecode;
 
@@ -88,8 +90,13 @@ static int on_list_slice(sd_event_source *s, void *userdata)
 	ListDecode *ld = userdata;
 	EngineReply reply = {.message = ""};
 	Call *c = ld->call;
-	int r = docker_list_parse_step(&ld->parser, LIST_SLICE);
+	usec_t begin = now_usec(CLOCK_MONOTONIC);
+	int r;
 
+	/* By time rather than by count: an entry costs what its labels weigh and what the machine has to spare. */
+	do
+		r = docker_list_parse_step(&ld->parser, LIST_STEP);
+	while (r == 0 && now_usec(CLOCK_MONOTONIC) - begin < LIST_SLICE_USEC);
 	if (r == 0)
 		return 0; /* the source stays on: the next slice in the next turn */
 	if (r < 0)
@@ -97,6 +104,7 @@ static int on_list_slice(sd_event_source *s, void *userdata)
 	else {
 		reply.list = ld->parser.list;
 		reply.n_list = ld->parser.n;
+		reply.list_owner = &ld->parser.list; /* docker_list_parser_done() frees it unless it is taken */
 	}
 	(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	if (c->cb)
@@ -198,6 +206,7 @@ static void reply_decoded(Call *c, const cJSON *json, const char *body, size_t l
 		case CALL_LIST:
 			r = docker_json_parse_list_text(body ?: "", body ? len : 0, &list, &reply->n_list);
 			reply->list = list;
+			reply->list_owner = &list;
 			break;
 		case CALL_PLAIN:
 			break;

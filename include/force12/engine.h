@@ -107,6 +107,8 @@ typedef struct EngineReply {
 	const DockerInspect *inspect; /* inspect */
 	const DockerContainer *list;  /* list */
 	size_t n_list;
+	DockerContainer **list_owner; /* list: where the engine holds it (malloc'ed), or NULL. A callback that needs the
+	                               * list after it returns takes it (TAKE_PTR(*list_owner)) and frees it. */
 } EngineReply;
 
 typedef void (*EngineCallback)(const EngineReply *reply, void *userdata);

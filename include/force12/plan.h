@@ -56,11 +56,16 @@ typedef struct PlanAppResult {
 	unsigned starts;                      /* containers to create and start now */
 	unsigned resumes;                     /* standby containers to resume now (listed in Plan.resumes) */
 	unsigned warms;                       /* containers to create, start and pause into the pool now */
+	unsigned stops;                       /* RUNNING containers to stop now (listed in Plan.stops) */
+	unsigned parks;                       /* RUNNING containers to park now (listed in Plan.parks) */
+	unsigned retires;                     /* STANDBY containers to retire now (listed in Plan.retires) */
 } PlanAppResult;
 
 /* The one count of phases, for the planner and for what the status shows: adds a container in PHASE to a's
  * per-phase counters and returns whether it occupies a place against capacity (false for an invalid phase). */
 bool plan_tally(PlanAppResult *a, ContainerPhase phase);
+/* The same for n containers in phase at once (a caller that keeps a count per phase). */
+bool plan_tally_n(PlanAppResult *a, ContainerPhase phase, unsigned n);
 
 /* What /v1/status, /metrics and the history call "stopping": on the way out of running, to exit (STOPPING) or
  * into the standby pool (PARKING). The planner keeps the two apart. */
@@ -111,6 +116,23 @@ typedef struct Plan {
  *      removed). The unpause runs them for a moment, so retires use free capacity too, after the starts.
  * Returns 0, or -ENOMEM, or -EINVAL when a container names an app index out of range. */
 int plan_compute(const PlanInput *in, Plan **ret);
+
+/* The same decisions from the counts alone, for a caller that keeps its containers' counts as their phases change
+ * and its containers in the orders below (a node of 50,000 containers cannot hand every one over on each pass).
+ * res: n_apps entries that carry each app's observed counts (what plan_tally() fills; the rest is overwritten),
+ * orphans: those of the containers of app -1. Writes, as plan_compute() would:
+ *  - allocated, starts, resumes, warms;
+ *  - parks + stops: the app's newest RUNNING containers (newest started_at first; ties: higher index first) go
+ *    out of service, the newest parks of them into the pool, the next stops stopped; orphans->stops = every
+ *    RUNNING one of app -1;
+ *  - resumes + retires: the app's first STANDBY containers in input order are resumed, the next retires
+ *    retired; orphans->retires: the first of app -1;
+ * order: the apps in (priority, name) order (the order starts, resumes and warms are handed out in; stops go from
+ * the last). Returns what counts against capacity now (Plan.occupied). plan_compute() is this plus the choice of
+ * containers, and lists them in this order: stops and parks of app -1 then from the least important app on;
+ * resumes by order; retires of app -1 then by app index; removes: every EXITED and CREATED one, in input order. */
+unsigned plan_decide(unsigned capacity, const PlanApp *apps, size_t n_apps, PlanAppResult *res, PlanAppResult *orphans,
+                     size_t *order);
 
 Plan *plan_free(Plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Plan *, plan_free);

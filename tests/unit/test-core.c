@@ -374,11 +374,17 @@ static int fake_apply(Fake *f, const FakeCall *call, EngineReply *reply, DockerI
 	return 0;
 }
 
+static DockerContainer *mfree_list(DockerContainer *list)
+{
+	free(list);
+	return NULL;
+}
+
 /* Answers call i: with error (nothing happens on the engine), or with 0: it happens, as the engine would do it.
  * lost: it happens, but the answer is lost on the way (the connection breaks): the caller gets -ECONNRESET. */
 static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
 {
-	DockerContainer list[FAKE_MAX_CONTAINERS];
+	DockerContainer *list = NULL;
 	DockerInspect inspect;
 	EngineReply reply = {.message = ""};
 	FakeCall call;
@@ -391,6 +397,8 @@ static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
 		error = -ECONNREFUSED;
 	reply.error = error ?: fake_apply(f, &call, &reply, &inspect);
 	if (reply.error == 0 && call.op == F_LIST) {
+		list = calloc(FAKE_MAX_CONTAINERS, sizeof(*list));
+		assert_non_null(list);
 		for (size_t k = 0; k < f->n_ctr; k++)
 			if (streq(f->ctr[k].node, NODE) || f->ignore_filters) {
 				DockerContainer *l = &list[reply.n_list++];
@@ -400,7 +408,10 @@ static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
 				snprintf(l->name, sizeof(l->name), "%s", f->ctr[k].name);
 				snprintf(l->app, sizeof(l->app), "%s", f->ctr[k].app);
 			}
+		if (reply.n_list == 0) /* as the Docker client: an empty list is NULL */
+			list = mfree_list(list);
 		reply.list = list;
+		reply.list_owner = &list; /* as the Docker client: the agent takes it to merge it in slices */
 	}
 	if (lost)
 		reply = (EngineReply){.error = -ECONNRESET};
@@ -409,6 +420,7 @@ static void fake_answer_full(Fake *f, size_t i, int error, bool lost)
 	if (f->events_first)
 		fake_deliver_events(f);
 	call.cb(&reply, call.userdata);
+	free(list);
 }
 
 static void fake_answer(Fake *f, size_t i, int error)
@@ -467,6 +479,119 @@ static void loop_idle(T *t)
 
 static void dump(T *t);
 
+static void check_heap(const ContainerHeap *h, size_t n, bool (*belongs)(const Container *c, int app), int app)
+{
+	assert_int_equal(h->n, n);
+	for (size_t k = 0; k < h->n; k++) {
+		assert_int_equal(h->items[k]->heap_pos, k);
+		assert_true(belongs(h->items[k], app));
+		if (k > 0)
+			assert_false(h->before(h->items[k], h->items[(k - 1) / 2]));
+	}
+}
+
+static bool belongs_running(const Container *c, int app)
+{
+	return c->phase == PHASE_RUNNING && c->app == app;
+}
+
+static bool belongs_standby(const Container *c, int app)
+{
+	return c->phase == PHASE_STANDBY && c->app == app;
+}
+
+static bool belongs_removable(const Container *c, int app)
+{
+	return c->phase == PHASE_EXITED || c->phase == PHASE_CREATED;
+}
+
+/* The tallies the agent keeps as phases change equal a full recount of its table, and every heap holds exactly the
+ * containers of its app and phase, in heap order. */
+static void check_tally(T *t)
+{
+	Agent *a = t->agent;
+	unsigned phases[CONFIG_MAX_APPS + 1][_PHASE_MAX] = {};
+	size_t removable = 0;
+
+	assert_false(a->tally_broken);
+	for (Container *c = a->containers; c; c = c->containers_next) {
+		assert_true(c->app >= -1 && c->app < (int)a->config->n_apps);
+		phases[c->app + 1][c->phase]++;
+		removable += c->phase == PHASE_EXITED || c->phase == PHASE_CREATED;
+		if (c->containers_next)
+			assert_true(c->serial > c->containers_next->serial);
+	}
+	for (int app = -1; app < CONFIG_MAX_APPS; app++) {
+		const AppTally *tl = table_tally(a, app);
+		if (memcmp(tl->phases, phases[app + 1], sizeof(tl->phases)) != 0) {
+			dump(t);
+			fail_msg("the tally of app %d differs from a recount (seed %lu)", app, t->seed);
+		}
+		check_heap(&tl->running, phases[app + 1][PHASE_RUNNING], belongs_running, app);
+		check_heap(&tl->standby, phases[app + 1][PHASE_STANDBY], belongs_standby, app);
+	}
+	check_heap(&a->removable, removable, belongs_removable, 0);
+}
+
+/* What the old reconcile dispatched from a full plan: the list's entries in order, those with an operation in
+ * flight skipped (their chains refuse them), as long as *left lasts. */
+static void expect_taken(Container **index, const size_t *list, size_t n, unsigned *left, Container **got, size_t n_got)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i<n && * left> 0; i++) {
+		if (index[list[i]]->op != OP_NONE)
+			continue;
+		assert_true(k < n_got);
+		assert_ptr_equal(got[k], index[list[i]]);
+		k++;
+		(*left)--;
+	}
+	assert_int_equal(k, n_got);
+}
+
+/* The pass, from the tallies and the first few of each heap, names the same containers as plan_compute() over
+ * the whole table, cut where the old dispatch would have stopped. */
+static void check_pass(T *t)
+{
+	Agent *a = t->agent;
+	size_t n = a->n_containers, k = 0;
+	unsigned parallel = a->config->parallel, starts = 0;
+	unsigned left = parallel > a->ops_in_flight ? parallel - a->ops_in_flight : 0;
+	unsigned removes_left = parallel > a->removes_in_flight ? parallel - a->removes_in_flight : 0;
+	Container **index = calloc(MAX(n, 1), sizeof(Container *));
+	PlanContainer *pcs = calloc(MAX(n, 1), sizeof(PlanContainer));
+	Plan *q = NULL;
+	Pass p;
+
+	assert_true(index && pcs);
+	assert_int_equal(agent_pass(a, now_usec(CLOCK_MONOTONIC), &p), 0);
+	for (Container *c = a->containers; c; c = c->containers_next, k++) {
+		index[k] = c;
+		pcs[k] = (PlanContainer){.app = c->app, .phase = c->phase, .started_at = c->started_at};
+	}
+	PlanInput in = {.capacity = a->config->capacity,
+	                .apps = p.apps,
+	                .n_apps = a->config->n_apps,
+	                .containers = pcs,
+	                .n_containers = n};
+	assert_int_equal(plan_compute(&in, &q), 0);
+	assert_memory_equal(q->apps, p.res, in.n_apps * sizeof(*p.res));
+	assert_int_equal(q->occupied, p.occupied);
+	expect_taken(index, q->stops, q->n_stops, &left, p.stops, p.n_stops);
+	expect_taken(index, q->parks, q->n_parks, &left, p.parks, p.n_parks);
+	expect_taken(index, q->removes, q->n_removes, &removes_left, p.removes, p.n_removes);
+	expect_taken(index, q->resumes, q->n_resumes, &left, p.resumes, p.n_resumes);
+	for (size_t i = 0; i < in.n_apps; i++)
+		starts += q->apps[i].starts;
+	left -= MIN(starts, left);
+	expect_taken(index, q->retires, q->n_retires, &left, p.retires, p.n_retires);
+	plan_free(q);
+	free(p.buffer);
+	free(pcs);
+	free(index);
+}
+
 static void check_invariants(T *t)
 {
 	unsigned running = fake_count(t->fake, NODE, DOCKER_STATE_RUNNING);
@@ -477,11 +602,15 @@ static void check_invariants(T *t)
 	}
 	if (t->fake->foreign_touched)
 		fail_msg("a foreign container was touched (seed %lu)", t->seed);
+	check_tally(t);
 }
 
-/* One step: the loop runs, then one thing happens. */
+/* One step: the loop runs, then one thing happens. The pass is checked before the loop runs, while what just
+ * happened still waits for its reconcile. */
 static void step(T *t)
 {
+	check_tally(t);
+	check_pass(t);
 	loop_idle(t);
 	check_invariants(t);
 }
@@ -960,6 +1089,35 @@ static void test_adoption_after_restart(void **state)
 	/* Target 0 in the new agent's config: it adopts, then stops what it no longer wants. No duplicates. */
 	assert_int_equal(t->fake->calls_made[F_CREATE], creates);
 	check_converged(t, 0, 0);
+	t_free(t);
+}
+
+/* Adopted containers created in the same second (the engine's list says seconds) tie on their start time: the
+ * agent's pass stops the same ones, in the same order, as the planner over the whole table (check_pass, each step),
+ * and with parallel 2 it takes them a few at a time. */
+static void test_adopted_ties_stop_like_the_planner(void **state)
+{
+	static const char *config = "{\"capacity\": 12, \"resync_interval\": 3600, \"parallel\": 2, \"apps\": ["
+	                            "{\"name\": \"a\", \"image\": \"busybox\", \"priority\": 1, \"target\": 6},"
+	                            "{\"name\": \"b\", \"image\": \"busybox\", \"priority\": 2, \"target\": 4}]}";
+	Fake *f = calloc(1, sizeof(Fake));
+	T *t;
+
+	assert_non_null(f);
+	f->engine.ops = &fake_ops;
+	f->up = true;
+	for (unsigned i = 0; i < 10; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "force12-%s-%u", i % 3 ? "a" : "b", i);
+		fake_add(f, name, i % 3 ? "a" : "b", NODE, DOCKER_STATE_RUNNING)->created = 1700000000 + i / 4;
+	}
+	t = t_new_with(config, f);
+	set_targets(t, 6, 4); /* before the first list: it adopts them all, wanted */
+	behave(t, 0);
+	assert_true(agent_is_ready(t->agent));
+	assert_int_equal(t->fake->calls_made[F_STOP], 0);
+	set_targets(t, 2, 1);
+	check_converged(t, 2, 1);
 	t_free(t);
 }
 
@@ -1598,16 +1756,36 @@ static void dump(T *t)
 	        t->agent->engine_up, t->agent->synced, t->agent->ops_in_flight, t->agent->removes_in_flight);
 }
 
-static void property_run(const char *config, unsigned standby, unsigned long seed, unsigned steps)
+/* One turn of the loop only (one source dispatched): a list's merge, a reconcile, may wait while more happens. */
+static void one_turn(T *t)
+{
+	check_tally(t);
+	check_pass(t);
+	(void)sd_event_run(t->event, 0);
+	check_invariants(t);
+}
+
+/* sliced: lists merged an entry or two a turn, resyncs often, and the loop sometimes run one turn only between two
+ * happenings, so that events and answers land in the middle of a merge and before a reconcile. */
+static void property_run_with(const char *config, unsigned standby, unsigned long seed, unsigned steps, bool sliced)
 {
 	unsigned long s = seed;
 	unsigned ta = 0, tb = 0, ra, rb, pool_min;
 	T *t = t_new(config);
 
 	t->seed = seed;
+	if (sliced) {
+		t->agent->merge_slice = 1 + seed % 2;
+		t->agent->merge_slice_usec = 0; /* one step a turn */
+	}
 	for (unsigned i = 0; i < steps; i++) {
 		random_step(t, &s, &ta, &tb);
-		step(t);
+		if (sliced && rnd(&s) % 8 == 0) /* a resync is due: more lists, merged while all this goes on */
+			assert_int_equal(sd_event_source_set_time(t->agent->resync_timer, 1), 0);
+		if (sliced && (t->agent->merge.active || rnd(&s) % 3 == 0))
+			one_turn(t);
+		else
+			step(t);
 	}
 	/* From here on the engine behaves: the agent must converge. */
 	behave(t, 3000);
@@ -1625,6 +1803,11 @@ static void property_run(const char *config, unsigned standby, unsigned long see
 	t_free(t);
 }
 
+static void property_run(const char *config, unsigned standby, unsigned long seed, unsigned steps)
+{
+	property_run_with(config, standby, seed, steps, false);
+}
+
 static void test_property_random_interleavings(void **state)
 {
 	for (unsigned long seed = 1; seed <= 40; seed++)
@@ -1637,6 +1820,16 @@ static void test_property_random_interleavings_with_standby(void **state)
 {
 	for (unsigned long seed = 1; seed <= 40; seed++)
 		property_run(standby_config, 2, seed * 40503UL + 7, 400);
+}
+
+/* The same with lists merged a slice at a time and the loop sometimes turned once only: events, answers and
+ * target changes land in the middle of a merge (issue 16: a list of 50,000 is merged over many turns). */
+static void test_property_random_interleavings_sliced(void **state)
+{
+	for (unsigned long seed = 1; seed <= 20; seed++) {
+		property_run_with(default_config, 0, seed * 2654435761UL + 3, 400, true);
+		property_run_with(standby_config, 2, seed * 40503UL + 11, 400, true);
+	}
 }
 
 int main(void)
@@ -1661,6 +1854,7 @@ int main(void)
 	        cmocka_unit_test(test_die_before_the_start_answer),
 	        cmocka_unit_test(test_adoption_after_restart),
 	        cmocka_unit_test(test_adoption_keeps_what_is_wanted),
+	        cmocka_unit_test(test_adopted_ties_stop_like_the_planner),
 	        cmocka_unit_test(test_leftovers_removed_at_startup),
 	        cmocka_unit_test(test_unknown_app_is_stopped_and_removed),
 	        cmocka_unit_test(test_foreign_containers_untouched),
@@ -1689,6 +1883,7 @@ int main(void)
 	        cmocka_unit_test(test_containers_json_names_standby_states),
 	        cmocka_unit_test(test_property_random_interleavings),
 	        cmocka_unit_test(test_property_random_interleavings_with_standby),
+	        cmocka_unit_test(test_property_random_interleavings_sliced),
 	};
 
 	log_set_max_level(LOG_ERR);

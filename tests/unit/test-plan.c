@@ -952,6 +952,82 @@ static void test_property_random_inputs(void **state)
 	}
 }
 
+/* plan_decide() from counts alone: the counts of each app's actions match what plan_compute() lists, a recount
+ * decides the same (plan_decide works from the counts the caller keeps, never from the containers), and so does
+ * any permutation of the containers. */
+static void check_decide(const PlanInput *in, const Plan *p, uint64_t *seed)
+{
+	PlanAppResult res[6] = {}, orphans = {}, count[6] = {}, orphans_count = {};
+	PlanContainer shuffled[24];
+	size_t order[6];
+	PlanInput perm = *in;
+	Plan *q = NULL;
+
+	for (size_t k = 0; k < in->n_containers; k++) {
+		int app = in->containers[k].app;
+		(void)plan_tally(app >= 0 ? &res[app] : &orphans, in->containers[k].phase);
+	}
+	assert_int_equal(plan_decide(in->capacity, in->apps, in->n_apps, res, &orphans, order), p->occupied);
+	assert_memory_equal(res, p->apps, in->n_apps * sizeof(*res));
+	assert_int_equal(orphans.stops, orphans.running);
+	for (size_t k = 0; k < p->n_stops; k++) {
+		int app = in->containers[p->stops[k]].app;
+		(app >= 0 ? &count[app] : &orphans_count)->stops++;
+	}
+	for (size_t k = 0; k < p->n_parks; k++)
+		count[in->containers[p->parks[k]].app].parks++;
+	for (size_t k = 0; k < p->n_retires; k++) {
+		int app = in->containers[p->retires[k]].app;
+		(app >= 0 ? &count[app] : &orphans_count)->retires++;
+	}
+	for (size_t k = 0; k < p->n_resumes; k++)
+		count[in->containers[p->resumes[k]].app].resumes++;
+	assert_int_equal(orphans_count.stops, orphans.stops);
+	assert_int_equal(orphans_count.retires, orphans.retires);
+	for (size_t i = 0; i < in->n_apps; i++) {
+		assert_int_equal(count[i].stops, p->apps[i].stops);
+		assert_int_equal(count[i].parks, p->apps[i].parks);
+		assert_int_equal(count[i].resumes, p->apps[i].resumes);
+		assert_int_equal(count[i].retires, p->apps[i].retires);
+	}
+	for (size_t k = 0; k < in->n_containers; k++) {
+		size_t j = rnd(seed, (unsigned)k + 1);
+		shuffled[k] = shuffled[j];
+		shuffled[j] = in->containers[k];
+	}
+	perm.containers = shuffled;
+	assert_int_equal(plan_compute(&perm, &q), 0);
+	assert_memory_equal(q->apps, p->apps, in->n_apps * sizeof(*res));
+	assert_int_equal(q->n_stops, p->n_stops);
+	assert_int_equal(q->n_removes, p->n_removes);
+	plan_free(q);
+}
+
+static void test_decide_from_counts(void **state)
+{
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+
+	for (unsigned iter = 0; iter < 20000; iter++) {
+		PlanApp apps[6];
+		PlanContainer c[24];
+		PlanInput in = {.apps = apps, .containers = c};
+		Plan *p = NULL;
+
+		in.n_apps = random_apps(&seed, apps, ELEMENTSOF(apps));
+		in.capacity = rnd(&seed, 13);
+		in.n_containers = rnd(&seed, ELEMENTSOF(c) + 1);
+		for (size_t k = 0; k < in.n_containers; k++)
+			c[k] = (PlanContainer){
+			        .app = (int)rnd(&seed, (unsigned)in.n_apps + 1) - 1,
+			        .phase = (ContainerPhase)rnd(&seed, _PHASE_MAX),
+			        .started_at = rnd(&seed, 6),
+			};
+		assert_int_equal(plan_compute(&in, &p), 0);
+		check_decide(&in, p, &seed);
+		plan_free(p);
+	}
+}
+
 /* ---- simulation: carry plans out step by step, as the agent does, and check capacity at every instant ---- */
 
 /* What the engine holds for a container, apart from the planner's phases: the engine's own state, changed one
@@ -1420,6 +1496,7 @@ int main(void)
 	        cmocka_unit_test(test_empty),
 	        cmocka_unit_test(test_invalid_input),
 	        cmocka_unit_test(test_property_random_inputs),
+	        cmocka_unit_test(test_decide_from_counts),
 	        cmocka_unit_test(test_simulation_never_over_capacity),
 	        cmocka_unit_test(test_simulation_converges),
 	        cmocka_unit_test(test_standby_filled_when_quiet),
