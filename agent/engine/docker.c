@@ -113,22 +113,34 @@ static int on_list_slice(sd_event_source *s, void *userdata)
 	return 0;
 }
 
-/* Takes c over; false if it could not start (c is untouched then). */
-static bool list_decode_start(Docker *d, Call *c, const char *body, size_t len)
+/* Takes c over; false if it could not start (c is untouched then). The text is taken from req (tens of MB at
+ * 50,000 containers: a copy would hold the loop), or copied if it cannot be. */
+static bool list_decode_start(Docker *d, Call *c, HttpRequest *req, const char *body, size_t len)
 {
 	ListDecode *ld = calloc(1, sizeof(*ld));
+	size_t n = 0;
 
 	if (!ld)
 		return false;
 	ld->docker = d;
-	ld->text = malloc(len + 1);
-	if (!ld->text || sd_event_add_defer(d->event, &ld->source, on_list_slice, ld) < 0) {
-		free(ld->text);
+	if (sd_event_add_defer(d->event, &ld->source, on_list_slice, ld) < 0) {
 		free(ld);
 		return false;
 	}
-	memcpy(ld->text, body, len);
-	ld->text[len] = 0;
+	ld->text = req ? http_request_steal_body(req, &n) : NULL;
+	if (ld->text && n != len) { /* not the body done was given: never expected */
+		free(ld->text);
+		ld->text = NULL;
+	}
+	if (!ld->text && (ld->text = malloc(len + 1))) {
+		memcpy(ld->text, body, len);
+		ld->text[len] = 0;
+	}
+	if (!ld->text) {
+		sd_event_source_disable_unref(ld->source);
+		free(ld);
+		return false;
+	}
 	ld->parser = (DockerListParser){.text = ld->text, .len = len};
 	ld->call = c;
 	(void)sd_event_source_set_enabled(ld->source, SD_EVENT_ON);
@@ -260,7 +272,7 @@ static void on_done(HttpRequest *req, int error, long status, const char *body, 
 			snprintf(c->docker->api_version, sizeof(c->docker->api_version), "%s", v);
 	}
 
-	if (error == 0 && c->kind == CALL_LIST && list_decode_start(c->docker, c, body, len))
+	if (error == 0 && c->kind == CALL_LIST && list_decode_start(c->docker, c, req, body, len))
 		return;
 	EngineReply reply = {.error = error, .message = message};
 	reply_decoded(c, json, body, len, &reply);

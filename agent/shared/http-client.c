@@ -27,6 +27,7 @@ struct HttpRequest {
 	struct curl_slist *headers;
 	char *body; /* the whole answer, or (streams) what is not yet delivered */
 	size_t len, max;
+	size_t size; /* what body has room for (len + 1 at least): it grows by doubling, not by each chunk */
 	HttpLineFn on_line;
 	size_t max_line;
 	HttpDoneFn done;
@@ -415,13 +416,17 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 
 	if (n > limit - r->len)
 		return 0; /* over the limit: CURLE_WRITE_ERROR */
-	char *b = realloc(r->body, r->len + n + 1);
-	if (!b)
-		return 0;
-	memcpy(b + r->len, data, n);
+	if (r->len + n + 1 > r->size) {
+		size_t want = MAX(r->len + n + 1, MIN(MAX(r->size * 2, (size_t)16384), limit + 1));
+		char *b = realloc(r->body, want);
+		if (!b)
+			return 0;
+		r->body = b;
+		r->size = want;
+	}
+	memcpy(r->body + r->len, data, n);
 	r->len += n;
-	b[r->len] = 0;
-	r->body = b;
+	r->body[r->len] = 0;
 	if (stream && r->client)
 		glue_schedule(r->client->glue, r); /* delivered from the loop, never from here */
 	return n;
@@ -521,6 +526,15 @@ const char *http_request_header(HttpRequest *r, const char *name)
 	if (curl_easy_header(r->easy, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
 		return NULL;
 	return h->value;
+}
+
+char *http_request_steal_body(HttpRequest *r, size_t *ret_len)
+{
+	if (r->on_line || !r->body)
+		return NULL;
+	*ret_len = r->len;
+	r->len = r->size = 0;
+	return TAKE_PTR(r->body);
 }
 
 const char *http_request_error_text(HttpRequest *r)

@@ -52,5 +52,8 @@ void http_request_cancel(HttpRequest *req);
 const char *http_request_header(HttpRequest *req, const char *name);
 /* curl's words on the last failure, for logs. */
 const char *http_request_error_text(HttpRequest *req);
+/* In done (not for streams): takes the answer's body over (NUL-terminated, *ret_len bytes; the caller frees it), so
+ * that a big answer need not be copied. done's body argument must not be used after this. */
+char *http_request_steal_body(HttpRequest *req, size_t *ret_len);
 /* How many requests are in flight. */
 unsigned http_client_in_flight(HttpClient *c);
