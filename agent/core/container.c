@@ -305,11 +305,14 @@ bool container_handle_event(Agent *a, const DockerEvent *ev)
 		}
 		break;
 	case DOCKER_EVENT_PAUSE:
-	case DOCKER_EVENT_UNPAUSE: /* someone else's doing when no op is in flight */
-		if (c->op == OP_NONE && (c->phase == PHASE_RUNNING || c->phase == PHASE_STANDBY)) {
-			container_set_phase(c, ev->action == DOCKER_EVENT_PAUSE ? PHASE_STANDBY : PHASE_RUNNING);
-			container_touch(c);
-		}
+	case DOCKER_EVENT_UNPAUSE:
+		/* With no op of ours in flight, a pause or unpause that contradicts the table is someone else's doing,
+		 * or one of ours that a lagging stream delivers after a later answer (our pause of a container after
+		 * the answer to its resume): the engine's list tells which. Flipping a running container to standby on
+		 * a stale event would resume it again, or count a running one as free room. */
+		if (c->op == OP_NONE && (c->phase == PHASE_RUNNING || c->phase == PHASE_STANDBY) &&
+		    c->phase != (ev->action == DOCKER_EVENT_PAUSE ? PHASE_STANDBY : PHASE_RUNNING))
+			a->resync_wanted = true;
 		break;
 	default:
 		return false;

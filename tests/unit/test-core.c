@@ -1565,6 +1565,37 @@ static void test_standby_park_refused_stops_instead(void **state)
 	t_free(t);
 }
 
+/* A lagging event stream delivers our own earlier pause of a container after the answer to its resume: the engine
+ * runs it, and the agent must not count it as standby again (it would resume another on a full node: 5 running on
+ * a capacity of 4, checked from the fake engine's truth at every step). */
+static void test_standby_stale_pause_event_after_resume(void **state)
+{
+	T *t = t_new(standby_config);
+	DockerEvent stale;
+	char x[sizeof(t->fake->calls[0].id)];
+	size_t i;
+
+	behave(t, 0);
+	assert_int_equal(paused(t, "a"), 2);
+	set_targets(t, 1, 3);
+	i = pending(t, F_UNPAUSE);
+	snprintf(x, sizeof(x), "%s", t->fake->calls[i].id);
+	fake_answer(t->fake, i, 0);
+	/* x runs; the stream now brings the pause of x it held back, ahead of the unpause's own event. */
+	fake_emit(t->fake, DOCKER_EVENT_PAUSE, fake_find(t->fake, x));
+	stale = t->fake->events[t->fake->n_events - 1];
+	t->fake->n_events--;
+	t->fake->on_event(&stale, t->fake->stream_userdata);
+	behave(t, 0);
+	assert_int_equal(running(t, "a"), 1);
+	assert_int_equal(running(t, "b"), 3);
+	/* x was not taken for standby again: no second unpause of it (the list said it runs). */
+	assert_int_equal(t->fake->calls_made[F_UNPAUSE], 1);
+	assert_int_equal(agent_totals(t->agent)->resumed, 1);
+	check_accounted(t);
+	t_free(t);
+}
+
 static void test_standby_adopted_after_restart(void **state)
 {
 	T *t = t_new(standby_config);
@@ -1876,6 +1907,7 @@ int main(void)
 	        cmocka_unit_test(test_standby_retire_on_reload),
 	        cmocka_unit_test(test_standby_resume_of_a_vanished_container),
 	        cmocka_unit_test(test_standby_park_refused_stops_instead),
+	        cmocka_unit_test(test_standby_stale_pause_event_after_resume),
 	        cmocka_unit_test(test_standby_adopted_after_restart),
 	        cmocka_unit_test(test_resync_is_linear),
 	        cmocka_unit_test(test_backoff_schedules),
