@@ -720,6 +720,9 @@ static int server_start(Server *s, Api *api, int fd, bool tcp)
 	r = sd_event_add_io(api->event, &s->io, info->epoll_fd, EPOLLIN, on_server_io, s);
 	if (r < 0)
 		return r;
+	/* Before the engine's and sources' work: a big list read and merged over many turns of the loop must not keep
+	 * /healthz (systemd's watchdog, a probe) waiting behind it. */
+	(void)sd_event_source_set_priority(s->io, SD_EVENT_PRIORITY_IMPORTANT);
 	r = sd_event_add_time(api->event, &s->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_server_timer, s);
 	if (r < 0)
 		return r;
