@@ -72,7 +72,7 @@ test_api_bad_input_changes_nothing() {
 	[ "$(api GET /v1/targets)" = "$before" ] || fail "an oversized body changed the targets"
 	# Chunked upload without a Content-Length, over the limit.
 	code=$(head -c 70000 /dev/zero | tr '\0' ' ' | curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/api.sock" \
-		-X PUT -H 'Transfer-Encoding: chunked' --data-binary @- http://localhost/v1/targets)
+		-X PUT -H 'Transfer-Encoding: chunked' --data-binary @- http://localhost/v1/targets || true)
 	[ "$code" = 413 ] || fail "chunked oversized body answered $code"
 	[ "$(api GET /v1/targets)" = "$before" ] || fail "targets changed"
 	kill -0 "$AGENT_PID" || fail "the agent died"
