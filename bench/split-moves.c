@@ -10,6 +10,7 @@
  *
  * Nodes are node-000, node-001, ... with capacities 5, 9, 20, 40 in turn (the cluster simulation's mix); two apps,
  * priority1 (priority 1) and priority2 (priority 2), the embedded default config. Prints one line per scenario. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,16 @@ static size_t app1, app2;
 typedef struct Moves {
 	unsigned long starts, stops, bound, gone; /* gone: what the leavers ran, or what the joiners got */
 } Moves;
+
+/* Adds m to sum; returns whether m moved more than its bound. */
+static bool add_moves(Moves *sum, const Moves *m)
+{
+	sum->starts += m->starts;
+	sum->stops += m->stops;
+	sum->bound += m->bound;
+	sum->gone += m->gone;
+	return m->starts + m->stops > m->bound;
+}
 
 /* The split over the members (in[k] != 0) into counts[k][app] for every k of the universe (0 for non-members). */
 static void split_of(const unsigned *totals, const char *in, unsigned (*counts)[2])
@@ -108,11 +119,7 @@ static void scenario(unsigned n, unsigned t1, unsigned t2, unsigned change)
 		memcpy(fewer, all, sizeof(all));
 		fewer[k] = 0;
 		m = compare(totals, all, fewer);
-		sum.starts += m.starts;
-		sum.stops += m.stops;
-		sum.bound += m.bound;
-		sum.gone += m.gone;
-		over += m.starts + m.stops > m.bound;
+		over += add_moves(&sum, &m);
 		if (m.starts + m.stops - m.bound > worst)
 			worst = m.starts + m.stops - m.bound;
 	}
@@ -170,10 +177,7 @@ static void sweep(unsigned n, unsigned rounds)
 			memcpy(fewer, all, sizeof(all));
 			fewer[k] = 0;
 			m = compare(totals, all, fewer);
-			sum.starts += m.starts;
-			sum.stops += m.stops;
-			sum.bound += m.bound;
-			over += m.starts + m.stops > m.bound;
+			over += add_moves(&sum, &m);
 		}
 	}
 	snprintf(what, sizeof(what), "%u random totals, every leave", rounds);
@@ -222,10 +226,7 @@ static void sim_sequence(unsigned n, unsigned t1, unsigned t2, unsigned change)
 		memcpy(next, step, sizeof(all));
 		next[k] = 1;
 		m = compare(totals, step, next);
-		sum.starts += m.starts;
-		sum.stops += m.stops;
-		sum.bound += m.bound;
-		sum.gone += m.gone;
+		(void)add_moves(&sum, &m);
 		memcpy(step, next, sizeof(all));
 	}
 	snprintf(extra, sizeof(extra), "; the joiners got %lu", sum.gone);

@@ -927,6 +927,24 @@ static void check_plan(const PlanInput *in, const Plan *p)
 	check_standby(in, p);
 }
 
+/* A random input in apps[max_apps] and c[max_containers]: up to 12 of capacity, random apps, containers of random
+ * apps (-1: unconfigured), phases, and start times in a small range, so that ties are many. */
+static PlanInput random_input(uint64_t *seed, PlanApp *apps, size_t max_apps, PlanContainer *c, size_t max_containers)
+{
+	PlanInput in = {.apps = apps, .containers = c};
+
+	in.n_apps = random_apps(seed, apps, max_apps);
+	in.capacity = rnd(seed, 13);
+	in.n_containers = rnd(seed, (unsigned)max_containers + 1);
+	for (size_t k = 0; k < in.n_containers; k++)
+		c[k] = (PlanContainer){
+		        .app = (int)rnd(seed, (unsigned)in.n_apps + 1) - 1,
+		        .phase = (ContainerPhase)rnd(seed, _PHASE_MAX),
+		        .started_at = rnd(seed, 6),
+		};
+	return in;
+}
+
 static void test_property_random_inputs(void **state)
 {
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -934,18 +952,9 @@ static void test_property_random_inputs(void **state)
 	for (unsigned iter = 0; iter < 20000; iter++) {
 		PlanApp apps[6];
 		PlanContainer c[24];
-		PlanInput in = {.apps = apps, .containers = c};
+		PlanInput in = random_input(&seed, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
 		Plan *p = NULL;
 
-		in.n_apps = random_apps(&seed, apps, ELEMENTSOF(apps));
-		in.capacity = rnd(&seed, 13);
-		in.n_containers = rnd(&seed, ELEMENTSOF(c) + 1);
-		for (size_t k = 0; k < in.n_containers; k++)
-			c[k] = (PlanContainer){
-			        .app = (int)rnd(&seed, (unsigned)in.n_apps + 1) - 1,
-			        .phase = (ContainerPhase)rnd(&seed, _PHASE_MAX),
-			        .started_at = rnd(&seed, 6), /* small range: many ties */
-			};
 		assert_int_equal(plan_compute(&in, &p), 0);
 		check_plan(&in, p);
 		plan_free(p);
@@ -1010,18 +1019,9 @@ static void test_decide_from_counts(void **state)
 	for (unsigned iter = 0; iter < 20000; iter++) {
 		PlanApp apps[6];
 		PlanContainer c[24];
-		PlanInput in = {.apps = apps, .containers = c};
+		PlanInput in = random_input(&seed, apps, ELEMENTSOF(apps), c, ELEMENTSOF(c));
 		Plan *p = NULL;
 
-		in.n_apps = random_apps(&seed, apps, ELEMENTSOF(apps));
-		in.capacity = rnd(&seed, 13);
-		in.n_containers = rnd(&seed, ELEMENTSOF(c) + 1);
-		for (size_t k = 0; k < in.n_containers; k++)
-			c[k] = (PlanContainer){
-			        .app = (int)rnd(&seed, (unsigned)in.n_apps + 1) - 1,
-			        .phase = (ContainerPhase)rnd(&seed, _PHASE_MAX),
-			        .started_at = rnd(&seed, 6),
-			};
 		assert_int_equal(plan_compute(&in, &p), 0);
 		check_decide(&in, p, &seed);
 		plan_free(p);
