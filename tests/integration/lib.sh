@@ -390,7 +390,11 @@ start_private_engine() {
 
 stop_private_engine() {
 	[ -n "${ENGINE_PID:-}" ] || return 0
+	local d=$T/engine
+	# The engine, then any containerd shim of it left behind: a shim outlives its engine by design, and would
+	# outlive the test (runs of test-faults and test-compare left them, with no container under them).
 	kill -TERM "$ENGINE_PID" 2>/dev/null || true
 	wait "$ENGINE_PID" 2>/dev/null || true
+	pkill -KILL -f "containerd-shim-runc-v2 .*-address $d/" 2>/dev/null || true
 	ENGINE_PID=
 }
