@@ -198,6 +198,8 @@ test_api_host_check_and_readonly_tcp() {
 	port=$(free_port)
 	start_agent --listen "127.0.0.1:$port" --target priority1=1
 	url=http://127.0.0.1:$port
+	# Settled first: the end compares the running set with this one (CI once caught the create still going).
+	wait_settled 60 priority1=1 priority2=0
 	before=$(api GET /v1/targets)
 	code() { curl -s -o /dev/null -w '%{http_code}' --max-time $((10 * WAIT_FACTOR)) "$@"; }
 	[ "$(code -X PUT -H "Host: evil.attacker.example:$port" -d '{"priority1": 0}' "$url/v1/targets")" = 403 ] ||
@@ -220,6 +222,7 @@ test_api_host_check_and_readonly_tcp() {
 	api GET /metrics | grep -q '^force12_api_requests_total{path="forbidden",code="403"} 6$' ||
 		fail "the refusals are not counted: $(api GET /metrics | grep forbidden)"
 	is_settled priority1=1 priority2=0 || fail "the running set changed"
+	[ "$(event_count die priority1)" -eq 0 ] || fail "the engine reported a priority1 container dying"
 }
 
 # Issue 15, findings 2 and 8: with --token-file a browser logs in once (GET /?token=...), gets an HttpOnly
