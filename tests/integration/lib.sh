@@ -110,9 +110,10 @@ record_events() { # SOCK NODE
 				curl -sN --unix-socket "$sock" -G "http://localhost/v1.41/events" --data-urlencode "since=$since" \
 					--data-urlencode 'filters={"type":["container"]}' 2>/dev/null |
 					jq -r --unbuffered --arg n "$node" --arg t "$NODE" '.Actor.Attributes as $l |
-						select($l["io.force12.agent"] == $n or $l["io.force12.test"] == $t) |
+						if $l["io.force12.barrier"] == $n then [.timeNano, "barrier", .id, "-", "-", "-"] | @tsv
+						else select($l["io.force12.agent"] == $n or $l["io.force12.test"] == $t) |
 						[.timeNano, .Action, .id, ($l["io.force12.agent"] // "-"), ($l["io.force12.test"] // "-"),
-						 ($l["io.force12.app"] // "-")] | @tsv' >>"$out" &
+						 ($l["io.force12.app"] // "-")] | @tsv end' >>"$out" &
 				wait $!
 			fi
 			sleep 0.2
@@ -151,12 +152,54 @@ replay_events() { # NODE CAPACITY FILE
 	END { printf "max %d\n", max > "/dev/stderr" }'
 }
 
+# events_barrier [SOCK [NODE]]: returns once NODE's recorder holds every event the engine sent before the call.
+# The engine's stream is ordered, so a container of ours created and removed now (label io.force12.barrier,
+# recorded as "barrier", ignored by every reader) arrives after all of them. Fails when the stream does not
+# deliver it (saying so on stdout); returns 2 when the engine does not answer (stopped: it has nothing more to
+# send).
+events_barrier() {
+	local sock=${1:-$ENGINE_SOCK} node=${2:-$NODE} id
+	curl -sf --max-time $((10 * WAIT_FACTOR)) --unix-socket "$sock" http://localhost/_ping >/dev/null || return 2
+	id=$(curl -s --max-time $((10 * WAIT_FACTOR)) --unix-socket "$sock" -X POST -H 'Content-Type: application/json' \
+		-d "{\"Image\": \"busybox:latest\", \"Labels\": {\"io.force12.barrier\": \"$node\"}}" \
+		"http://localhost/v1.41/containers/create?name=f12-barrier-$node-$RANDOM$RANDOM")
+	[ -n "$(jq -r '.Id // empty' <<<"$id" 2>/dev/null)" ] || {
+		echo "the engine at $sock refused the event barrier's container: $id"
+		return 1
+	}
+	id=$(jq -r .Id <<<"$id")
+	curl -sf --max-time $((10 * WAIT_FACTOR)) --unix-socket "$sock" -X DELETE \
+		"http://localhost/v1.41/containers/$id?force=true" >/dev/null || true
+	local i=0
+	until grep -q "	barrier	$id	" "$T/events-$node.tsv"; do
+		i=$((i + 1))
+		if [ "$i" -ge $((300 * WAIT_FACTOR)) ]; then
+			echo "the engine's event stream of $node did not deliver the events up to now in $((30 * WAIT_FACTOR)) s"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# In a test: the recorded events of NODE are complete up to now, or the test fails.
+wait_events() { # [SOCK [NODE]]
+	local out
+	out=$(events_barrier "$@") || fail "the engine's events: ${out:-the engine does not answer}"
+}
+
 # Runs the replay for every recorder of the test; fails with what it found.
 check_engine_events() {
 	local node sock cap bad="" out n
 	[ -f "$T/recorders" ] || return 0
-	sleep 0.3 # the event stream trails the engine by a few ms
-	[ -f "$T/recorder-pids" ] && while read -r n; do kill "$n" 2>/dev/null; done <"$T/recorder-pids"
+	# Complete up to now: the replay judges every event the engine sent while the agent ran. Then the recorders
+	# stop (a test that called this before its cleanup did has them stopped already).
+	if [ -f "$T/recorder-pids" ]; then
+		while read -r node sock; do
+			out=$(events_barrier "$sock" "$node" </dev/null) || [ $? -eq 2 ] || bad+="$node: $out"$'\n'
+		done <"$T/recorders"
+		while read -r n; do kill "$n" 2>/dev/null; done <"$T/recorder-pids"
+		rm -f "$T/recorder-pids"
+	fi
 	while read -r node sock; do
 		cap=$(sort -n "$T/capacity-$node" 2>/dev/null | tail -n 1)
 		[ -n "$cap" ] || continue # no agent of this node ever became ready
@@ -328,7 +371,7 @@ wait_settled() { # SECONDS APP=N ...
 
 # events_since NS [NODE]: the recorded engine events of NODE (default $NODE) from time NS on, in order.
 events_since() {
-	sort -n -k1,1 -s "$T/events-${2:-$NODE}.tsv" | awk -F'\t' -v from="$1" '$1 >= from && $2 != "snapshot"'
+	sort -n -k1,1 -s "$T/events-${2:-$NODE}.tsv" | awk -F'\t' -v from="$1" '$1 >= from && $2 != "snapshot" && $2 != "barrier"'
 }
 
 # event_count ACTION [APP [UNTIL-NS]]: how many ACTION events the engine reported for $NODE's containers (of APP).
@@ -366,6 +409,12 @@ free_port() { # a loopback TCP port nothing listens on
 
 status_field() { # jq expression over /v1/status
 	api GET /v1/status | jq -r "$1"
+}
+
+# The agent counts a change when it handles the engine's answer, which comes after the engine shows the change:
+# a test that read the engine first waits for the agent's status with this.
+status_is() { # JQ-EXPRESSION over /v1/status
+	api GET /v1/status | json_check "$1"
 }
 
 write_config() { # FILE, JSON on stdin

@@ -212,6 +212,7 @@ test_cluster_three_hosts_split_etcd_restart_host_loss() {
 	lc kill-host 3 2>>"$T/cluster.log"
 	wait_until 90 "the survivors to cover host 3's share" split_is 1:4:3 2:4:3
 	figure cluster_host_death_to_share_covered_ms "$(($(ms) - t0)) (lease TTL ${TTL}000)"
+	for h in 1 2; do wait_events "$(hsock "$h")" "$NODE-host-$h"; done
 	moved=$(for h in 1 2; do
 		host_events "$h" "$since" | awk -F'\t' '$2 ~ /^(start|die)$/ { print $2 ":" $6 }'
 	done | sort | uniq -c | awk '{ printf "%s %s ", $2, $1 }')

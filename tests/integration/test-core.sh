@@ -15,6 +15,7 @@ test_converge_up_and_down() {
 		wait_settled 60 priority1=$n priority2=0
 		[ "$(api GET /v1/targets | jq .priority1)" -eq "$n" ] || fail "GET /v1/targets does not say $n"
 	done
+	wait_until 10 "the agent to count the last removal" status_is '.totals.removed >= 5'
 	[ "$(status_field .totals.started)" -eq 5 ] || fail "started $(status_field .totals.started), expected 5"
 	[ "$(status_field .totals.removed)" -eq 5 ] || fail "removed $(status_field .totals.removed), expected 5"
 	[ "$(status_field .totals.killed)" -eq 0 ] || fail "the TERM-trapping demo container was killed"
@@ -103,6 +104,7 @@ test_crash_restart_resumes_targets() {
 	sleep 2 # a window for a wrong agent to start or stop something (not a timing assertion)
 	after=$(dk ps -q --no-trunc --filter "label=io.force12.agent=$NODE" | sort)
 	[ "$before" = "$after" ] || fail "the restarted agent replaced containers: $before -> $after"
+	wait_events
 	events=$(events_since "$t0" | awk -F'\t' '$2 ~ /^(create|start|kill|die|stop|destroy)$/')
 	[ -z "$events" ] || fail "the restarted agent acted on the engine: $events"
 	[ "$(status_field .totals.started)" -eq 0 ] || fail "the restarted agent started containers"
@@ -138,11 +140,11 @@ test_killed_container_is_replaced() {
 	docker kill "$victim" >/dev/null
 	wait_settled 30 priority1=2 priority2=0
 	wait_until 30 "the killed container to be removed" sh -c "! docker inspect $victim"
+	wait_until 10 "the agent to count the replacement's start" status_is '.totals.started >= 3'
 	[ "$(status_field .totals.died)" -eq 1 ] || fail "died total is not 1"
 	[ "$(status_field .totals.started)" -eq 3 ] || fail "expected one replacement start"
-	# The engine's event stream may trail its state (Podman's does): wait for the victim's removal in it.
-	wait_until 10 "the victim's removal in the engine's events" sh -c \
-		"awk -F'\t' -v v=$victim '\$3 == v && (\$2 == \"destroy\" || \$2 == \"remove\") { f = 1 } END { exit !f }' $T/events-$NODE.tsv"
+	# The engine's event stream may trail its state (Podman's does): everything it sent up to now, recorded.
+	wait_events
 	# From the engine's events: the victim died and was destroyed (Podman says "remove"), and exactly one other
 	# container started.
 	seq=$(events_since "$t0" | awk -F'\t' -v v="$victim" '$3 == v && ($2 == "die" || $2 == "destroy" || $2 == "remove") { printf "%s ", ($2 == "remove" ? "destroy" : $2) }
@@ -222,9 +224,8 @@ JSON
 	wait_settled 60 web=2 priority1=0
 	echo '{"capacity": 0}' >"$T/agent.json"
 	kill -HUP "$AGENT_PID"
-	sleep 1
+	wait_until 10 "an error logged for the bad reload" grep -q 'Failed to reload' "$T/agent.log"
 	kill -0 "$AGENT_PID" || fail "a bad config on reload stopped the agent"
-	grep -q 'Failed to reload' "$T/agent.log" || fail "no error logged for a bad reload"
 	is_settled web=2 || fail "a bad reload changed the running set"
 }
 
@@ -233,14 +234,15 @@ test_systemd_notify() {
 	local socat_pid=$!
 	wait_until 5 "socat to listen" test -S "$T/notify.sock"
 	NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=1000000 start_agent --target priority1=2
-	grep -q 'READY=1' "$T/notify.log" || fail "no READY=1 once ready"
+	# socat writes what it receives on its own time: waited for, with a limit.
+	wait_until 10 "READY=1 once ready" grep -q 'READY=1' "$T/notify.log"
 	wait_settled 60 priority1=2 priority2=0
 	wait_until 10 "a STATUS= with the counts" grep -q 'STATUS=priority1 2/2 running, priority2 0/0 running' "$T/notify.log"
 	wait_until 5 "WATCHDOG=1 pings" grep -q 'WATCHDOG=1' "$T/notify.log"
 	kill -HUP "$AGENT_PID"
 	wait_until 5 "RELOADING=1 on SIGHUP" grep -q 'RELOADING=1' "$T/notify.log"
 	stop_agent TERM
-	grep -q 'STOPPING=1' "$T/notify.log" || fail "no STOPPING=1 on SIGTERM"
+	wait_until 10 "STOPPING=1 on SIGTERM" grep -q 'STOPPING=1' "$T/notify.log"
 	kill "$socat_pid" 2>/dev/null || true
 }
 

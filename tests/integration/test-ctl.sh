@@ -240,6 +240,7 @@ test_ctl_metrics() {
 test_ctl_watch_count() {
 	start_agent --target priority1=1
 	wait_settled 60 priority1=1 priority2=0
+	wait_until 10 "the agent to count it running" status_is '.apps[0].running == 1'
 	run_ctl watch --count 2 --interval 0.2
 	expect_rc 0 "watch --count 2"
 	[ "$(grep -c "^node $NODE, " <<<"$OUT")" -eq 2 ] || fail "watch --count 2 did not print two tables: $OUT"

@@ -107,6 +107,12 @@ history_shows_priority1_at_0() { # URL
 		json_check '(.apps | index("priority1")) as $i | .samples[-1] | .target[$i] == 0 and .running[$i] == 0'
 }
 
+# shellcheck disable=SC2016 # $i is jq's
+history_has_2_samples_of_priority1_at_3() { # URL
+	curl -sf "${1}v1/history" |
+		json_check '(.apps | index("priority1")) as $i | [.samples[] | select(.target[$i] == 3 and .running[$i] == 3)] | length >= 2'
+}
+
 # A page opened after a burst of demand draws it at once, from the agent's history (GET /v1/history): priority1
 # goes to 3 and back to 0 before the page is opened, so only the history can show it.
 test_dashboard_history() {
@@ -117,7 +123,7 @@ test_dashboard_history() {
 	start_agent --listen "127.0.0.1:$port" --capacity 4
 	set_targets '{"priority1": 3}'
 	wait_settled 60 priority1=3 priority2=0
-	sleep 3 # a few samples at 3
+	wait_until 10 "two history samples of priority1 at 3" history_has_2_samples_of_priority1_at_3 "$url"
 	set_targets '{"priority1": 0}'
 	wait_settled 60 priority1=0 priority2=0
 

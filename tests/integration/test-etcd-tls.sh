@@ -57,10 +57,6 @@ ETCD_PID=
 ROOT_PW=root-pw-$$
 USER_PW=force12-pw-$$
 
-status_is() { # JQ-EXPRESSION over /v1/status
-	api GET /v1/status | json_check "$1"
-}
-
 ecurl() { # PATH JSON [TOKEN]: a call to the test's etcd with the good client certificate
 	local auth=()
 	[ -n "${3:-}" ] && auth=(-H "Authorization: $3")

@@ -46,10 +46,13 @@ scenario() { # SOCK NAME-PREFIX OUT
 		Cmd: ["sh", "-c", "trap '"'"'exit 0'"'"' TERM; while :; do sleep 1 & wait $!; done"],
 		HostConfig: {NetworkMode: "none", RestartPolicy: {Name: "no"}}}')
 	create2=$(jq -c '.Image = "busybox:nonexistent-force12"' <<<"$create")
-	curl -sN --unix-socket "$sock" "http://localhost/v1.41/events?filters=$enc_filter" >"$OUT.events" &
+	# Live before the first create: dockerd sends the headers just before it subscribes, so "since" (a second
+	# back; the label is this test's own) has it replay what came in between; the fake subscribes first.
+	curl -sN -D "$OUT.hdr" --unix-socket "$sock" \
+		"http://localhost/v1.41/events?since=$(($(date +%s) - 1))&filters=$enc_filter" >"$OUT.events" &
 	evpid=$!
 	echo "$evpid" >>"$T/pids" # killed by cleanup should the scenario stop half-way
-	sleep 0.5
+	wait_until 10 "the event stream of $sock" grep -q '^HTTP/1.1 200' "$OUT.hdr"
 
 	call "$sock" ping GET /_ping
 	curl -sI --unix-socket "$sock" http://localhost/_ping | grep -qi '^Api-Version: 1\.' && echo "ping api-version" >>"$OUT"
@@ -98,7 +101,9 @@ scenario() { # SOCK NAME-PREFIX OUT
 	shape list-running-only 'length'
 	call "$sock" restart POST "/containers/$id/start"
 	call "$sock" kill POST "/containers/$id/kill"
-	sleep 0.5 # the engine reaps the killed process after answering
+	# The engine reaps the killed process after answering.
+	wait_until 10 "the kill to be reaped" sh -c \
+		"curl -s --unix-socket $sock http://localhost/v1.41/containers/$id/json | jq -e '.State.Running == false'"
 	call "$sock" inspect-killed GET "/containers/$id/json"
 	shape inspect-killed '[.State.Status, .State.ExitCode]'
 	call "$sock" remove DELETE "/containers/$id"
@@ -111,7 +116,8 @@ scenario() { # SOCK NAME-PREFIX OUT
 	call "$sock" start2 POST "/containers/$id2/start"
 	call "$sock" remove-force DELETE "/containers/$id2?force=1"
 	call "$sock" unknown-path GET "/no/such/path"
-	sleep 1
+	wait_until 10 "the last destroy in the event stream" sh -c \
+		"jq -r 'select(.Action == \"destroy\") | .id' $OUT.events 2>/dev/null | grep -qx $id2"
 	kill "$evpid" 2>/dev/null || true
 	wait "$evpid" 2>/dev/null || true
 	jq -r .Action "$OUT.events" | tr '\n' ' ' >"$OUT.actions"

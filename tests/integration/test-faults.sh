@@ -12,6 +12,7 @@ ms() { echo $(($(date +%s%N) / 1000000)); }
 # no_duplicates_above APP=N ...: the engine never ran more than N of APP at once during the test.
 no_duplicates_above() {
 	local spec app n max
+	wait_events
 	for spec in "$@"; do
 		app=${spec%%=*} n=${spec#*=}
 		max=$(app_max_running "$app")
@@ -100,7 +101,7 @@ faulty_engine_then_healthy() { # fault-proxy options...
 	set_targets '{"priority1": 3, "priority2": 2}'
 	sleep 8
 	kill -0 "$AGENT_PID" || fail "the agent crashed on a faulty engine"
-	grep -qE 'malformed|not reachable|ended|Failed' "$T/agent.log" || fail "the agent said nothing about the faults"
+	wait_until 30 "the agent to say something about the faults" grep -qE 'malformed|not reachable|ended|Failed' "$T/agent.log"
 	healthy_proxy
 	local t0
 	t0=$(ms)

@@ -26,13 +26,13 @@ app_field() { # APP FIELD
 	status_field ".apps[] | select(.name==\"$1\") | .$2"
 }
 
-# The agent's view agrees with the engine's: paused containers are standby, never running.
+# The agent's view agrees with the engine's: paused containers are standby, never running. The agent counts a
+# change when it handles the engine's answer, after the engine shows it: waited for, with a limit.
+counts_agree() { # APP
+	[ "$(app_field "$1" running)" -eq "$(count "$1" running)" ] && [ "$(app_field "$1" standby)" -eq "$(count "$1" paused)" ]
+}
 check_counts_agree() { # APP
-	local running paused
-	running=$(count "$1" running)
-	paused=$(count "$1" paused)
-	[ "$(app_field "$1" running)" -eq "$running" ] || fail "$1: status says $(app_field "$1" running) running, the engine $running"
-	[ "$(app_field "$1" standby)" -eq "$paused" ] || fail "$1: status says $(app_field "$1" standby) standby, the engine $paused paused"
+	wait_until 10 "the agent's counts of $1 to match the engine's" counts_agree "$1"
 }
 
 slowstop_die_recorded() {
@@ -56,6 +56,7 @@ test_standby_pool_fill_consume_refill_park_and_drain() {
 	sleep 1 # a window for a wrong agent to act (not a timing assertion)
 	is_standby priority1 0 3 || fail "the pool changed across a restart"
 	[ "$(status_field .totals.warmed)" -eq 0 ] || fail "the restarted agent warmed $(status_field .totals.warmed) more"
+	wait_events
 	[ -z "$(events_since "$t0" | awk -F'\t' '$2 !~ /^exec_/')" ] || fail "the restarted agent acted: $(events_since "$t0")"
 
 	# A scale-up takes from the pool first (3 resumed, 2 created), then refills it in the background.
@@ -64,6 +65,7 @@ test_standby_pool_fill_consume_refill_park_and_drain() {
 	set_targets '{"priority1": 5}'
 	wait_until 60 "5 running" sh -c "[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority1 --filter status=running | wc -l) -ge 5 ]"
 	resumed_ms=$((($(date +%s%N) - t0) / 1000000))
+	wait_until 10 "the agent to count the 5 starts" status_is '.totals.resumed + .totals.started >= 5'
 	[ "$(status_field .totals.resumed)" -eq 3 ] || fail "resumed $(status_field .totals.resumed), expected 3"
 	[ "$(status_field .totals.started)" -eq 2 ] || fail "created $(status_field .totals.started), expected 2"
 	figure standby_scale_up_0_to_5_ms "$resumed_ms"
@@ -81,8 +83,8 @@ test_standby_pool_fill_consume_refill_park_and_drain() {
 	wait_until 60 "8 running" sh -c "[ \$(docker ps -q --filter label=io.force12.agent=$NODE --filter label=io.force12.app=priority1 --filter status=running | wc -l) -eq 8 ]"
 	set_targets '{"priority1": 4}'
 	wait_until 60 "4 running and 3 parked" is_standby priority1 4 3
-	[ "$(status_field .totals.parked)" -eq 3 ] || fail "parked $(status_field .totals.parked), expected 3"
 	check_counts_agree priority1
+	[ "$(status_field .totals.parked)" -eq 3 ] || fail "parked $(status_field .totals.parked), expected 3"
 	wait_until 60 "slowstop gone" is_standby slowstop 0 0
 	# The engine's event stream may trail its state (Podman's does): wait for slowstop's die in it.
 	wait_until 10 "slowstop's die in the engine's events" slowstop_die_recorded
@@ -135,11 +137,13 @@ JSON
 	figure standby_swap_back_9_ms "$((($(date +%s%N) - t0) / 1000000))"
 	is_standby priority1 0 9 || fail "priority1 is not 0 running + 9 parked"
 	is_standby priority2 9 0 || fail "priority2 is not 9 running + 0 parked"
+	wait_until 10 "the agent to count the swap" status_is '.totals.resumed >= 9 and .totals.parked >= 18'
 	[ "$(status_field .totals.warmed)" -eq 0 ] || fail "a full node warmed $(status_field .totals.warmed) containers"
 	[ "$(status_field .totals.resumed)" -eq 9 ] || fail "resumed $(status_field .totals.resumed), expected 9"
 	[ "$(status_field .totals.parked)" -eq 18 ] || fail "parked $(status_field .totals.parked), expected 18"
 	# The engine's truth at every event (the same replay the cleanup runs for every test).
 	local out
+	wait_events
 	out=$(replay_events "$NODE" 9 "$T/events-$NODE.tsv" 2>"$T/max")
 	[ -z "$out" ] || fail "the engine's events: $out"
 	figure standby_swap_engine_max_running "$(sed -n 's/^max //p' "$T/max") of capacity 9"
