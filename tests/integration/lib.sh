@@ -213,18 +213,31 @@ check_engine_events() {
 	}
 }
 
-# No leftovers: an agent that is still running removes every exited, dead or created container of its node.
+# No leftovers: an agent that is still running removes every container of its node that is neither running nor
+# paused (exited, dead, created). Asked through the API, which Docker and Podman answer alike (Podman's CLI
+# refuses "status=dead", and an error must not read as "none").
 check_no_leftovers() {
-	local node=$1
+	local node=$1 q
+	q=$(jq -rn --arg n "$node" '{label: ["io.force12.agent=\($n)"]} | tojson | @uri')
+	leftovers() { # prints "ID STATE" of each; fails when the engine does not answer a list
+		local list
+		list=$(curl -sf --max-time $((10 * WAIT_FACTOR)) --unix-socket "$ENGINE_SOCK" \
+			"http://localhost/v1.41/containers/json?all=1&filters=$q") || {
+			echo "the engine did not answer the list"
+			return 1
+		}
+		jq -r 'if type == "array" then .[] | select(.State != "running" and .State != "paused") |
+			"\(.Id[:12]) \(.State)" else error("not a list") end' <<<"$list"
+	}
 	no_garbage() {
-		[ "$(dk ps -aq --filter "label=io.force12.agent=$node" --filter status=exited --filter status=created \
-			--filter status=dead | wc -l)" -eq 0 ]
+		local out
+		out=$(leftovers) && [ -z "$out" ]
 	}
 	local i=0
 	while ! no_garbage; do
 		i=$((i + 1))
 		if [ "$i" -ge $((150 * WAIT_FACTOR)) ]; then
-			echo "    FAIL: leftovers: $(dk ps -a --filter "label=io.force12.agent=$node" --format '{{.ID}} {{.Status}}' | grep -v '^[^ ]* Up' | tr '\n' ';')" >&2
+			echo "    FAIL: leftovers: $(leftovers 2>&1 | tr '\n' ';')" >&2
 			return 1
 		fi
 		sleep 0.1
@@ -341,14 +354,13 @@ set_targets() { # JSON
 }
 
 # Counts from the engine itself, never from the agent.
+# Prints nothing when the engine does not answer, so that no comparison holds (an error is not "0").
 count() { # APP STATUS  (STATUS: running, exited, created, ... or all)
-	local filters=(--filter "label=io.force12.agent=$NODE")
+	local filters=(--filter "label=io.force12.agent=$NODE") ids
 	[ "$1" != "*" ] && filters+=(--filter "label=io.force12.app=$1")
-	if [ "$2" = all ]; then
-		dk ps -aq "${filters[@]}" | wc -l
-	else
-		dk ps -aq "${filters[@]}" --filter "status=$2" | wc -l
-	fi
+	[ "$2" = all ] || filters+=(--filter "status=$2")
+	ids=$(dk ps -aq "${filters[@]}") || return 1
+	if [ -z "$ids" ]; then echo 0; else wc -l <<<"$ids"; fi
 }
 
 # is_settled APP=N ...: every app runs exactly N containers and the node holds nothing else of ours.
