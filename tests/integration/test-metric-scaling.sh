@@ -223,7 +223,9 @@ flap_run() { # WINDOW
 	gauge 45
 	start_agent -c "$T/agent.json"
 	wait_settled 60 worker=5
-	dk events --filter type=container --filter "label=io.force12.agent=$NODE" --format '{{.Action}}' >"$events" &
+	# docker itself, not the dk function: $! must be the process the kill below ends (a subshell's child outlived it).
+	docker -H "unix://$ENGINE_SOCK" events --filter type=container --filter "label=io.force12.agent=$NODE" \
+		--format '{{.Action}}' >"$events" &
 	pid=$!
 	echo "$pid" >>"$T/pids"
 	sleep 1
