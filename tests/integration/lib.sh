@@ -39,14 +39,19 @@ engine() { # METHOD PATH [curl args...]: a raw engine call
 # Valgrind or sanitizers slow the agent; waits scale with this factor (never an assertion on time).
 WAIT_FACTOR=${WAIT_FACTOR:-1}
 
-wait_until() { # SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds
-	local limit=$(($1 * WAIT_FACTOR)) what=$2 i=0
-	shift 2
+# poll_until SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds; fails after SECONDS x WAIT_FACTOR.
+poll_until() {
+	local n=$(($1 * WAIT_FACTOR * 10)) i=0
+	shift
 	while ! "$@" >/dev/null 2>&1; do
 		i=$((i + 1))
-		[ "$i" -ge $((limit * 10)) ] && fail "gave up after ${limit}s waiting for: $what"
+		[ "$i" -lt "$n" ] || return 1
 		sleep 0.1
 	done
+}
+
+wait_until() { # SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds, or fail the test
+	poll_until "$1" "${@:3}" || fail "gave up after $(($1 * WAIT_FACTOR))s waiting for: $2"
 }
 
 new_test_dir() {
@@ -160,25 +165,21 @@ replay_events() { # NODE CAPACITY FILE
 events_barrier() {
 	local sock=${1:-$ENGINE_SOCK} node=${2:-$NODE} id
 	curl -sf --max-time $((10 * WAIT_FACTOR)) --unix-socket "$sock" http://localhost/_ping >/dev/null || return 2
-	id=$(curl -s --max-time $((10 * WAIT_FACTOR)) --unix-socket "$sock" -X POST -H 'Content-Type: application/json' \
+	local answer
+	answer=$(curl -s --max-time $((10 * WAIT_FACTOR)) --unix-socket "$sock" -X POST -H 'Content-Type: application/json' \
 		-d "{\"Image\": \"busybox:latest\", \"Labels\": {\"io.force12.barrier\": \"$node\"}}" \
 		"http://localhost/v1.41/containers/create?name=f12-barrier-$node-$RANDOM$RANDOM")
-	[ -n "$(jq -r '.Id // empty' <<<"$id" 2>/dev/null)" ] || {
-		echo "the engine at $sock refused the event barrier's container: $id"
+	id=$(jq -r '.Id // empty' <<<"$answer" 2>/dev/null)
+	[ -n "$id" ] || {
+		echo "the engine at $sock refused the event barrier's container: $answer"
 		return 1
 	}
-	id=$(jq -r .Id <<<"$id")
 	curl -sf --max-time $((10 * WAIT_FACTOR)) --unix-socket "$sock" -X DELETE \
 		"http://localhost/v1.41/containers/$id?force=true" >/dev/null || true
-	local i=0
-	until grep -q "	barrier	$id	" "$T/events-$node.tsv"; do
-		i=$((i + 1))
-		if [ "$i" -ge $((300 * WAIT_FACTOR)) ]; then
-			echo "the engine's event stream of $node did not deliver the events up to now in $((30 * WAIT_FACTOR)) s"
-			return 1
-		fi
-		sleep 0.1
-	done
+	poll_until 30 grep -q "	barrier	$id	" "$T/events-$node.tsv" || {
+		echo "the engine's event stream of $node did not deliver the events up to now in $((30 * WAIT_FACTOR)) s"
+		return 1
+	}
 }
 
 # In a test: the recorded events of NODE are complete up to now, or the test fails.
@@ -229,19 +230,15 @@ check_no_leftovers() {
 		jq -r 'if type == "array" then .[] | select(.State != "running" and .State != "paused") |
 			"\(.Id[:12]) \(.State)" else error("not a list") end' <<<"$list"
 	}
+	# shellcheck disable=SC2317 # called through poll_until
 	no_garbage() {
 		local out
 		out=$(leftovers) && [ -z "$out" ]
 	}
-	local i=0
-	while ! no_garbage; do
-		i=$((i + 1))
-		if [ "$i" -ge $((150 * WAIT_FACTOR)) ]; then
-			echo "    FAIL: leftovers: $(leftovers 2>&1 | tr '\n' ';')" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
+	poll_until 15 no_garbage || {
+		echo "    FAIL: leftovers: $(leftovers 2>&1 | tr '\n' ';')" >&2
+		return 1
+	}
 }
 
 cleanup() {
